@@ -1,0 +1,54 @@
+"""The role in a spoke that the hub's approval workflow assumes to approve that spoke's packages."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from governance_constructs.nag import acknowledge, nag_arn
+
+
+class ApprovalSyncRole(Construct):
+    """Trusts only the hub's approval-workflow role; may only describe and update model packages here.
+
+    The name is fixed (from config) because the hub builds this role's ARN for any spoke account.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role_name: str,
+        hub_account: str,
+        partition: str,
+        workflow_role_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        workflow_role_arn = f"arn:{partition}:iam::{hub_account}:role/{workflow_role_name}"
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name,
+            description="Lets the model card governance hub set ModelApprovalStatus on this account's packages",
+            assumed_by=iam.AccountPrincipal(hub_account).with_conditions(
+                {"ArnEquals": {"aws:PrincipalArn": workflow_role_arn}}
+            ),
+        )
+        packages = stack.format_arn(service="sagemaker", resource="model-package", resource_name="*/*")
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                resources=[packages],
+            )
+        )
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        assert policy is not None
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{nag_arn(stack, packages)}]",
+            "Model package versions are registered at run time by data scientists; the ARN "
+            "is held to versioned packages (group/version) of this account and region.",
+        )

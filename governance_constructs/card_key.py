@@ -1,0 +1,83 @@
+"""The hub's KMS key for model cards, usable by spokes only for this hub's cards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from governance_config import EXPORT_PREFIX, Organization, Spoke
+from governance_constructs.aws_facts import (
+    CARD_ENCRYPTION_CONTEXT_KEY,
+    S3_ENCRYPTION_CONTEXT_KEY,
+    model_card_arn,
+    via_services,
+)
+from governance_constructs.spoke_principals import merge_conditions, spoke_grantees
+
+
+class ModelCardKey(Construct):
+    """Customer-managed key (rotation on) for cards, the evidence bucket and the ledger.
+
+    Spokes get kms:Decrypt and kms:GenerateDataKey only through SageMaker or S3 in the hub region,
+    and only with the encryption context of a card of this hub. kms:GrantIsForAWSResource is left
+    out on purpose: it is only set on CreateGrant calls, so on Decrypt it never matches and would
+    deny every spoke. Spokes allowed to export may also write export PDFs into the evidence
+    bucket's export prefix, which S3 encrypts under the bucket's ARN as context.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alias: str,
+        hub_account: str,
+        region: str,
+        partition: str,
+        spokes: Sequence[Spoke],
+        organization: Organization | None,
+        evidence_bucket_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=alias,
+            description="Encrypts SageMaker model cards, their evidence and approval ledger",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            pending_window=Duration.days(30),
+        )
+        card_use = {
+            "StringEquals": {"kms:ViaService": via_services(region, "sagemaker", "s3")},
+            "StringLike": {CARD_ENCRYPTION_CONTEXT_KEY: model_card_arn(partition, region, hub_account)},
+        }
+        for index, grantee in enumerate(spoke_grantees(spokes, organization)):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"SpokesUseKeyForSharedModelCards{index}",
+                    principals=list(grantee.principals),
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions=merge_conditions(grantee.conditions, card_use),
+                )
+            )
+        export_use = {
+            "StringEquals": {"kms:ViaService": via_services(region, "s3")},
+            "StringLike": {S3_ENCRYPTION_CONTEXT_KEY: f"arn:{partition}:s3:::{evidence_bucket_name}/{EXPORT_PREFIX}/*"},
+        }
+        exporters = spoke_grantees(spokes, organization, include=lambda s: s.access.can_export)
+        for index, grantee in enumerate(exporters):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"SpokesEncryptModelCardExports{index}",
+                    principals=list(grantee.principals),
+                    actions=["kms:GenerateDataKey"],
+                    resources=["*"],
+                    conditions=merge_conditions(grantee.conditions, export_use),
+                )
+            )

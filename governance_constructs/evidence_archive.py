@@ -1,0 +1,85 @@
+"""The evidence bucket: exported card PDFs and approval snapshots that no one can rewrite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from governance_config import EXPORT_PREFIX, Organization, Spoke
+from governance_constructs.nag import acknowledge
+from governance_constructs.spoke_principals import spoke_grantees
+
+
+class EvidenceArchive(Construct):
+    """Versioned, KMS-encrypted, TLS-only bucket with S3 Object Lock in compliance mode.
+
+    Compliance mode means no principal, the root user included, can delete or overwrite an object
+    version before its retention ends; the retention comes from config. Server access logs go to a
+    second bucket. Spokes allowed to export may write only under the export prefix.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        key: kms.IKey,
+        retention_days: int,
+        spokes: Sequence[Spoke],
+        organization: Organization | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not 1 <= retention_days <= 36500:
+            raise ValueError(f"EvidenceArchive: retention_days {retention_days} must be 1 to 36500")
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(365))],
+        )
+        # A log bucket that logged to another bucket would need a third, and so on: AWS's own
+        # guidance is that the access-log target bucket does not log itself.
+        acknowledge(
+            self.access_logs,
+            "AwsSolutions-S1",
+            "This is the server access log target of the evidence bucket; S3 advises against "
+            "logging a log bucket (it would log its own log deliveries).",
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=bucket_name,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(Duration.days(retention_days)),
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="evidence/",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for index, grantee in enumerate(spoke_grantees(spokes, organization, include=lambda s: s.access.can_export)):
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"SpokesWriteModelCardExports{index}",
+                    principals=list(grantee.principals),
+                    actions=["s3:PutObject"],
+                    resources=[self.bucket.arn_for_objects(f"{EXPORT_PREFIX}/*")],
+                    conditions=grantee.conditions or None,
+                )
+            )

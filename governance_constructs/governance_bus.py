@@ -1,0 +1,41 @@
+"""The hub's governance event bus, which accepts events only from the spokes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from governance_config import Organization, Spoke
+from governance_constructs.spoke_principals import spoke_grantees
+
+
+class GovernanceEventBus(Construct):
+    """A custom bus the spokes forward their Model Registry events to.
+
+    The name is fixed (from config) because each spoke's forwarding rule targets it by ARN.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bus_name: str,
+        spokes: Sequence[Spoke],
+        organization: Organization | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
+        for index, grantee in enumerate(spoke_grantees(spokes, organization)):
+            self.bus.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"SpokesPutEvents{index}",
+                    principals=list(grantee.principals),
+                    actions=["events:PutEvents"],
+                    resources=[self.bus.event_bus_arn],
+                    conditions=grantee.conditions or None,
+                )
+            )

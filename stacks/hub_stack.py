@@ -1,0 +1,66 @@
+"""The central model-card account: cards, their key, shares, bus, evidence and ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from governance_config import AccessLevel, GovernanceConfig
+from governance_constructs.approval_ledger import ApprovalLedger
+from governance_constructs.card_key import ModelCardKey
+from governance_constructs.card_share import ModelCardShares
+from governance_constructs.declared_card import DeclaredModelCard, card_construct_id
+from governance_constructs.evidence_archive import EvidenceArchive
+from governance_constructs.governance_bus import GovernanceEventBus
+
+
+class HubStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: GovernanceConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.card_key = ModelCardKey(
+            self,
+            "CardKey",
+            alias=config.card_key_alias,
+            hub_account=config.hub_account,
+            region=config.region,
+            partition=config.partition,
+            spokes=config.spokes,
+            organization=config.organization,
+            evidence_bucket_name=config.evidence_bucket_name,
+        )
+        self.cards = [
+            DeclaredModelCard(self, card_construct_id(card.name), card=card, key=self.card_key.key)
+            for card in config.cards
+        ]
+        self.shares = ModelCardShares(
+            self,
+            "CardShares",
+            spokes=config.spokes,
+            organization=config.organization,
+            partition=config.partition,
+            share_names={level: config.share_name(level) for level in AccessLevel},
+            read_permission_name=config.read_permission_name,
+            card_arns=[card.card_arn for card in self.cards],
+        )
+        self.bus = GovernanceEventBus(
+            self, "GovernanceBus", bus_name=config.event_bus_name, spokes=config.spokes, organization=config.organization
+        )
+        self.evidence = EvidenceArchive(
+            self,
+            "Evidence",
+            bucket_name=config.evidence_bucket_name,
+            key=self.card_key.key,
+            retention_days=config.evidence_retention_days,
+            spokes=config.spokes,
+            organization=config.organization,
+        )
+        self.ledger = ApprovalLedger(self, "Ledger", key=self.card_key.key)
+
+        CfnOutput(self, "CardKeyArn", value=self.card_key.key.key_arn, description="Set as hub.card_key_arn in config")
+        CfnOutput(self, "GovernanceBusArn", value=self.bus.bus.event_bus_arn)
+        CfnOutput(self, "EvidenceBucketName", value=self.evidence.bucket.bucket_name)
+        CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
+        for level, share in self.shares.shares.items():
+            CfnOutput(self, f"ShareArn{level.name.title().replace('_', '')}", value=share.attr_arn)
