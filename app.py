@@ -21,7 +21,7 @@ def spoke_stack_name(spoke_name: str) -> str:
     return f"ModelCardGovernanceSpoke-{spoke_name}"
 
 
-def _with_nag(app: Any) -> Any:
+def with_nag(app: Any) -> Any:
     from aws_cdk import Validations
     from cdk_nag import AwsSolutionsChecks
 
@@ -38,7 +38,7 @@ def ou_spoke_template(config: GovernanceConfig, access: AccessLevel) -> dict[str
     from stacks.spoke_stack import SpokeStack
 
     with tempfile.TemporaryDirectory(prefix="ou-spoke-") as outdir:
-        inner = _with_nag(App(outdir=outdir))
+        inner = with_nag(App(outdir=outdir))
         # StackSet targets are not CDK-bootstrapped, so the template must not check for a bootstrap.
         stack = SpokeStack(inner, "OuSpoke", config=config, access=access, synthesizer=BootstraplessSynthesizer())
         template: dict[str, Any] = inner.synth().get_stack_by_name(stack.stack_name).template
@@ -53,7 +53,7 @@ def build_app(config: GovernanceConfig, app: Any = None) -> Any:
     from stacks.ou_rollout_stack import OuRolloutStack
     from stacks.spoke_stack import SpokeStack
 
-    app = _with_nag(app if app is not None else App())
+    app = with_nag(app if app is not None else App())
     hub_env = Environment(account=config.hub_account, region=config.region)
     HubStack(app, HUB_STACK, config=config, env=hub_env, description="Model card governance hub")
     for spoke in config.account_spokes:

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ DEFAULT_RETENTION_DAYS = 2557
 MAX_RETENTION_DAYS = 36500
 
 
-class AccessLevel(str, Enum):
+class AccessLevel(StrEnum):
     """What a spoke may do with the shared cards."""
 
     READ = "read"
@@ -229,13 +229,15 @@ def parse_config(raw: Any) -> GovernanceConfig:
 
     hub_account, region, card_key_arn = _parse_hub(check, raw.get("hub"))
     organization = _parse_organization(check, raw.get("organization"))
-    spokes = _parse_spokes(check, raw.get("spokes"), hub_account, organization)
+    spokes = _parse_spokes(check, raw.get("spokes"), hub_account, organization, "organization" in raw)
     reviewers = _parse_reviewers(check, raw.get("reviewers"))
     cards = _parse_cards(check, raw.get("cards", []))
 
     retention = raw.get("evidence_retention_days", DEFAULT_RETENTION_DAYS)
     if isinstance(retention, bool) or not isinstance(retention, int) or not 1 <= retention <= MAX_RETENTION_DAYS:
-        check.fail("evidence_retention_days", f"must be a whole number of days from 1 to {MAX_RETENTION_DAYS}", retention)
+        check.fail(
+            "evidence_retention_days", f"must be a whole number of days from 1 to {MAX_RETENTION_DAYS}", retention
+        )
         retention = DEFAULT_RETENTION_DAYS
 
     if check.problems:
@@ -285,7 +287,7 @@ def _parse_organization(check: _Checker, raw: Any) -> Organization | None:
 
 
 def _parse_spokes(
-    check: _Checker, raw: Any, hub_account: str | None, organization: Organization | None
+    check: _Checker, raw: Any, hub_account: str | None, organization: Organization | None, organization_given: bool
 ) -> list[Spoke]:
     if not isinstance(raw, list) or not raw:
         check.fail("spokes", "must be a non-empty list", raw)
@@ -297,8 +299,12 @@ def _parse_spokes(
         path = f"spokes[{i}]"
         if not check.keys(path, item, ("name", "access"), ("account", "ou")):
             continue
-        name = check.string(f"{path}.name", item.get("name"), DISPLAY_NAME_PATTERN,
-                            "a name of letters, digits and dashes (max 40), starting with a letter")
+        name = check.string(
+            f"{path}.name",
+            item.get("name"),
+            DISPLAY_NAME_PATTERN,
+            "a name of letters, digits and dashes (max 40), starting with a letter",
+        )
         access: AccessLevel | None = None
         try:
             access = AccessLevel(item.get("access"))
@@ -315,12 +321,18 @@ def _parse_spokes(
                 account = None
         else:
             ou = check.string(f"{path}.ou", item["ou"], OU_ID_PATTERN, "an OU ID like ou-ab12-cdef3456")
-            if ou is not None and organization is None:
+            if ou is not None and organization is None and organization_given:
+                ou = None  # the organization's own problem is already reported
+            elif ou is not None and organization is None:
                 check.fail(f"{path}.ou", "needs organization.id: OUs exist only inside an organization", ou)
                 ou = None
             elif ou is not None and organization is not None and organization.management_account is None:
-                check.fail(f"{path}.ou", "needs organization.management_account: RAM names an OU by an ARN "
-                           "in the management account, and the OU roll-out stack deploys there", ou)
+                check.fail(
+                    f"{path}.ou",
+                    "needs organization.management_account: RAM names an OU by an ARN "
+                    "in the management account, and the OU roll-out stack deploys there",
+                    ou,
+                )
                 ou = None
         target = account or ou
         if target is not None:
@@ -360,8 +372,12 @@ def _parse_cards(check: _Checker, raw: Any) -> list[DeclaredCard]:
         path = f"cards[{i}]"
         if not check.keys(path, item, ("name", "owner", "problem_type", "risk_rating", "intended_uses"), ("purpose",)):
             continue
-        name = check.string(f"{path}.name", item.get("name"), CARD_NAME_PATTERN,
-                            "a model card name (^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$)")
+        name = check.string(
+            f"{path}.name",
+            item.get("name"),
+            CARD_NAME_PATTERN,
+            "a model card name (^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$)",
+        )
         owner = check.string(f"{path}.owner", item.get("owner"))
         problem_type = check.string(f"{path}.problem_type", item.get("problem_type"))
         intended_uses = check.string(f"{path}.intended_uses", item.get("intended_uses"))
@@ -391,7 +407,9 @@ def load_config(path: Path) -> GovernanceConfig:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ConfigError([f"{path}: not valid JSON at line {error.lineno} column {error.colno} ({error.msg})"]) from None
+        raise ConfigError(
+            [f"{path}: not valid JSON at line {error.lineno} column {error.colno} ({error.msg})"]
+        ) from None
     try:
         return parse_config(raw)
     except ConfigError as error:

@@ -72,6 +72,7 @@ class ModelCardShares(Construct):
                 resource_type=MODEL_CARD_RESOURCE_TYPE,
                 policy_template={"Effect": "Allow", "Action": list(READ_ACTIONS)},
             )
+            self.read_permission.apply_removal_policy(RemovalPolicy.RETAIN)
         return self.read_permission.attr_arn
 
     @staticmethod
@@ -79,5 +80,7 @@ class ModelCardShares(Construct):
         if spoke.account:
             return spoke.account
         if organization is None or organization.management_account is None or spoke.ou is None:
-            raise ValueError(f"ModelCardShares: OU spoke {spoke.name!r} needs an organization with a management account")
+            raise ValueError(
+                f"ModelCardShares: OU spoke {spoke.name!r} needs an organization with a management account"
+            )
         return ou_arn(partition, organization.management_account, organization.id, spoke.ou)

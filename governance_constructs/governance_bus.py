@@ -30,12 +30,18 @@ class GovernanceEventBus(Construct):
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
         for index, grantee in enumerate(spoke_grantees(spokes, organization)):
-            self.bus.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"SpokesPutEvents{index}",
-                    principals=list(grantee.principals),
-                    actions=["events:PutEvents"],
-                    resources=[self.bus.event_bus_arn],
-                    conditions=grantee.conditions or None,
-                )
+            statement = iam.PolicyStatement(
+                sid=f"SpokesPutEvents{index}",
+                principals=list(grantee.principals),
+                actions=["events:PutEvents"],
+                resources=[self.bus.event_bus_arn],
+                conditions=grantee.conditions or None,
+            )
+            # The L1 with a whole statement: the L2 helper goes through a deprecated property.
+            events.CfnEventBusPolicy(
+                self,
+                f"Policy{index}",
+                event_bus_name=self.bus.event_bus_name,
+                statement_id=f"SpokesPutEvents{index}",
+                statement=statement.to_statement_json(),
             )

@@ -6,7 +6,6 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from governance_config import EXPORT_PREFIX, AccessLevel
-from governance_constructs.nag import acknowledge
 from governance_constructs.aws_facts import (
     CARD_ENCRYPTION_CONTEXT_KEY,
     EDIT_ACTIONS,
@@ -18,6 +17,7 @@ from governance_constructs.aws_facts import (
     model_card_export_job_arn,
     via_services,
 )
+from governance_constructs.nag import acknowledge
 
 
 class SharedCardAccess(Construct):

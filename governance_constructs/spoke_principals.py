@@ -35,13 +35,13 @@ def spoke_grantees(
     grantees: list[SpokeGrantee] = []
     accounts = sorted({s.account for s in selected if s.account})
     if accounts:
-        grantees.append(
-            SpokeGrantee(tuple(iam.AccountPrincipal(account) for account in accounts), dict(org_condition))
-        )
+        grantees.append(SpokeGrantee(tuple(iam.AccountPrincipal(account) for account in accounts), dict(org_condition)))
     for spoke in selected:
         if spoke.ou and organization is not None:
             conditions = dict(org_condition)
-            conditions["ForAnyValue:StringLike"] = {"aws:PrincipalOrgPaths": ou_principal_path(organization.id, spoke.ou)}
+            conditions["ForAnyValue:StringLike"] = {
+                "aws:PrincipalOrgPaths": ou_principal_path(organization.id, spoke.ou)
+            }
             grantees.append(SpokeGrantee((iam.AnyPrincipal(),), conditions))
     return grantees
 

@@ -45,7 +45,11 @@ class HubStack(Stack):
             card_arns=[card.card_arn for card in self.cards],
         )
         self.bus = GovernanceEventBus(
-            self, "GovernanceBus", bus_name=config.event_bus_name, spokes=config.spokes, organization=config.organization
+            self,
+            "GovernanceBus",
+            bus_name=config.event_bus_name,
+            spokes=config.spokes,
+            organization=config.organization,
         )
         self.evidence = EvidenceArchive(
             self,

@@ -37,8 +37,10 @@ class OuRolloutStack(Stack):
             template = spoke_templates[spoke.name]
             body = json.dumps(template, separators=(",", ":"))
             if len(body) > 51200:
-                raise ValueError(f"OuRolloutStack: spoke template for {spoke.name!r} is {len(body)} bytes; a "
-                                 "StackSet TemplateBody holds at most 51,200")
+                raise ValueError(
+                    f"OuRolloutStack: spoke template for {spoke.name!r} is {len(body)} bytes; a "
+                    "StackSet TemplateBody holds at most 51,200"
+                )
             self.stack_sets[spoke.name] = cloudformation.CfnStackSet(
                 self,
                 f"Spoke{spoke.name.title().replace('-', '')}",

@@ -28,7 +28,9 @@ class SpokeStack(Stack):
             evidence_bucket_name=config.evidence_bucket_name,
             card_key_arn=config.card_key_arn,
         )
-        hub_bus_arn = f"arn:{config.partition}:events:{config.region}:{config.hub_account}:event-bus/{config.event_bus_name}"
+        hub_bus_arn = (
+            f"arn:{config.partition}:events:{config.region}:{config.hub_account}:event-bus/{config.event_bus_name}"
+        )
         self.forwarding = RegistryEventForwarding(self, "RegistryEvents", hub_bus_arn=hub_bus_arn)
         self.approval_sync = ApprovalSyncRole(
             self,

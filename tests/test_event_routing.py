@@ -1,0 +1,90 @@
+"""The synthesized rule patterns route AWS's verbatim sample events, through moto's EventBridge."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from app import HUB_STACK, spoke_stack_name
+from tests.accounts import REGION, session_for
+from tests.conftest import load_event
+
+HUB = "111111111111"
+SPOKE = "222222222222"
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    with mock_aws():
+        yield
+
+
+def resources_of(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == resource_type]
+
+
+def as_entry(event: dict[str, Any], bus: str = "default") -> dict[str, Any]:
+    return {
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": json.dumps(event["detail"]),
+        "Resources": event["resources"],
+        "EventBusName": bus,
+    }
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_spoke_rule_forwards_package_events_to_the_hub_bus(aws: None, templates: dict[str, dict[str, Any]]) -> None:
+    hub, spoke = session_for(HUB), session_for(SPOKE)
+    hub_template = templates[HUB_STACK]
+    spoke_rule = resources_of(templates[spoke_stack_name("ml-dev")], "AWS::Events::Rule")[0]
+
+    # The hub's bus, with the policy statements the hub stack gives it.
+    hub_events = hub.client("events")
+    bus = resources_of(hub_template, "AWS::Events::EventBus")[0]["Name"]
+    hub_events.create_event_bus(Name=bus)
+    # A queue on the hub bus stands in for the handler that later issues attach there.
+    hub_sqs = hub.client("sqs")
+    queue_url = hub_sqs.create_queue(QueueName="arrivals")["QueueUrl"]
+    queue_arn = hub_sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    hub_events.put_rule(Name="arrivals", EventBusName=bus, EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
+    hub_events.put_targets(Rule="arrivals", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    # The spoke's forwarding rule, created with its own synthesized pattern and target ARN.
+    spoke_events = spoke.client("events")
+    spoke_events.put_rule(Name="forward", EventPattern=json.dumps(spoke_rule["EventPattern"]))
+    spoke_events.put_targets(Rule="forward", Targets=[{"Id": "hub", "Arn": spoke_rule["Targets"][0]["Arn"]}])
+
+    package_event = load_event("model-package-state-change")
+    card_event = load_event("model-card-state-change")
+    spoke_events.put_events(Entries=[as_entry(package_event), as_entry(card_event)])
+
+    arrived = drain(hub_sqs, queue_url)
+    assert [e["detail-type"] for e in arrived] == ["SageMaker Model Package State Change"]
+    assert arrived[0]["detail"] == package_event["detail"]
+
+
+def test_pattern_does_not_match_other_detail_types(aws: None, templates: dict[str, dict[str, Any]]) -> None:
+    spoke = session_for(SPOKE)
+    pattern = resources_of(templates[spoke_stack_name("ml-prod")], "AWS::Events::Rule")[0]["EventPattern"]
+    sqs = spoke.client("sqs")
+    queue_url = sqs.create_queue(QueueName="seen")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = spoke.client("events")
+    events.put_rule(Name="forward", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="forward", Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    events.put_events(Entries=[as_entry(load_event("model-card-state-change"))])
+    assert drain(sqs, queue_url) == []
+    events.put_events(Entries=[as_entry(load_event("model-package-state-change"))])
+    assert len(drain(sqs, queue_url)) == 1

@@ -1,0 +1,199 @@
+"""The hub stack: the properties spokes, reviewers and auditors depend on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Capture, Match, Template
+
+from app import HUB_STACK
+
+HUB = "111111111111"
+REGION = "us-east-1"
+CARDS_OF_HUB = f"arn:aws:sagemaker:{REGION}:{HUB}:model-card/*"
+
+
+@pytest.fixture(scope="module")
+def hub(templates: dict[str, dict[str, Any]]) -> Template:
+    return Template.from_json(templates[HUB_STACK])
+
+
+def test_one_share_per_access_level_with_its_permission(hub: Template) -> None:
+    shares = hub.find_resources("AWS::RAM::ResourceShare")
+    assert len(shares) == 2
+    hub.has_resource_properties(
+        "AWS::RAM::ResourceShare",
+        {
+            "Name": "model-card-governance-cards-edit-export",
+            "Principals": ["222222222222"],
+            "PermissionArns": ["arn:aws:ram::aws:permission/AWSRAMPermissionSageMakerModelCardsAllowExport"],
+            "AllowExternalPrincipals": False,
+        },
+    )
+    hub.has_resource_properties(
+        "AWS::RAM::ResourceShare",
+        {
+            "Name": "model-card-governance-cards-read",
+            "Principals": [
+                "333333333333",
+                "arn:aws:organizations::999999999999:ou/o-exampleorg1/ou-ab12-riskoffc",
+            ],
+            "PermissionArns": [{"Fn::GetAtt": [Match.string_like_regexp("ReadOnlyPermission"), "Arn"]}],
+            "AllowExternalPrincipals": False,
+        },
+    )
+
+
+def test_read_only_permission_grants_describe_and_list_versions_only(hub: Template) -> None:
+    hub.has_resource_properties(
+        "AWS::RAM::Permission",
+        {
+            "ResourceType": "sagemaker:ModelCard",
+            "PolicyTemplate": {
+                "Effect": "Allow",
+                "Action": ["sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"],
+            },
+        },
+    )
+
+
+def test_declared_card_is_encrypted_and_in_every_share(hub: Template) -> None:
+    cards = hub.find_resources("AWS::SageMaker::ModelCard")
+    assert len(cards) == 1
+    logical_id, card = next(iter(cards.items()))
+    props = card["Properties"]
+    assert props["ModelCardName"] == "customer-churn"
+    assert props["ModelCardStatus"] == "Draft"
+    assert props["Content"]["IntendedUses"]["RiskRating"] == "Medium"
+    key_id = next(iter(hub.find_resources("AWS::KMS::Key")))
+    assert props["SecurityConfig"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    for share in hub.find_resources("AWS::RAM::ResourceShare").values():
+        assert {"Fn::GetAtt": [logical_id, "ModelCardArn"]} in share["Properties"]["ResourceArns"]
+
+
+def test_key_rotates_and_spokes_use_it_only_for_hub_cards_via_sagemaker_or_s3(hub: Template) -> None:
+    statements = Capture()
+    hub.has_resource_properties(
+        "AWS::KMS::Key",
+        {"EnableKeyRotation": True, "KeyPolicy": {"Statement": statements}},
+    )
+    spoke_statements = [
+        s for s in statements.as_array() if s.get("Sid", "").startswith("SpokesUseKeyForSharedModelCards")
+    ]
+    assert len(spoke_statements) == 2  # the account spokes together, and the OU
+    for statement in spoke_statements:
+        assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+        condition = statement["Condition"]
+        assert condition["StringEquals"]["kms:ViaService"] == [
+            f"sagemaker.{REGION}.amazonaws.com",
+            f"s3.{REGION}.amazonaws.com",
+        ]
+        assert condition["StringLike"]["kms:EncryptionContext:aws:sagemaker:model-card-arn"] == CARDS_OF_HUB
+        assert condition["StringEquals"]["aws:PrincipalOrgID"] == "o-exampleorg1"
+        assert "kms:GrantIsForAWSResource" not in json.dumps(condition)
+    accounts, ou = spoke_statements
+    assert json.dumps(accounts["Principal"]).count(":root") == 2
+    assert ou["Principal"] == {"AWS": "*"}
+    assert ou["Condition"]["ForAnyValue:StringLike"] == {"aws:PrincipalOrgPaths": "o-exampleorg1/*/ou-ab12-riskoffc/*"}
+
+
+def test_only_exporting_spokes_may_encrypt_exports(hub: Template) -> None:
+    statements = Capture()
+    hub.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": statements}})
+    export = [s for s in statements.as_array() if s.get("Sid", "").startswith("SpokesEncryptModelCardExports")]
+    assert len(export) == 1
+    assert "222222222222" in json.dumps(export[0]["Principal"])
+    assert "333333333333" not in json.dumps(export[0]["Principal"])
+    assert export[0]["Condition"]["StringLike"] == {
+        "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::model-card-governance-evidence-{HUB}-{REGION}/exports/*"
+    }
+
+
+def test_bus_accepts_events_only_from_spokes_in_the_organization(hub: Template) -> None:
+    hub.has_resource_properties("AWS::Events::EventBus", {"Name": "model-card-governance-bus"})
+    policies = hub.find_resources("AWS::Events::EventBusPolicy")
+    statements = [p["Properties"]["Statement"] for p in policies.values()]
+    assert len(statements) == 2
+    for statement in statements:
+        assert statement["Action"] == "events:PutEvents"
+        assert statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-exampleorg1"
+    principals = json.dumps([s["Principal"] for s in statements])
+    assert "222222222222" in principals and "333333333333" in principals
+    assert HUB not in principals
+
+
+def test_evidence_bucket_is_locked_encrypted_tls_only_and_logged(hub: Template) -> None:
+    hub.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketName": f"model-card-governance-evidence-{HUB}-{REGION}",
+            "ObjectLockEnabled": True,
+            "ObjectLockConfiguration": {
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 2557}},
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    Match.object_like({"ServerSideEncryptionByDefault": Match.object_like({"SSEAlgorithm": "aws:kms"})})
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LoggingConfiguration": Match.object_like({"LogFilePrefix": "evidence/"}),
+        },
+    )
+    bucket_policies = [
+        p["Properties"]["PolicyDocument"]["Statement"] for p in hub.find_resources("AWS::S3::BucketPolicy").values()
+    ]
+    tls = [
+        s
+        for stmts in bucket_policies
+        for s in stmts
+        if s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
+    assert len(tls) == 2 and all(s["Effect"] == "Deny" for s in tls)
+
+
+def test_ledger_has_pitr_deletion_protection_and_the_hub_key(hub: Template) -> None:
+    hub.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": "CardArn", "KeyType": "HASH"},
+                {"AttributeName": "EntryKey", "KeyType": "RANGE"},
+            ],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "DeletionProtectionEnabled": True,
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": Match.any_value()},
+        },
+    )
+
+
+# Changing one of these IDs makes CloudFormation replace the resource: a new key (cards unreadable
+# with the old one), an empty bucket and ledger, new shares. Change them only with a migration.
+PINNED_LOGICAL_IDS = {
+    "AWS::KMS::Key": ["CardKey5B34247F"],
+    "AWS::S3::Bucket": ["EvidenceAccessLogs6F1E67A5", "EvidenceBucketC67FF768"],
+    "AWS::DynamoDB::Table": ["LedgerTable9343E4AA"],
+    "AWS::RAM::ResourceShare": ["CardSharesShareEditExport92C6BC25", "CardSharesShareRead746F8700"],
+    "AWS::RAM::Permission": ["CardSharesReadOnlyPermission69C8563F"],
+    "AWS::SageMaker::ModelCard": ["CardCustomerChurnCard9EDADFB3"],
+    "AWS::Events::EventBus": ["GovernanceBus5CD008B9"],
+}
+
+
+@pytest.mark.parametrize("resource_type", sorted(PINNED_LOGICAL_IDS))
+def test_stateful_logical_ids_are_pinned_and_retained(hub: Template, resource_type: str) -> None:
+    resources = hub.find_resources(resource_type)
+    assert sorted(resources) == sorted(PINNED_LOGICAL_IDS[resource_type])
+    for resource in resources.values():
+        if resource_type != "AWS::Events::EventBus":
+            assert resource["DeletionPolicy"] == "Retain"
+            assert resource["UpdateReplacePolicy"] == "Retain"

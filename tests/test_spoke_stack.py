@@ -1,0 +1,204 @@
+"""Spoke stacks: exactly the card actions of each access level, in the hub account only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from app import OU_ROLLOUT_STACK, spoke_stack_name
+
+HUB = "111111111111"
+REGION = "us-east-1"
+CARDS = f"arn:aws:sagemaker:{REGION}:{HUB}:model-card/*"
+EXPORT_JOBS = f"arn:aws:sagemaker:{REGION}:{HUB}:model-card/*/export-job/*"
+EXPORTS = f"arn:aws:s3:::model-card-governance-evidence-{HUB}-{REGION}/exports/*"
+
+
+def policy_statements(template: Template) -> list[dict[str, Any]]:
+    policies = template.find_resources("AWS::IAM::ManagedPolicy")
+    assert len(policies) == 1
+    statements: list[dict[str, Any]] = next(iter(policies.values()))["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def actions_of(statements: list[dict[str, Any]]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        action = statement["Action"]
+        found.update([action] if isinstance(action, str) else action)
+    return found
+
+
+@pytest.fixture(scope="module")
+def edit_export(templates: dict[str, dict[str, Any]]) -> Template:
+    return Template.from_json(templates[spoke_stack_name("ml-dev")])
+
+
+@pytest.fixture(scope="module")
+def read_only(templates: dict[str, dict[str, Any]]) -> Template:
+    return Template.from_json(templates[spoke_stack_name("ml-prod")])
+
+
+def test_edit_export_spoke_gets_the_seed_template_actions(edit_export: Template) -> None:
+    statements = policy_statements(edit_export)
+    assert actions_of(statements) == {
+        "sagemaker:DescribeModelCard",
+        "sagemaker:ListModelCardVersions",
+        "sagemaker:UpdateModelCard",
+        "sagemaker:CreateModelCardExportJob",
+        "sagemaker:DescribeModelCardExportJob",
+        "ram:ListResources",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "s3:PutObject",
+    }
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["UseSharedModelCards"]["Resource"] == CARDS
+    assert by_sid["FollowModelCardExports"]["Resource"] == EXPORT_JOBS
+    assert by_sid["WriteModelCardExports"]["Resource"] == EXPORTS
+
+
+def test_read_spoke_can_only_describe_and_list_versions(read_only: Template) -> None:
+    statements = policy_statements(read_only)
+    sagemaker = {a for a in actions_of(statements) if a.startswith("sagemaker:")}
+    assert sagemaker == {"sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"}
+    assert "s3:PutObject" not in actions_of(statements)
+
+
+@pytest.mark.parametrize("spoke", ["ml-dev", "ml-prod"])
+def test_no_delete_and_nothing_outside_the_hub(templates: dict[str, dict[str, Any]], spoke: str) -> None:
+    statements = policy_statements(Template.from_json(templates[spoke_stack_name(spoke)]))
+    assert "sagemaker:DeleteModelCard" not in actions_of(statements)
+    for statement in statements:
+        if statement["Action"] == "ram:ListResources":
+            continue
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            assert f":{HUB}:" in resource or resource.startswith("arn:aws:s3:::model-card-governance-evidence-"), (
+                resource
+            )
+
+
+def test_kms_use_is_held_to_the_hub_cards_context(edit_export: Template) -> None:
+    by_sid = {s["Sid"]: s for s in policy_statements(edit_export)}
+    decrypt = by_sid["DecryptSharedModelCards"]
+    assert decrypt["Resource"] == f"arn:aws:kms:{REGION}:{HUB}:key/*"
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": [f"sagemaker.{REGION}.amazonaws.com", f"s3.{REGION}.amazonaws.com"]},
+        "StringLike": {"kms:EncryptionContext:aws:sagemaker:model-card-arn": CARDS},
+    }
+    assert by_sid["EncryptModelCardExports"]["Condition"]["StringLike"] == {"kms:EncryptionContext:aws:s3:arn": EXPORTS}
+
+
+def test_pinned_key_arn_replaces_the_key_wildcard(example_config: Any) -> None:
+    import dataclasses
+
+    from aws_cdk import App, Environment
+
+    from stacks.spoke_stack import SpokeStack
+
+    key_arn = f"arn:aws:kms:{REGION}:{HUB}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    config = dataclasses.replace(example_config, card_key_arn=key_arn)
+    stack = SpokeStack(
+        App(),
+        "Pinned",
+        config=config,
+        access=config.spokes[1].access,
+        env=Environment(account="333333333333", region=REGION),
+    )
+    by_sid = {s["Sid"]: s for s in policy_statements(Template.from_stack(stack))}
+    assert by_sid["DecryptSharedModelCards"]["Resource"] == key_arn
+
+
+def test_card_user_role_is_assumable_from_the_spoke_only(edit_export: Template) -> None:
+    edit_export.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    Match.object_like(
+                        {"Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "sts:AssumeRole"}
+                    )
+                ]
+            },
+            "ManagedPolicyArns": [{"Ref": Match.string_like_regexp("SharedCardAccessPolicy")}],
+        },
+    )
+
+
+def test_forwarding_rule_targets_hub_bus_with_retry_and_dlq(edit_export: Template) -> None:
+    edit_export.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"]},
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": f"arn:aws:events:{REGION}:{HUB}:event-bus/model-card-governance-bus",
+                        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+                        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [Match.string_like_regexp("DeadLetters"), "Arn"]}},
+                    }
+                )
+            ],
+        },
+    )
+    edit_export.has_resource_properties(
+        "AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1}
+    )
+
+
+def test_approval_sync_role_trusts_only_the_hub_workflow_role(edit_export: Template) -> None:
+    edit_export.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "RoleName": "model-card-governance-approval-sync",
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"},
+                        "Condition": {
+                            "ArnEquals": {
+                                "aws:PrincipalArn": f"arn:aws:iam::{HUB}:role/model-card-governance-approval-workflow"
+                            }
+                        },
+                    }
+                ]
+            },
+        },
+    )
+    edit_export.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                        "Resource": f"arn:aws:sagemaker:{REGION}:222222222222:model-package/*/*",
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_ou_spokes_roll_out_through_a_service_managed_stack_set(templates: dict[str, dict[str, Any]]) -> None:
+    rollout = Template.from_json(templates[OU_ROLLOUT_STACK])
+    stack_sets = rollout.find_resources("AWS::CloudFormation::StackSet")
+    assert len(stack_sets) == 1
+    props = next(iter(stack_sets.values()))["Properties"]
+    assert props["PermissionModel"] == "SERVICE_MANAGED"
+    assert props["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+    assert props["StackInstancesGroup"][0]["DeploymentTargets"] == {"OrganizationalUnitIds": ["ou-ab12-riskoffc"]}
+    body = json.loads(props["TemplateBody"])
+    # Targets are not CDK-bootstrapped: no bootstrap-version parameter or rule.
+    assert "BootstrapVersion" not in body.get("Parameters", {})
+    assert "Rules" not in body
+    inner = Template.from_json(body)
+    sagemaker = {a for a in actions_of(policy_statements(inner)) if a.startswith("sagemaker:")}
+    assert sagemaker == {"sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"}
