@@ -16,7 +16,7 @@ from cfnlint.api import lint
 
 
 def acknowledgements(metadata_file: Path) -> list[tuple[str, str, str]]:
-    found = []
+    found: list[tuple[str, str, str]] = []
     if not metadata_file.exists():
         return found
     for path, entries in json.loads(metadata_file.read_text()).items():
