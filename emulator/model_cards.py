@@ -8,6 +8,7 @@ is deleted and its test in tests/test_emulator.py must still pass.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import uuid
@@ -18,7 +19,9 @@ from typing import Any
 
 from moto.core.common_models import BaseModel
 from moto.core.exceptions import JsonRESTError
+from moto.events.models import Rule as EventsRule
 from moto.events.models import events_backends
+from moto.events.utils import EventTemplateParser
 from moto.organizations.models import organizations_backends
 from moto.ram import models as ram_models
 from moto.ram import urls as ram_urls
@@ -28,6 +31,7 @@ from moto.s3.models import s3_backends
 from moto.sagemaker.models import FakeModelCard, ModelPackage, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sts.models import sts_backends
+from moto.utilities.arns import parse_arn
 
 CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
 # The top-level sections of the model card JSON schema ("Model card JSON schema", SageMaker
@@ -165,9 +169,49 @@ def _emit_card_event(backend: SageMakerModelBackend, card: FakeModelCard) -> Non
 def _emit_package_event(backend: SageMakerModelBackend, package: ModelPackage, updated: list[str] | None) -> None:
     detail = package.gen_response_object()
     detail.pop("ModelPackageName", None)
+    # A new package has been modified when it was created; moto left the field out.
+    detail.setdefault("LastModifiedTime", package.creation_time)
     if updated is not None:
         detail["UpdatedModelPackageFields"] = updated
     _emit(backend.account_id, backend.region_name, "SageMaker Model Package State Change", [package.arn], detail)
+
+
+# --- EventBridge delivery -------------------------------------------------------------------------
+# AWS delivers every event with its `account`, and an event a rule sends to another account's bus
+# arrives unchanged: same id, account (the sender), time and resources ("Sending and receiving
+# events between AWS accounts in Amazon EventBridge"). moto left `account` out of every delivered
+# event and rebuilt forwarded events as new ones in the receiving account, without resources.
+
+
+def _install_event_delivery() -> None:
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"version": "0",', '"version": "0", "account": "<account>",'
+        )
+    original = EventsRule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        def is_bus(target: dict[str, Any]) -> bool:
+            arn = parse_arn(target["Arn"])
+            return bool(arn.service == "events" and arn.resource_type == "event-bus")
+
+        bus_targets = [t for t in self.targets if is_bus(t)]
+        if len(bus_targets) < len(self.targets):
+            saved, self.targets = self.targets, [t for t in self.targets if not is_bus(t)]
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = saved
+        if not bus_targets or not self.event_pattern.matches_event(original_event):
+            return
+        for target in bus_targets:
+            arn = parse_arn(target["Arn"])
+            bus = events_backends[arn.account][arn.region].describe_event_bus(arn.resource_id)
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(copy.deepcopy(original_event))
+
+    EventsRule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
 # --- Model card content and status validation --------------------------------------------------------
@@ -253,11 +297,13 @@ class RamState(BaseModel):
         self.invitations: dict[str, Invitation] = {}
 
 
-_ram_state: dict[tuple[str, str], RamState] = {}
-
-
 def ram_state(account: str, region: str) -> RamState:
-    return _ram_state.setdefault((account, region), RamState())
+    # Kept on moto's own backend object, so moto's reset between tests clears it too.
+    backend = ram_backends[account][region]
+    if not hasattr(backend, "model_card_state"):
+        setattr(backend, "model_card_state", RamState())  # noqa: B010 - an attribute moto does not declare
+    state: RamState = getattr(backend, "model_card_state")  # noqa: B009
+    return state
 
 
 def _org_accounts(owner: str) -> set[str] | None:
@@ -300,8 +346,9 @@ def _share_reaches(owner: str, region: str, share: Any, account: str) -> bool:
     if share.status != "ACTIVE":
         return False
     for principal in share.principals:
-        member = principal == account or (principal.startswith("arn:") and ":ou/" in principal
-                                          and _account_in_ou(owner, account, principal))
+        member = principal == account or (
+            principal.startswith("arn:") and ":ou/" in principal and _account_in_ou(owner, account, principal)
+        )
         if not member:
             continue
         invitation = next(
@@ -316,9 +363,12 @@ def _share_reaches(owner: str, region: str, share: Any, account: str) -> bool:
 def authorize_shared_card(owner: str, region: str, caller: str, caller_arn: str, card_arn: str, action: str) -> None:
     """AWS admits a spoke's call on a hub card only through a share that grants the action."""
     for share in ram_backends[owner][region].resource_shares:
-        if card_arn in share.resource_arns and _share_reaches(owner, region, share, caller):
-            if action in _share_actions(owner, region, share):
-                return
+        if (
+            card_arn in share.resource_arns
+            and _share_reaches(owner, region, share, caller)
+            and action in _share_actions(owner, region, share)
+        ):
+            return
     raise AccessDeniedException(
         f"User: {caller_arn} is not authorized to perform: {action} on resource: {card_arn} "
         "because no resource-based policy allows the " + action + " action"
@@ -358,7 +408,7 @@ def _install_ram() -> None:
         _invite(self, share, external)
         return result
 
-    ram_models.ResourceAccessManagerBackend.create_resource_share = create_resource_share
+    ram_models.ResourceAccessManagerBackend.create_resource_share = create_resource_share  # type: ignore[method-assign]
 
     def get_resource_shares(self: Any, resource_owner: str | None) -> dict[str, Any]:
         if resource_owner != "OTHER-ACCOUNTS":
@@ -373,7 +423,7 @@ def _install_ram() -> None:
         return {"resourceShares": shares}
 
     original_get_shares = ram_models.ResourceAccessManagerBackend.get_resource_shares
-    ram_models.ResourceAccessManagerBackend.get_resource_shares = get_resource_shares
+    ram_models.ResourceAccessManagerBackend.get_resource_shares = get_resource_shares  # type: ignore[method-assign]
 
     for path in (
         "associateresourceshare",
@@ -449,20 +499,15 @@ def _ram_disassociate(self: Any) -> str:
 def _invitations_for(account: str, region: str) -> list[Invitation]:
     return [
         invitation
-        for (owner, owner_region), state in list(_ram_state.items())
-        if owner_region == region
-        for invitation in state.invitations.values()
+        for owner, _ in _all_ram_backends(region)
+        for invitation in ram_state(owner, region).invitations.values()
         if invitation.receiver == account
     ]
 
 
 def _ram_get_invitations(self: Any) -> str:
     wanted = set(self._get_param("resourceShareInvitationArns") or [])
-    found = [
-        i.describe()
-        for i in _invitations_for(self.current_account, self.region)
-        if not wanted or i.arn in wanted
-    ]
+    found = [i.describe() for i in _invitations_for(self.current_account, self.region) if not wanted or i.arn in wanted]
     return json.dumps({"resourceShareInvitations": found})
 
 
@@ -472,8 +517,10 @@ def _answer_invitation(self: Any, status: str) -> str:
     if invitation is None:
         raise RamException("ResourceShareInvitationArnNotFoundException", f"Invitation {arn} could not be found.")
     if invitation.status != "PENDING":
-        code = "ResourceShareInvitationAlreadyAcceptedException" if invitation.status == "ACCEPTED" else (
-            "ResourceShareInvitationAlreadyRejectedException"
+        code = (
+            "ResourceShareInvitationAlreadyAcceptedException"
+            if invitation.status == "ACCEPTED"
+            else ("ResourceShareInvitationAlreadyRejectedException")
         )
         raise RamException(code, f"Invitation {arn} is already {invitation.status.lower()}.")
     invitation.status = status
@@ -522,9 +569,21 @@ def _ram_create_permission(self: Any) -> str:
     actions = template.get("Action", [])
     actions = frozenset([actions] if isinstance(actions, str) else actions)
     arn = f"arn:aws:ram:{self.region}:{self.current_account}:permission/{name}"
-    ram_state(self.current_account, self.region).permissions[arn] = CustomerPermission(arn, name, resource_type, actions)
-    return json.dumps({"permission": {"arn": arn, "name": name, "resourceType": resource_type, "version": "1",
-                                      "status": "ATTACHABLE", "isResourceTypeDefault": False}})
+    ram_state(self.current_account, self.region).permissions[arn] = CustomerPermission(
+        arn, name, resource_type, actions
+    )
+    return json.dumps(
+        {
+            "permission": {
+                "arn": arn,
+                "name": name,
+                "resourceType": resource_type,
+                "version": "1",
+                "status": "ATTACHABLE",
+                "isResourceTypeDefault": False,
+            }
+        }
+    )
 
 
 _RAM_HANDLERS: dict[str, Callable[..., str]] = {
@@ -555,6 +614,13 @@ def _resolve_card(response: Any, name_or_arn: str, action: str) -> tuple[SageMak
     return sagemaker_backends[owner][region], name
 
 
+def _set_users(card: FakeModelCard, user: dict[str, str], *, created: bool = False) -> None:
+    """moto's cards record no users; AWS reports CreatedBy and LastModifiedBy."""
+    setattr(card, "last_modified_by", user)  # noqa: B010
+    if created:
+        setattr(card, "created_by", user)  # noqa: B010
+
+
 def _card_history(backend: SageMakerModelBackend, name: str) -> list[FakeModelCard]:
     if name not in backend.model_cards:
         raise ResourceNotFound(f"Modelcard {name} does not exist")
@@ -574,7 +640,7 @@ def _sm_create_model_card(self: Any) -> Any:
     result = _original["create_model_card"](self)
     card = self.sagemaker_backend.model_cards[name][-1]
     _, arn = _caller(self)
-    card.created_by = card.last_modified_by = _user_context(arn, self.region)
+    _set_users(card, _user_context(arn, self.region), created=True)
     _emit_card_event(self.sagemaker_backend, card)
     return result
 
@@ -614,7 +680,7 @@ def _sm_update_model_card(self: Any) -> Any:
         )
         history.append(card)
     card.last_modified_time = _now()
-    card.last_modified_by = _user_context(caller_arn, self.region)
+    _set_users(card, _user_context(caller_arn, self.region))
     _emit_card_event(backend, card)
     return self._card_result({"ModelCardArn": card.arn})
 
@@ -682,10 +748,17 @@ class ExportJob:
         return described
 
     def summary(self) -> dict[str, Any]:
-        return {k: v for k, v in self.describe().items() if k not in ("OutputConfig", "ExportArtifacts", "FailureReason")}
+        return {
+            k: v for k, v in self.describe().items() if k not in ("OutputConfig", "ExportArtifacts", "FailureReason")
+        }
 
 
-_export_jobs: dict[str, ExportJob] = {}
+def export_jobs(backend: SageMakerModelBackend) -> dict[str, ExportJob]:
+    """The export jobs of one account and region, kept on moto's backend (reset with it)."""
+    if not hasattr(backend, "model_card_export_jobs"):
+        setattr(backend, "model_card_export_jobs", {})  # noqa: B010 - an attribute moto does not declare
+    jobs: dict[str, ExportJob] = getattr(backend, "model_card_export_jobs")  # noqa: B009
+    return jobs
 
 
 def card_pdf(card: FakeModelCard) -> bytes:
@@ -730,7 +803,7 @@ def _sm_create_export_job(self: Any) -> Any:
     if not match:
         raise ValidationException(f"S3OutputPath {output!r} is not an s3:// URI.")
     arn = f"{card.arn}/export-job/{job_name}"
-    if arn in _export_jobs:
+    if arn in export_jobs(backend):
         raise JsonRESTError("ConflictException", f"Export job {job_name} already exists for model card {name}.")
     job = ExportJob(arn, job_name, name, version, output, "InProgress", _now())
     bucket, prefix = match.group(1), match.group(2).rstrip("/")
@@ -740,21 +813,24 @@ def _sm_create_export_job(self: Any) -> Any:
         job.status, job.artifact = "Completed", f"s3://{bucket}/{key}"
     except Exception as error:  # AWS reports the job Failed with a reason rather than failing the call
         job.status, job.failure = "Failed", f"Could not write to {output}: {type(error).__name__}"
-    _export_jobs[arn] = job
+    export_jobs(backend)[arn] = job
     return self._card_result({"ModelCardExportJobArn": arn})
 
 
 def _sm_describe_export_job(self: Any) -> Any:
     arn = self._get_param("ModelCardExportJobArn")
     match = EXPORT_JOB_ARN.match(arn or "")
-    if not match or arn not in _export_jobs:
-        raise ResourceNotFound(f"Model card export job {arn} does not exist")
+    if not match:
+        raise ValidationException(f"Value '{arn}' at 'modelCardExportJobArn' failed to satisfy the constraint.")
     _, region, owner, _, _ = match.groups()
+    jobs = export_jobs(sagemaker_backends[owner][region])
+    if arn not in jobs:
+        raise ResourceNotFound(f"Model card export job {arn} does not exist")
     caller, caller_arn = _caller(self)
     if owner != caller:
         card_arn = arn.split("/export-job/")[0]
         authorize_shared_card(owner, region, caller, caller_arn, card_arn, "sagemaker:DescribeModelCardExportJob")
-    return self._card_result(_export_jobs[arn].describe())
+    return self._card_result(jobs[arn].describe())
 
 
 def _sm_list_export_jobs(self: Any) -> Any:
@@ -762,8 +838,8 @@ def _sm_list_export_jobs(self: Any) -> Any:
     name = self._get_param("ModelCardName")
     if not ENTITY_NAME.match(name or ""):
         raise ValidationException(f"Value '{name}' at 'modelCardName' failed to satisfy the constraint.")
-    prefix = f":{self.current_account}:model-card/{name}/export-job/"
-    jobs = [job.summary() for arn, job in _export_jobs.items() if prefix in arn and f":{self.region}:" in arn]
+    prefix = f"model-card/{name}/export-job/"
+    jobs = [job.summary() for arn, job in export_jobs(self.sagemaker_backend).items() if prefix in arn]
     version = self._get_param("ModelCardVersion")
     if version:
         jobs = [j for j in jobs if j["ModelCardVersion"] == version]
@@ -791,7 +867,7 @@ def _sm_create_model_package(self: Any) -> Any:
     arn = json.loads(self._card_body(result))["ModelPackageArn"]
     package = _package_by_arn(self.sagemaker_backend, arn)
     if self._get_param("ModelCard") is not None:
-        package.model_card = self._get_param("ModelCard")
+        setattr(package, "model_card", self._get_param("ModelCard"))  # noqa: B010
     _emit_package_event(self.sagemaker_backend, package, None)
     return result
 
@@ -810,7 +886,7 @@ def _sm_update_model_package(self: Any) -> Any:
         if getattr(package, attribute) is None:
             setattr(package, attribute, before)
     if self._get_param("ModelCard") is not None:
-        package.model_card = self._get_param("ModelCard")
+        setattr(package, "model_card", self._get_param("ModelCard"))  # noqa: B010
     updated = [name for name in PACKAGE_UPDATE_FIELDS if self._get_param(name) is not None]
     _emit_package_event(backend, package, updated)
     return result
@@ -825,9 +901,9 @@ def _package_by_arn(backend: SageMakerModelBackend, arn: str) -> ModelPackage:
 
 
 def _package_response(self: ModelPackage) -> dict[str, Any]:
-    response = _original["package_response"](self)
+    response: dict[str, Any] = _original["package_response"](self)
     if getattr(self, "model_card", None) is not None:
-        response["ModelCard"] = self.model_card
+        response["ModelCard"] = getattr(self, "model_card")  # noqa: B009
     return response
 
 
@@ -864,6 +940,7 @@ def install() -> None:
         setattr(SageMakerResponse, name, handler)
     ModelPackage.gen_response_object = _package_response  # type: ignore[method-assign]
     _install_ram()
+    _install_event_delivery()
 
 
 def _result(self: Any, payload: dict[str, Any]) -> Any:

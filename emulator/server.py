@@ -8,6 +8,7 @@ prints the endpoint and the environment lines to use it, then serves until inter
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import socket
 import sys
@@ -50,10 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     print("export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     server.stop()  # type: ignore[attr-defined]
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,28 @@ EXAMPLE_CONFIG = ROOT / "config" / "example.json"
 AWS_EVENTS = Path(__file__).resolve().parent / "fixtures" / "aws-events"
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# Credentials and region for the emulator; set before any boto3 client is made.
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+for _variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_variable, None)
 
 
 def load_event(name: str) -> dict[str, Any]:
     """A verbatim AWS sample event (see fixtures/aws-events)."""
     event: dict[str, Any] = json.loads((AWS_EVENTS / f"{name}.json").read_text())
     return event
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto with the project's model card extension, fresh for each test."""
+    from moto import mock_aws
+
+    from emulator import install
+
+    install()
+    with mock_aws():
+        yield
 
 
 @pytest.fixture(scope="session")

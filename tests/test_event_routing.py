@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from moto import mock_aws
-
 from app import HUB_STACK, spoke_stack_name
-from tests.accounts import REGION, session_for
+from tests.accounts import session_for
 from tests.conftest import load_event
 
 HUB = "111111111111"
 SPOKE = "222222222222"
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-    with mock_aws():
-        yield
 
 
 def resources_of(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
@@ -72,6 +60,9 @@ def test_spoke_rule_forwards_package_events_to_the_hub_bus(aws: None, templates:
     arrived = drain(hub_sqs, queue_url)
     assert [e["detail-type"] for e in arrived] == ["SageMaker Model Package State Change"]
     assert arrived[0]["detail"] == package_event["detail"]
+    # Forwarded unchanged: the sender's account and the resources survive the hop to the hub.
+    assert arrived[0]["account"] == SPOKE
+    assert arrived[0]["resources"] == package_event["resources"]
 
 
 def test_pattern_does_not_match_other_detail_types(aws: None, templates: dict[str, dict[str, Any]]) -> None:
