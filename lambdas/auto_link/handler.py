@@ -1,0 +1,65 @@
+"""Lambda entry point: a `SageMaker Model Package State Change` event in, a linked card out.
+
+Environment (set by the AutoLinker construct): CARD_KEY_ARN, SHARE_ARNS (comma-separated),
+INDEX_TABLE, DEAD_LETTER_QUEUE_URL, CARRY_OVER (comma-separated sections), TEMPLATE_CARDS (JSON
+object of model package group to the card that starts it, optional).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from card_linker import CardConflict, InvalidCard, LinkerSettings, MalformedEvent, link_new_version
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+# Throttling and 5xx are retried by botocore with exponential backoff and jitter.
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+
+
+def settings_from_environment(environ: Any = os.environ) -> LinkerSettings:
+    return LinkerSettings(
+        card_key_arn=environ["CARD_KEY_ARN"],
+        share_arns=[a for a in environ.get("SHARE_ARNS", "").split(",") if a],
+        index_table=environ["INDEX_TABLE"],
+        carry_over=[s for s in environ.get("CARRY_OVER", "").split(",") if s]
+        or ("business_details", "intended_uses", "additional_information"),
+        template_cards=json.loads(environ.get("TEMPLATE_CARDS") or "{}"),
+    )
+
+
+def dead_letter(sqs: Any, queue_url: str, event: Any, reason: str) -> None:
+    """Park an event that no retry can fix, with the reason, instead of retrying it for hours."""
+    sqs.send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps(event),
+        MessageAttributes={"Reason": {"DataType": "String", "StringValue": reason[:1024]}},
+    )
+
+
+def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:
+    clients = clients or {
+        name: boto3.client(name, config=RETRIES) for name in ("sagemaker", "ram", "dynamodb", "sqs")
+    }
+    try:
+        result = link_new_version(
+            event,
+            sagemaker=clients["sagemaker"],
+            ram=clients["ram"],
+            dynamodb=clients["dynamodb"],
+            settings=settings_from_environment(),
+        )
+    except (MalformedEvent, InvalidCard, CardConflict) as error:
+        reason = f"{type(error).__name__}: {error}"
+        LOG.error(json.dumps({"event_id": event.get("id"), "rejected": reason}))
+        dead_letter(clients["sqs"], os.environ["DEAD_LETTER_QUEUE_URL"], event, reason)
+        return {"action": "dead-lettered", "reason": reason}
+    LOG.info(json.dumps({"event_id": event.get("id"), "action": result.action, "card": result.card_name,
+                         "source": result.source_card, "reason": result.reason}))
+    return {"action": result.action, "card": result.card_name, "source": result.source_card}
