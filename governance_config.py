@@ -29,6 +29,17 @@ DISPLAY_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$")
 
 RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
+# Sections of the model card content schema a new version's card may inherit from the previous one.
+CARRY_OVER_SECTIONS = (
+    "model_overview",
+    "intended_uses",
+    "business_details",
+    "training_details",
+    "evaluation_details",
+    "additional_information",
+)
+# What the SageMaker Python SDK carries over to a group's next card.
+DEFAULT_CARRY_OVER = ("business_details", "intended_uses", "additional_information")
 # Seven years, the common retention for model-risk records (e.g. SR 11-7 programmes).
 DEFAULT_RETENTION_DAYS = 2557
 MAX_RETENTION_DAYS = 36500
@@ -78,6 +89,7 @@ class DeclaredCard:
     risk_rating: str
     intended_uses: str
     purpose: str | None = None
+    model_package_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,12 @@ class GovernanceConfig:
     organization: Organization | None = None
     cards: tuple[DeclaredCard, ...] = ()
     card_key_arn: str | None = None
+    carry_over_sections: tuple[str, ...] = DEFAULT_CARRY_OVER
+
+    @property
+    def template_cards(self) -> dict[str, str]:
+        """Model package group -> the declared card that starts its first version's card."""
+        return {c.model_package_group: c.name for c in self.cards if c.model_package_group}
 
     @property
     def account_spokes(self) -> tuple[Spoke, ...]:
@@ -218,6 +236,7 @@ def parse_config(raw: Any) -> GovernanceConfig:
         "organization",
         "evidence_retention_days",
         "cards",
+        "carry_over_sections",
         "$comment",
     )
     if not check.keys("", raw, top_required, top_optional):
@@ -240,6 +259,14 @@ def parse_config(raw: Any) -> GovernanceConfig:
         )
         retention = DEFAULT_RETENTION_DAYS
 
+    carry_over = raw.get("carry_over_sections", list(DEFAULT_CARRY_OVER))
+    if not isinstance(carry_over, list):
+        check.fail("carry_over_sections", "must be a list of model card sections", carry_over)
+        carry_over = []
+    for i, section in enumerate(carry_over):
+        if section not in CARRY_OVER_SECTIONS:
+            check.fail(f"carry_over_sections[{i}]", f"is not one of {', '.join(CARRY_OVER_SECTIONS)}", section)
+
     if check.problems:
         raise ConfigError(check.problems)
     assert hub_account is not None and region is not None
@@ -253,6 +280,7 @@ def parse_config(raw: Any) -> GovernanceConfig:
         organization=organization,
         cards=tuple(cards),
         card_key_arn=card_key_arn,
+        carry_over_sections=tuple(carry_over),
     )
 
 
@@ -370,7 +398,12 @@ def _parse_cards(check: _Checker, raw: Any) -> list[DeclaredCard]:
     seen: dict[str, str] = {}
     for i, item in enumerate(raw):
         path = f"cards[{i}]"
-        if not check.keys(path, item, ("name", "owner", "problem_type", "risk_rating", "intended_uses"), ("purpose",)):
+        if not check.keys(
+            path,
+            item,
+            ("name", "owner", "problem_type", "risk_rating", "intended_uses"),
+            ("purpose", "model_package_group"),
+        ):
             continue
         name = check.string(
             f"{path}.name",
@@ -388,13 +421,21 @@ def _parse_cards(check: _Checker, raw: Any) -> list[DeclaredCard]:
         purpose = item.get("purpose")
         if purpose is not None:
             purpose = check.string(f"{path}.purpose", purpose)
+        group = item.get("model_package_group")
+        if group is not None:
+            group = check.string(
+                f"{path}.model_package_group",
+                group,
+                CARD_NAME_PATTERN,
+                "a model package group name (^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$)",
+            )
         if name is not None:
             if name in seen:
                 check.fail(f"{path}.name", f"duplicates {seen[name]}.name", name)
                 continue
             seen[name] = path
         if name and owner and problem_type and intended_uses and risk:
-            cards.append(DeclaredCard(name, owner, problem_type, risk, intended_uses, purpose))
+            cards.append(DeclaredCard(name, owner, problem_type, risk, intended_uses, purpose, group))
     return cards
 
 

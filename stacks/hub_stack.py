@@ -9,6 +9,7 @@ from constructs import Construct
 
 from governance_config import AccessLevel, GovernanceConfig
 from governance_constructs.approval_ledger import ApprovalLedger
+from governance_constructs.auto_linker import AutoLinker
 from governance_constructs.card_key import ModelCardKey
 from governance_constructs.card_share import ModelCardShares
 from governance_constructs.declared_card import DeclaredModelCard, card_construct_id
@@ -61,6 +62,15 @@ class HubStack(Stack):
             organization=config.organization,
         )
         self.ledger = ApprovalLedger(self, "Ledger", key=self.card_key.key)
+        self.auto_linker = AutoLinker(
+            self,
+            "AutoLink",
+            key=self.card_key.key,
+            governance_bus=self.bus.bus,
+            share_arns=[share.attr_arn for share in self.shares.shares.values()],
+            carry_over=config.carry_over_sections,
+            template_cards=config.template_cards,
+        )
 
         CfnOutput(self, "CardKeyArn", value=self.card_key.key.key_arn, description="Set as hub.card_key_arn in config")
         CfnOutput(self, "GovernanceBusArn", value=self.bus.bus.event_bus_arn)

@@ -18,8 +18,8 @@ from tests.conftest import ROOT, load_event
 
 sys.path.insert(0, str(ROOT / "lambdas" / "auto_link"))
 
-import card_linker  # noqa: E402
-import handler as auto_link_handler  # noqa: E402
+import card_linker
+import handler as auto_link_handler
 
 HUB = "111111111111"
 SPOKE = "222222222222"
@@ -58,7 +58,9 @@ class Hub:
             "resourceShare"
         ]["resourceShareArn"]
         self.dlq = self.sqs.create_queue(QueueName="auto-link-dlq")["QueueUrl"]
-        self.settings = card_linker.LinkerSettings(card_key_arn=KEY_ARN, share_arns=[self.share], index_table="card-index")
+        self.settings = card_linker.LinkerSettings(
+            card_key_arn=KEY_ARN, share_arns=[self.share], index_table="card-index"
+        )
 
     def link(self, event: dict[str, Any], **overrides: Any) -> card_linker.LinkResult:
         clients = {"sagemaker": self.sagemaker, "ram": self.ram, "dynamodb": self.dynamodb, **overrides}
@@ -72,7 +74,9 @@ class Hub:
         ram = session_for(SPOKE).client("ram")
         for invitation in ram.get_resource_share_invitations()["resourceShareInvitations"]:
             if invitation["status"] == "PENDING":
-                ram.accept_resource_share_invitation(resourceShareInvitationArn=invitation["resourceShareInvitationArn"])
+                ram.accept_resource_share_invitation(
+                    resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
+                )
         listed = ram.list_resources(resourceOwner="OTHER-ACCOUNTS", resourceType="sagemaker:ModelCard")["resources"]
         return sorted(r["arn"].rsplit("/", 1)[-1] for r in listed)
 
@@ -273,7 +277,9 @@ def throttle(client: Any, operation: str, times: int) -> list[int]:
             return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, _Raw(body))
         return None
 
-    client.meta.events.register_first(f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}", answer)
+    client.meta.events.register_first(
+        f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}", answer
+    )
     return attempts
 
 
@@ -337,9 +343,15 @@ def test_spoke_registry_event_arrives_through_the_governance_bus(hub: Hub, templ
     events = hub.session.client("events")
     events.create_event_bus(Name="model-card-governance-bus")
     arrivals = hub.sqs.create_queue(QueueName="linker")["QueueUrl"]
-    arrivals_arn = hub.sqs.get_queue_attributes(QueueUrl=arrivals, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="link", EventBusName="model-card-governance-bus", EventPattern=json.dumps(bus_rule["EventPattern"]))
-    events.put_targets(Rule="link", EventBusName="model-card-governance-bus", Targets=[{"Id": "q", "Arn": arrivals_arn}])
+    arrivals_arn = hub.sqs.get_queue_attributes(QueueUrl=arrivals, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="link", EventBusName="model-card-governance-bus", EventPattern=json.dumps(bus_rule["EventPattern"])
+    )
+    events.put_targets(
+        Rule="link", EventBusName="model-card-governance-bus", Targets=[{"Id": "q", "Arn": arrivals_arn}]
+    )
     spoke_events = spoke.client("events")
     spoke_events.put_rule(Name="forward", EventPattern=json.dumps(rule["EventPattern"]))
     spoke_events.put_targets(Rule="forward", Targets=[{"Id": "hub", "Arn": rule["Targets"][0]["Arn"]}])

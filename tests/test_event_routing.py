@@ -79,3 +79,23 @@ def test_pattern_does_not_match_other_detail_types(aws: None, templates: dict[st
     assert drain(sqs, queue_url) == []
     events.put_events(Entries=[as_entry(load_event("model-package-state-change"))])
     assert len(drain(sqs, queue_url)) == 1
+
+
+def test_hub_default_bus_rule_routes_the_sample_to_the_auto_linker(
+    aws: None, templates: dict[str, dict[str, Any]]
+) -> None:
+    hub = session_for(HUB)
+    rules = resources_of(templates[HUB_STACK], "AWS::Events::Rule")
+    [default_bus_rule] = [r for r in rules if "auto-linker" in r.get("Description", "") and "EventBusName" not in r]
+    sqs = hub.client("sqs")
+    queue_url = sqs.create_queue(QueueName="auto-linker")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = hub.client("events")
+    events.put_rule(Name="auto-link", EventPattern=json.dumps(default_bus_rule["EventPattern"]))
+    events.put_targets(Rule="auto-link", Targets=[{"Id": "linker", "Arn": queue_arn}])
+
+    events.put_events(Entries=[as_entry(load_event("model-card-state-change"))])
+    assert drain(sqs, queue_url) == []
+    events.put_events(Entries=[as_entry(load_event("model-package-state-change"))])
+    [delivered] = drain(sqs, queue_url)
+    assert delivered["detail"] == load_event("model-package-state-change")["detail"]

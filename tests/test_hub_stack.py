@@ -181,7 +181,7 @@ def test_ledger_has_pitr_deletion_protection_and_the_hub_key(hub: Template) -> N
 PINNED_LOGICAL_IDS = {
     "AWS::KMS::Key": ["CardKey5B34247F"],
     "AWS::S3::Bucket": ["EvidenceAccessLogs6F1E67A5", "EvidenceBucketC67FF768"],
-    "AWS::DynamoDB::Table": ["LedgerTable9343E4AA"],
+    "AWS::DynamoDB::Table": ["AutoLinkCardIndex0D5C5AA2", "LedgerTable9343E4AA"],
     "AWS::RAM::ResourceShare": ["CardSharesShareEditExport92C6BC25", "CardSharesShareRead746F8700"],
     "AWS::RAM::Permission": ["CardSharesReadOnlyPermission69C8563F"],
     "AWS::SageMaker::ModelCard": ["CardCustomerChurnCard9EDADFB3"],
@@ -197,3 +197,59 @@ def test_stateful_logical_ids_are_pinned_and_retained(hub: Template, resource_ty
         if resource_type != "AWS::Events::EventBus":
             assert resource["DeletionPolicy"] == "Retain"
             assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_auto_linker_listens_on_both_buses_with_retry_and_dead_letters(hub: Template) -> None:
+    rules = hub.find_resources("AWS::Events::Rule")
+    linker_rules = [r["Properties"] for r in rules.values() if "auto-linker" in r["Properties"].get("Description", "")]
+    assert len(linker_rules) == 2
+    buses = sorted(json.dumps(r.get("EventBusName")) for r in linker_rules)
+    assert buses[0] == "null"  # the default bus: registries in the hub itself
+    assert "GovernanceBus" in buses[1]  # the governance bus: registries in spokes
+    for rule in linker_rules:
+        assert rule["EventPattern"] == {
+            "source": ["aws.sagemaker"],
+            "detail-type": ["SageMaker Model Package State Change"],
+        }
+        [target] = rule["Targets"]
+        assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+        assert "DeadLetterConfig" in target
+
+
+def test_auto_linker_function_and_its_least_privilege_role(hub: Template) -> None:
+    hub.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.14",
+            "Handler": "handler.handler",
+            "DeadLetterConfig": Match.object_like({"TargetArn": Match.any_value()}),
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "CARRY_OVER": "business_details,intended_uses,additional_information",
+                        "TEMPLATE_CARDS": '{"customer-churn": "customer-churn"}',
+                    }
+                )
+            },
+        },
+    )
+    for role in hub.find_resources("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"], "no AWS-managed policies on hub roles"
+    statements = [
+        s
+        for p in hub.find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    card_statement = next(s for s in statements if "sagemaker:CreateModelCard" in s["Action"])
+    assert sorted(card_statement["Action"]) == [
+        "sagemaker:AddTags",
+        "sagemaker:CreateModelCard",
+        "sagemaker:DescribeModelCard",
+    ]
+    assert card_statement["Resource"] == f"arn:aws:sagemaker:{REGION}:{HUB}:model-card/*"
+    ram = next(s for s in statements if s["Action"] == "ram:AssociateResourceShare")
+    assert all("Fn::GetAtt" in r and r["Fn::GetAtt"][1] == "Arn" for r in ram["Resource"])
+    every_action = json.dumps([s["Action"] for s in statements])
+    assert "DeleteModelCard" not in every_action
+    assert "dynamodb:DeleteItem" not in every_action
+    hub.has_resource_properties("AWS::CloudWatch::Alarm", {"MetricName": "Errors", "Namespace": "AWS/Lambda"})

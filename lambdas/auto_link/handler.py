@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-
 from card_linker import CardConflict, InvalidCard, LinkerSettings, MalformedEvent, link_new_version
 
 LOG = logging.getLogger()
@@ -44,9 +43,7 @@ def dead_letter(sqs: Any, queue_url: str, event: Any, reason: str) -> None:
 
 
 def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:
-    clients = clients or {
-        name: boto3.client(name, config=RETRIES) for name in ("sagemaker", "ram", "dynamodb", "sqs")
-    }
+    clients = clients or {name: boto3.client(name, config=RETRIES) for name in ("sagemaker", "ram", "dynamodb", "sqs")}
     try:
         result = link_new_version(
             event,
@@ -60,6 +57,15 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, An
         LOG.error(json.dumps({"event_id": event.get("id"), "rejected": reason}))
         dead_letter(clients["sqs"], os.environ["DEAD_LETTER_QUEUE_URL"], event, reason)
         return {"action": "dead-lettered", "reason": reason}
-    LOG.info(json.dumps({"event_id": event.get("id"), "action": result.action, "card": result.card_name,
-                         "source": result.source_card, "reason": result.reason}))
+    LOG.info(
+        json.dumps(
+            {
+                "event_id": event.get("id"),
+                "action": result.action,
+                "card": result.card_name,
+                "source": result.source_card,
+                "reason": result.reason,
+            }
+        )
+    )
     return {"action": result.action, "card": result.card_name, "source": result.source_card}
