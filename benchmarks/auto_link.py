@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "lambdas" / "auto_link")]
+sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
 
 from moto import mock_aws  # noqa: E402
@@ -27,7 +27,7 @@ from emulator import install  # noqa: E402
 install()
 
 import boto3  # noqa: E402
-from card_linker import LinkerSettings, link_new_version  # noqa: E402
+from auto_link.card_linker import LinkerSettings, link_new_version  # noqa: E402
 
 HUB = "111111111111"
 INFERENCE = {"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"}]}

@@ -43,6 +43,7 @@ class HubFunction(Construct):
         super().__init__(scope, construct_id)
         if not (LAMBDAS / source / "handler.py").is_file():
             raise ValueError(f"HubFunction: lambdas/{source}/handler.py does not exist")
+        # One asset for every hub function: lambdas/ holds each handler package and the shared code.
         self.dead_letters = DeadLetterQueue(self, "DeadLetters", purpose=description)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
@@ -54,8 +55,8 @@ class HubFunction(Construct):
             self,
             "Function",
             runtime=RUNTIME,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(LAMBDAS / source), exclude=["__pycache__", "*.pyc"]),
+            handler=f"{source}.handler.handler",
+            code=lambda_.Code.from_asset(str(LAMBDAS), exclude=["__pycache__", "*.pyc"]),
             description=description,
             timeout=Duration.seconds(timeout_seconds),
             memory_size=256,

@@ -16,10 +16,10 @@ from botocore.stub import Stubber
 from tests.accounts import session_for
 from tests.conftest import ROOT, load_event
 
-sys.path.insert(0, str(ROOT / "lambdas" / "auto_link"))
+sys.path.insert(0, str(ROOT / "lambdas"))
 
-import card_linker
-import handler as auto_link_handler
+from auto_link import card_linker
+from auto_link import handler as auto_link_handler
 
 HUB = "111111111111"
 SPOKE = "222222222222"

@@ -221,7 +221,7 @@ def test_auto_linker_function_and_its_least_privilege_role(hub: Template) -> Non
         "AWS::Lambda::Function",
         {
             "Runtime": "python3.14",
-            "Handler": "handler.handler",
+            "Handler": "auto_link.handler.handler",
             "DeadLetterConfig": Match.object_like({"TargetArn": Match.any_value()}),
             "Environment": {
                 "Variables": Match.object_like(

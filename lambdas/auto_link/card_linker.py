@@ -11,17 +11,18 @@ An update event therefore never creates a card; a creation event delivered twice
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.card_names import CARD_NAME, card_name_for
+
+__all__ = ["CARD_NAME", "card_name_for"]  # re-exported: the naming rule is part of this module's contract
+
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
-CARD_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[^/]+/[0-9]+$")
-MAX_CARD_NAME = 63
 MAX_CONTENT = 100_000
 RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
 CARD_SECTIONS = {
@@ -95,21 +96,6 @@ def parse_package_event(event: Mapping[str, Any]) -> PackageVersion | None:
     if "UpdatedModelPackageFields" in detail:
         return None
     return PackageVersion(group, version, arn, detail)
-
-
-def card_name_for(group: str, version: int) -> str:
-    """`<group>-v<version>`, or a shortened group plus a stable hash when that exceeds 63 characters.
-
-    Group names allow 63 characters of `[a-zA-Z0-9-]`, so the plain form can be too long; the hash
-    of the full group name keeps two long groups with a common prefix apart.
-    """
-    suffix = f"-v{version}"
-    plain = f"{group}{suffix}"
-    if len(plain) <= MAX_CARD_NAME:
-        return plain
-    digest = hashlib.sha256(group.encode()).hexdigest()[:10]
-    keep = MAX_CARD_NAME - len(suffix) - len(digest) - 1
-    return f"{group[:keep].rstrip('-')}-{digest}{suffix}"
 
 
 def validate_content(content: Mapping[str, Any]) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from card_linker import CardConflict, InvalidCard, LinkerSettings, MalformedEvent, link_new_version
+
+from auto_link.card_linker import CardConflict, InvalidCard, LinkerSettings, MalformedEvent, link_new_version
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
