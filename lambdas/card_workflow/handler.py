@@ -1,0 +1,100 @@
+"""Lambda entry points of the approval workflow.
+
+`handler`: card status events (ledger, review notice, evidence, package approval) and package
+state events (the approval gate). `follow_exports`: the delayed queue that follows export jobs.
+
+Environment (set by the ApprovalWorkflow construct): LEDGER_TABLE, TOPIC_ARN, EVIDENCE_BUCKET,
+FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, DEAD_LETTER_QUEUE_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from card_workflow.workflow import (
+    MODEL_PACKAGE_STATE_CHANGE,
+    CardGone,
+    MalformedEvent,
+    WorkflowSettings,
+    follow_export,
+    gate_package_approval,
+    handle_card_event,
+)
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+SERVICES = ("sagemaker", "dynamodb", "sns", "s3", "sqs", "sts")
+
+
+def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
+    return WorkflowSettings(
+        ledger_table=environ["LEDGER_TABLE"],
+        topic_arn=environ["TOPIC_ARN"],
+        evidence_bucket=environ["EVIDENCE_BUCKET"],
+        follow_up_queue_url=environ["FOLLOW_UP_QUEUE_URL"],
+        approval_role_name=environ["APPROVAL_ROLE_NAME"],
+        hub_account=environ["HUB_ACCOUNT"],
+        region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        archived_rejects_package=environ.get("ARCHIVED_REJECTS_PACKAGE") == "true",
+    )
+
+
+def make_clients() -> dict[str, Any]:
+    return {name: boto3.client(name, config=RETRIES) for name in SERVICES}
+
+
+def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:
+    clients = clients or make_clients()
+    settings = settings_from_environment()
+    try:
+        if event.get("detail-type") == MODEL_PACKAGE_STATE_CHANGE:
+            outcome = gate_package_approval(
+                event, sagemaker=clients["sagemaker"], sns=clients["sns"], sts=clients["sts"], settings=settings
+            )
+        else:
+            outcome = handle_card_event(event, settings=settings, **clients)
+    except CardGone as gone:
+        # Retrying cannot bring a deleted card back; the status change is already in the ledger.
+        LOG.warning(json.dumps({"event_id": event.get("id"), "dropped": str(gone)}))
+        return {"outcome": f"dropped: {gone}"}
+    except MalformedEvent as error:
+        reason = f"MalformedEvent: {error}"
+        LOG.error(json.dumps({"event_id": event.get("id"), "rejected": reason}))
+        clients["sqs"].send_message(
+            QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],
+            MessageBody=json.dumps(event),
+            MessageAttributes={"Reason": {"DataType": "String", "StringValue": reason[:1024]}},
+        )
+        return {"outcome": "dead-lettered", "reason": reason}
+    LOG.info(json.dumps({"event_id": event.get("id"), "outcome": outcome}))
+    return {"outcome": outcome}
+
+
+def follow_exports(
+    event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """SQS batch handler; a failed record is reported so SQS retries it, then dead-letters it."""
+    clients = clients or make_clients()
+    settings = settings_from_environment()
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            outcome = follow_export(
+                json.loads(record["body"]),
+                sagemaker=clients["sagemaker"],
+                dynamodb=clients["dynamodb"],
+                sqs=clients["sqs"],
+                settings=settings,
+            )
+            LOG.info(json.dumps({"message_id": record.get("messageId"), "outcome": outcome}))
+        except Exception as error:  # reported per record; SQS redrives it to the dead-letter queue
+            LOG.error(json.dumps({"message_id": record.get("messageId"), "error": f"{type(error).__name__}: {error}"}))
+            failures.append({"itemIdentifier": record.get("messageId")})
+    return {"batchItemFailures": failures}

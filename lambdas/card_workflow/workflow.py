@@ -1,0 +1,502 @@
+"""The approval workflow driven by `SageMaker Model Card State Change` events, and the package gate.
+
+Every status event goes to the ledger once (the only status history there is: SageMaker does not
+version status-only changes). Then, for the status the card still has:
+- PendingReview: reviewers are told what changed since the last approved version (or the source
+  card of a fresh clone);
+- Approved: the exact version is exported into the evidence bucket with a JSON snapshot beside it,
+  and the linked model package is approved (in a spoke, through its approval-sync role);
+- Archived: optionally, the linked package is rejected.
+A status event that is no longer the card's status (an out-of-order or late delivery) is recorded
+and nothing else: acting on it would notify or approve from a state the card has left.
+
+Each step is idempotent. Its completion is itself appended to the ledger, so a retried event skips
+what was done; the export job name and evidence keys are derived from card and version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.card_names import card_name_for
+
+MODEL_CARD_STATE_CHANGE = "SageMaker Model Card State Change"
+MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
+PACKAGE_ARN = re.compile(r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):([0-9]{12}):model-package/([^/]+)/([0-9]+)$")
+
+
+class MalformedEvent(ValueError):
+    """The event cannot be processed as it is; retrying will not help."""
+
+
+class CardGone(LookupError):
+    """The card no longer exists: recorded, logged and dropped, never retried."""
+
+
+@dataclass(frozen=True)
+class WorkflowSettings:
+    ledger_table: str
+    topic_arn: str
+    evidence_bucket: str
+    follow_up_queue_url: str
+    approval_role_name: str
+    hub_account: str
+    region: str
+    archived_rejects_package: bool = False
+
+
+@dataclass(frozen=True)
+class CardStatusChange:
+    event_id: str
+    card_name: str
+    card_arn: str
+    version: int
+    status: str
+    modified_by: str
+    modified_at: str
+
+    @property
+    def entry_key(self) -> str:
+        # Sorted by version, then time; the same change delivered twice has the same key.
+        return f"{self.version:08d}#{self.modified_at}#{self.status}"
+
+
+def parse_card_event(event: Mapping[str, Any]) -> CardStatusChange:
+    if event.get("detail-type") != MODEL_CARD_STATE_CHANGE:
+        raise MalformedEvent(f"detail-type is {event.get('detail-type')!r}, expected {MODEL_CARD_STATE_CHANGE!r}")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise MalformedEvent("detail is missing")
+    name, version, status = detail.get("ModelCardName"), detail.get("ModelCardVersion"), detail.get("ModelCardStatus")
+    if not isinstance(name, str) or not name:
+        raise MalformedEvent(f"detail.ModelCardName is missing ({name!r})")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise MalformedEvent(f"detail.ModelCardVersion is missing or not a positive integer ({version!r})")
+    if status not in STATUSES:
+        raise MalformedEvent(f"detail.ModelCardStatus is {status!r}, not one of {', '.join(STATUSES)}")
+    resources = event.get("resources") or []
+    account = detail.get("AccountId") or event.get("account")
+    arn = resources[0] if resources else f"arn:aws:sagemaker:{event.get('region')}:{account}:model-card/{name}"
+    who = detail.get("LastModifiedBy") or {}
+    modified_by = (
+        who.get("UserProfileName") or who.get("UserProfileArn") or "unknown" if isinstance(who, Mapping) else "unknown"
+    )
+    modified_at = str(detail.get("LastModifiedTime") or event.get("time") or "")
+    return CardStatusChange(str(event.get("id", "")), name, arn, version, status, modified_by or "unknown", modified_at)
+
+
+# --- The ledger: PutItem only, always conditional, never an update or a delete ---------------------
+
+
+def append_entry(dynamodb: Any, table: str, card_arn: str, entry_key: str, attributes: Mapping[str, str]) -> bool:
+    """Append one ledger item; False when it is already there (a duplicate delivery or a retry)."""
+    item = {"CardArn": {"S": card_arn}, "EntryKey": {"S": entry_key}}
+    item.update({k: {"S": v} for k, v in attributes.items() if v})
+    try:
+        dynamodb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(EntryKey)")
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def has_entry(dynamodb: Any, table: str, card_arn: str, entry_key: str) -> bool:
+    found = dynamodb.query(
+        TableName=table,
+        KeyConditionExpression="CardArn = :a AND EntryKey = :k",
+        ExpressionAttributeValues={":a": {"S": card_arn}, ":k": {"S": entry_key}},
+        ConsistentRead=True,
+    )
+    return bool(found.get("Items"))
+
+
+def ledger_entries(dynamodb: Any, table: str, card_arn: str) -> Iterator[dict[str, str]]:
+    """Every entry of a card, oldest version first."""
+    paginator = dynamodb.get_paginator("query")
+    pages = paginator.paginate(
+        TableName=table,
+        KeyConditionExpression="CardArn = :a",
+        ExpressionAttributeValues={":a": {"S": card_arn}},
+        ConsistentRead=True,
+    )
+    for page in pages:
+        for item in page.get("Items", []):
+            yield {k: v["S"] for k, v in item.items() if "S" in v}
+
+
+def record_status(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange) -> bool:
+    return append_entry(
+        dynamodb,
+        settings.ledger_table,
+        change.card_arn,
+        change.entry_key,
+        {
+            "Kind": "status",
+            "Version": str(change.version),
+            "Status": change.status,
+            "ModifiedBy": change.modified_by,
+            "ModifiedAt": change.modified_at,
+            "EventId": change.event_id,
+            "RecordedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def step_done(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange, step: str) -> bool:
+    return has_entry(dynamodb, settings.ledger_table, change.card_arn, f"{change.entry_key}#{step}")
+
+
+def mark_step(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange, step: str, detail: str) -> None:
+    append_entry(
+        dynamodb,
+        settings.ledger_table,
+        change.card_arn,
+        f"{change.entry_key}#{step}",
+        {"Kind": step, "Version": str(change.version), "Detail": detail, "EventId": change.event_id},
+    )
+
+
+# --- Reading cards --------------------------------------------------------------------------------
+
+
+def describe_card(sagemaker: Any, name: str, version: int | None = None) -> dict[str, Any]:
+    try:
+        if version is None:
+            card: dict[str, Any] = sagemaker.describe_model_card(ModelCardName=name)
+        else:
+            card = sagemaker.describe_model_card(ModelCardName=name, ModelCardVersion=version)
+    except sagemaker.exceptions.ResourceNotFound:
+        raise CardGone(f"model card {name} (version {version}) no longer exists") from None
+    return card
+
+
+def content_of(card: Mapping[str, Any]) -> dict[str, Any]:
+    content: dict[str, Any] = json.loads(card.get("Content") or "{}")
+    return content
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    if isinstance(value, Mapping):
+        flat: dict[str, str] = {}
+        for key in sorted(value):
+            flat.update(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(value, list):
+        if all(not isinstance(v, (Mapping, list)) for v in value):
+            return {prefix: json.dumps(value)}
+        flat = {}
+        for index, item in enumerate(value):
+            flat.update(flatten(item, f"{prefix}[{index}]"))
+        return flat
+    return {prefix: value if isinstance(value, str) else json.dumps(value)}
+
+
+def diff_content(before: Mapping[str, Any], after: Mapping[str, Any], limit: int = 200) -> list[str]:
+    """A readable field-by-field diff: one line per added, removed or changed field."""
+    old, new = flatten(before), flatten(after)
+    lines = []
+    for path in sorted(old.keys() | new.keys()):
+        if path not in old:
+            lines.append(f"+ {path}: {_short(new[path])}")
+        elif path not in new:
+            lines.append(f"- {path}: {_short(old[path])}")
+        elif old[path] != new[path]:
+            lines.append(f"~ {path}: {_short(old[path])} -> {_short(new[path])}")
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... and {len(lines) - limit} more changed fields"]
+    return lines
+
+
+def _short(text: str, width: int = 160) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def last_approved_version(dynamodb: Any, settings: WorkflowSettings, card_arn: str, before: int) -> int | None:
+    approved = [
+        int(entry["Version"])
+        for entry in ledger_entries(dynamodb, settings.ledger_table, card_arn)
+        if entry.get("Kind") == "status" and entry.get("Status") == "Approved" and int(entry["Version"]) < before
+    ]
+    return max(approved, default=None)
+
+
+def review_baseline(
+    sagemaker: Any, dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange, content: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """What the reviewer compares against: the last approved version, else the clone's source."""
+    approved = last_approved_version(dynamodb, settings, change.card_arn, change.version)
+    if approved is not None:
+        return f"{change.card_name} v{approved} (last approved)", content_of(
+            describe_card(sagemaker, change.card_name, approved)
+        )
+    custom = content.get("additional_information", {}).get("custom_details", {})
+    source, source_version = custom.get("cloned_from_card"), custom.get("cloned_from_card_version")
+    if source and source != "none" and source_version:
+        try:
+            base = describe_card(sagemaker, source, int(source_version))
+        except CardGone:
+            return f"{source} v{source_version} (source card, since deleted)", {}
+        return f"{source} v{source_version} (the card this one was cloned from)", content_of(base)
+    return "nothing (first version of a new card)", {}
+
+
+def console_link(region: str, card_name: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/model-cards/{card_name}"
+
+
+def review_notice(change: CardStatusChange, baseline: str, diff: list[str], region: str) -> tuple[str, str]:
+    subject = f"Model card {change.card_name} v{change.version} awaits review"[:100]
+    body = "\n".join(
+        [
+            f"Model card: {change.card_name} (version {change.version})",
+            f"Submitted for review by: {change.modified_by} at {change.modified_at}",
+            f"Open it: {console_link(region, change.card_name)}",
+            "",
+            f"Changes compared with {baseline}:",
+            *(diff or ["(no field changed)"]),
+        ]
+    )
+    return subject, body
+
+
+# --- Status steps ---------------------------------------------------------------------------------
+
+
+def handle_card_event(
+    event: Mapping[str, Any],
+    *,
+    sagemaker: Any,
+    dynamodb: Any,
+    sns: Any,
+    s3: Any,
+    sqs: Any,
+    sts: Any,
+    settings: WorkflowSettings,
+) -> str:
+    """Record the status change, then run the step for it; returns what was done, for the log."""
+    change = parse_card_event(event)
+    recorded = record_status(dynamodb, settings, change)
+    card = describe_card(sagemaker, change.card_name, change.version)
+    if card.get("ModelCardStatus") != change.status:
+        return f"recorded={recorded}; stale: the version is now {card.get('ModelCardStatus')}, no step run"
+    content = content_of(card)
+    if change.status == "PendingReview":
+        if step_done(dynamodb, settings, change, "review-notice"):
+            return f"recorded={recorded}; review notice already sent"
+        baseline, base_content = review_baseline(sagemaker, dynamodb, settings, change, content)
+        subject, body = review_notice(change, baseline, diff_content(base_content, content), settings.region)
+        sns.publish(TopicArn=settings.topic_arn, Subject=subject, Message=body)
+        mark_step(dynamodb, settings, change, "review-notice", subject)
+        return f"recorded={recorded}; review notice sent"
+    if change.status == "Approved":
+        done = [
+            start_evidence(sagemaker, dynamodb, s3, sqs, settings, change, content),
+            set_package_status(
+                sagemaker,
+                sts,
+                settings,
+                content,
+                "Approved",
+                f"Approved with model card {change.card_name} v{change.version} by {change.modified_by}",
+            ),
+        ]
+        return f"recorded={recorded}; " + "; ".join(done)
+    if change.status == "Archived" and settings.archived_rejects_package:
+        return f"recorded={recorded}; " + set_package_status(
+            sagemaker, sts, settings, content, "Rejected", f"Model card {change.card_name} v{change.version} archived"
+        )
+    return f"recorded={recorded}"
+
+
+def evidence_prefix(card_name: str, version: int) -> str:
+    return f"evidence/{card_name}/v{version}"
+
+
+def export_job_name(card_name: str, version: int) -> str:
+    """Stable per card version, within the 63-character job-name rule."""
+    return f"approved-v{version}-{hashlib.sha256(card_name.encode()).hexdigest()[:16]}"
+
+
+def start_evidence(
+    sagemaker: Any,
+    dynamodb: Any,
+    s3: Any,
+    sqs: Any,
+    settings: WorkflowSettings,
+    change: CardStatusChange,
+    content: Mapping[str, Any],
+) -> str:
+    """Snapshot the approved content and its ledger, start the PDF export, and hand the wait to a
+    delayed queue message (no Lambda sleeps while SageMaker renders)."""
+    prefix = evidence_prefix(change.card_name, change.version)
+    snapshot_key = f"{prefix}/approval.json"
+    snapshot = {
+        "card_name": change.card_name,
+        "card_arn": change.card_arn,
+        "card_version": change.version,
+        "approved_by": change.modified_by,
+        "approved_at": change.modified_at,
+        "content": content,
+        "ledger": list(ledger_entries(dynamodb, settings.ledger_table, change.card_arn)),
+    }
+    if not _object_exists(s3, settings.evidence_bucket, snapshot_key):
+        s3.put_object(
+            Bucket=settings.evidence_bucket,
+            Key=snapshot_key,
+            Body=json.dumps(snapshot, indent=2, sort_keys=True).encode(),
+            ContentType="application/json",
+        )
+    job_name = export_job_name(change.card_name, change.version)
+    job_arn = f"{change.card_arn}/export-job/{job_name}"
+    # A conflict means an earlier delivery of this event started the job; follow that one.
+    with contextlib.suppress(sagemaker.exceptions.ConflictException):
+        job_arn = sagemaker.create_model_card_export_job(
+            ModelCardName=change.card_name,
+            ModelCardVersion=change.version,
+            ModelCardExportJobName=job_name,
+            OutputConfig={"S3OutputPath": f"s3://{settings.evidence_bucket}/{prefix}"},
+        )["ModelCardExportJobArn"]
+    sqs.send_message(
+        QueueUrl=settings.follow_up_queue_url,
+        MessageBody=json.dumps(
+            {"export_job_arn": job_arn, "card_arn": change.card_arn, "entry_key": change.entry_key, "attempt": 1}
+        ),
+        DelaySeconds=30,
+    )
+    return f"evidence snapshot s3://{settings.evidence_bucket}/{snapshot_key}, export {job_name} started"
+
+
+def _object_exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
+
+
+MAX_EXPORT_CHECKS = 40  # 40 checks, 30 s to 15 min apart: about 4 hours before the job is given up
+
+
+def follow_export(
+    message: Mapping[str, Any], *, sagemaker: Any, dynamodb: Any, sqs: Any, settings: WorkflowSettings
+) -> str:
+    """One check of an export job: record the PDF when done, look again later when not, fail loudly."""
+    job = sagemaker.describe_model_card_export_job(ModelCardExportJobArn=message["export_job_arn"])
+    status = job["Status"]
+    if status == "Completed":
+        artifact = job.get("ExportArtifacts", {}).get("S3ExportArtifacts", "")
+        append_entry(
+            dynamodb,
+            settings.ledger_table,
+            message["card_arn"],
+            f"{message['entry_key']}#evidence-pdf",
+            {"Kind": "evidence-pdf", "Detail": artifact, "Version": str(job.get("ModelCardVersion", ""))},
+        )
+        return f"export completed: {artifact}"
+    if status == "Failed":
+        raise RuntimeError(f"export job {message['export_job_arn']} failed: {job.get('FailureReason', 'no reason')}")
+    attempt = int(message.get("attempt", 1))
+    if attempt >= MAX_EXPORT_CHECKS:
+        raise RuntimeError(f"export job {message['export_job_arn']} still {status} after {attempt} checks")
+    sqs.send_message(
+        QueueUrl=settings.follow_up_queue_url,
+        MessageBody=json.dumps({**message, "attempt": attempt + 1}),
+        DelaySeconds=min(900, 30 * 2 ** min(attempt, 5)),
+    )
+    return f"export {status}; checking again (attempt {attempt + 1})"
+
+
+# --- Model packages: approval sync and the gate ----------------------------------------------------
+
+
+def package_client(sagemaker: Any, sts: Any, settings: WorkflowSettings, package_arn: str) -> Any:
+    """The hub's own client for hub packages; for a spoke's, a client in the spoke's approval-sync role."""
+    match = PACKAGE_ARN.match(package_arn)
+    if not match:
+        raise MalformedEvent(f"model_package_details.model_package_arn {package_arn!r} is not a versioned package ARN")
+    partition, _, account = match.group(1), match.group(2), match.group(3)
+    if account == settings.hub_account:
+        return sagemaker
+    import boto3
+
+    credentials = sts.assume_role(
+        RoleArn=f"arn:{partition}:iam::{account}:role/{settings.approval_role_name}",
+        RoleSessionName="model-card-approval",
+    )["Credentials"]
+    return boto3.client(
+        "sagemaker",
+        region_name=settings.region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        endpoint_url=sagemaker.meta.endpoint_url,
+        config=sagemaker.meta.config,
+    )
+
+
+def set_package_status(
+    sagemaker: Any, sts: Any, settings: WorkflowSettings, content: Mapping[str, Any], status: str, description: str
+) -> str:
+    package_arn = content.get("model_package_details", {}).get("model_package_arn")
+    if not package_arn:
+        return "no linked model package"
+    client = package_client(sagemaker, sts, settings, package_arn)
+    current = client.describe_model_package(ModelPackageName=package_arn).get("ModelApprovalStatus")
+    if current == status:
+        return f"package already {status}"
+    client.update_model_package(
+        ModelPackageArn=package_arn, ModelApprovalStatus=status, ApprovalDescription=description[:1024]
+    )
+    return f"package {package_arn} set {status}"
+
+
+def gate_package_approval(
+    event: Mapping[str, Any], *, sagemaker: Any, sns: Any, sts: Any, settings: WorkflowSettings
+) -> str:
+    """A package set to Approved whose card is not Approved goes back to PendingManualApproval.
+
+    The workflow approves a package only after its card is Approved, so its own approvals pass.
+    """
+    detail = event.get("detail") or {}
+    if event.get("detail-type") != MODEL_PACKAGE_STATE_CHANGE or detail.get("ModelApprovalStatus") != "Approved":
+        return "not an approval"
+    updated = detail.get("UpdatedModelPackageFields")
+    if updated is not None and "ModelApprovalStatus" not in updated:
+        return "approval status unchanged"
+    group, version, arn = (
+        detail.get("ModelPackageGroupName"),
+        detail.get("ModelPackageVersion"),
+        detail.get("ModelPackageArn"),
+    )
+    if not isinstance(group, str) or not isinstance(version, int) or not isinstance(arn, str):
+        raise MalformedEvent("detail.ModelPackageGroupName, ModelPackageVersion and ModelPackageArn are required")
+    card_name = card_name_for(group, version)
+    try:
+        card_status = describe_card(sagemaker, card_name).get("ModelCardStatus")
+    except CardGone:
+        card_status = None
+    if card_status == "Approved":
+        return f"card {card_name} is Approved: approval stands"
+    reason = f"model card {card_name} is {card_status or 'missing'}"
+    client = package_client(sagemaker, sts, settings, arn)
+    client.update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus="PendingManualApproval",
+        ApprovalDescription=f"Approval reverted: {reason}; approve the model card first",
+    )
+    sns.publish(
+        TopicArn=settings.topic_arn,
+        Subject=f"Approval of {group} v{version} reverted"[:100],
+        Message=f"Model package {arn} was set to Approved, but {reason}.\n"
+        f"It is back in PendingManualApproval. Review the card: {console_link(settings.region, card_name)}",
+    )
+    return f"reverted {arn}: {reason}"
