@@ -4,7 +4,8 @@
 state events (the approval gate). `follow_exports`: the delayed queue that follows export jobs.
 
 Environment (set by the ApprovalWorkflow construct): LEDGER_TABLE, TOPIC_ARN, EVIDENCE_BUCKET,
-FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, DEAD_LETTER_QUEUE_URL.
+FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, DEAD_LETTER_QUEUE_URL,
+FOLLOW_UP_DELAY_SECONDS (optional, default 30).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
         hub_account=environ["HUB_ACCOUNT"],
         region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         archived_rejects_package=environ.get("ARCHIVED_REJECTS_PACKAGE") == "true",
+        follow_up_delay_seconds=int(environ.get("FOLLOW_UP_DELAY_SECONDS", "30")),
     )
 
 

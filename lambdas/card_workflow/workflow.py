@@ -51,6 +51,8 @@ class WorkflowSettings:
     hub_account: str
     region: str
     archived_rejects_package: bool = False
+    # First wait before looking at an export job; later waits double, up to 15 minutes.
+    follow_up_delay_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -368,7 +370,7 @@ def start_evidence(
         MessageBody=json.dumps(
             {"export_job_arn": job_arn, "card_arn": change.card_arn, "entry_key": change.entry_key, "attempt": 1}
         ),
-        DelaySeconds=30,
+        DelaySeconds=settings.follow_up_delay_seconds,
     )
     return f"evidence snapshot s3://{settings.evidence_bucket}/{snapshot_key}, export {job_name} started"
 
@@ -383,7 +385,7 @@ def _object_exists(s3: Any, bucket: str, key: str) -> bool:
     return True
 
 
-MAX_EXPORT_CHECKS = 40  # 40 checks, 30 s to 15 min apart: about 4 hours before the job is given up
+MAX_EXPORT_CHECKS = 40  # 40 checks, 30 s to 15 min apart by default: about 8 hours before giving up
 
 
 def follow_export(
@@ -410,7 +412,7 @@ def follow_export(
     sqs.send_message(
         QueueUrl=settings.follow_up_queue_url,
         MessageBody=json.dumps({**message, "attempt": attempt + 1}),
-        DelaySeconds=min(900, 30 * 2 ** min(attempt, 5)),
+        DelaySeconds=min(900, settings.follow_up_delay_seconds * 2 ** min(attempt, 5)),
     )
     return f"export {status}; checking again (attempt {attempt + 1})"
 
