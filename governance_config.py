@@ -110,6 +110,7 @@ class GovernanceConfig:
     cards: tuple[DeclaredCard, ...] = ()
     card_key_arn: str | None = None
     carry_over_sections: tuple[str, ...] = DEFAULT_CARRY_OVER
+    archived_rejects_package: bool = False
 
     @property
     def template_cards(self) -> dict[str, str]:
@@ -237,6 +238,7 @@ def parse_config(raw: Any) -> GovernanceConfig:
         "evidence_retention_days",
         "cards",
         "carry_over_sections",
+        "archived_rejects_package",
         "$comment",
     )
     if not check.keys("", raw, top_required, top_optional):
@@ -267,6 +269,10 @@ def parse_config(raw: Any) -> GovernanceConfig:
         if section not in CARRY_OVER_SECTIONS:
             check.fail(f"carry_over_sections[{i}]", f"is not one of {', '.join(CARRY_OVER_SECTIONS)}", section)
 
+    archived_rejects = raw.get("archived_rejects_package", False)
+    if not isinstance(archived_rejects, bool):
+        check.fail("archived_rejects_package", "must be true or false", archived_rejects)
+
     if check.problems:
         raise ConfigError(check.problems)
     assert hub_account is not None and region is not None
@@ -281,6 +287,7 @@ def parse_config(raw: Any) -> GovernanceConfig:
         cards=tuple(cards),
         card_key_arn=card_key_arn,
         carry_over_sections=tuple(carry_over),
+        archived_rejects_package=archived_rejects is True,
     )
 
 

@@ -4,104 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from governance_constructs.dead_letters import DeadLetterQueue
 from governance_constructs.event_forwarding import model_package_state_change_pattern
+from governance_constructs.hub_function import HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
-
-LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
-# The newest Python runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 flags older ones).
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-
-
-class HubFunction(Construct):
-    """A Lambda from `lambdas/<name>/` with its own role (no AWS-managed policy), log group,
-    dead-letter queue for failed asynchronous invocations, and an error alarm."""
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        source: str,
-        description: str,
-        environment: Mapping[str, str],
-        timeout_seconds: int = 60,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        if not (LAMBDAS / source / "handler.py").is_file():
-            raise ValueError(f"HubFunction: lambdas/{source}/handler.py does not exist")
-        # One asset for every hub function: lambdas/ holds each handler package and the shared code.
-        self.dead_letters = DeadLetterQueue(self, "DeadLetters", purpose=description)
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
-        )
-        self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            runtime=RUNTIME,
-            handler=f"{source}.handler.handler",
-            code=lambda_.Code.from_asset(str(LAMBDAS), exclude=["__pycache__", "*.pyc"]),
-            description=description,
-            timeout=Duration.seconds(timeout_seconds),
-            memory_size=256,
-            role=self.role,
-            log_group=self.log_group,
-            environment={**environment, "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue.queue_url},
-            dead_letter_queue=self.dead_letters.queue,
-            retry_attempts=2,
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                # The L2's log group ARN ends in ":*", i.e. the group's log streams.
-                resources=[self.log_group.log_group_arn],
-            )
-        )
-        self.dead_letters.queue.grant_send_messages(self.role)
-        # The function must wait for its role's policy, not for the role itself, which its Role
-        # property already references (cfn-lint W3005 flags the redundant DependsOn).
-        policy = self.role.node.try_find_child("DefaultPolicy")
-        assert isinstance(policy, iam.Policy)
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(policy.node.default_child)])  # type: ignore[arg-type]
-        self.errors = cloudwatch.Alarm(
-            self,
-            "ErrorAlarm",
-            alarm_description=f"Lambda errors: {description}",
-            metric=self.function.metric_errors(period=Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-
-    def on(self, rule: events.Rule) -> None:
-        """Make the function a target of `rule`; EventBridge retries for a day, then dead-letters."""
-        rule.add_target(
-            targets.LambdaFunction(
-                self.function,
-                dead_letter_queue=self.dead_letters.queue,
-                retry_attempts=185,
-                max_event_age=Duration.hours(24),
-            )
-        )
 
 
 class AutoLinker(Construct):

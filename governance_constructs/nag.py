@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
@@ -17,5 +19,15 @@ def nag_arn(stack: Stack, arn: str) -> str:
     resolved = stack.resolve(arn)
     if isinstance(resolved, str):
         return resolved
-    parts = resolved["Fn::Join"][1]
-    return "".join(p if isinstance(p, str) else f"<{p['Ref']}>" for p in parts if isinstance(p, (str, dict)))
+    parts = resolved["Fn::Join"][1] if "Fn::Join" in resolved else [resolved]
+    return "".join(_nag_part(part) for part in parts)
+
+
+def _nag_part(part: Any) -> str:
+    if isinstance(part, str):
+        return part
+    if "Ref" in part:
+        return f"<{part['Ref']}>"
+    if "Fn::GetAtt" in part:
+        return f"<{part['Fn::GetAtt'][0]}.{part['Fn::GetAtt'][1]}>"
+    raise ValueError(f"nag_arn: cannot name {part!r} as cdk-nag does")

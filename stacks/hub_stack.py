@@ -9,6 +9,7 @@ from constructs import Construct
 
 from governance_config import AccessLevel, GovernanceConfig
 from governance_constructs.approval_ledger import ApprovalLedger
+from governance_constructs.approval_workflow import ApprovalWorkflow
 from governance_constructs.auto_linker import AutoLinker
 from governance_constructs.card_key import ModelCardKey
 from governance_constructs.card_share import ModelCardShares
@@ -72,9 +73,25 @@ class HubStack(Stack):
             template_cards=config.template_cards,
         )
 
+        self.workflow = ApprovalWorkflow(
+            self,
+            "Workflow",
+            key=self.card_key.key,
+            ledger=self.ledger.table,
+            evidence_bucket=self.evidence.bucket,
+            governance_bus=self.bus.bus,
+            reviewers=config.reviewers,
+            workflow_role_name=config.approval_workflow_role_name,
+            approval_sync_role_name=config.approval_sync_role_name,
+            spokes=config.spokes,
+            organization=config.organization,
+            archived_rejects_package=config.archived_rejects_package,
+        )
+
         CfnOutput(self, "CardKeyArn", value=self.card_key.key.key_arn, description="Set as hub.card_key_arn in config")
         CfnOutput(self, "GovernanceBusArn", value=self.bus.bus.event_bus_arn)
         CfnOutput(self, "EvidenceBucketName", value=self.evidence.bucket.bucket_name)
         CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
+        CfnOutput(self, "ReviewTopicArn", value=self.workflow.topic.topic_arn)
         for level, share in self.shares.shares.items():
             CfnOutput(self, f"ShareArn{level.name.title().replace('_', '')}", value=share.attr_arn)

@@ -99,3 +99,20 @@ def test_hub_default_bus_rule_routes_the_sample_to_the_auto_linker(
     events.put_events(Entries=[as_entry(load_event("model-package-state-change"))])
     [delivered] = drain(sqs, queue_url)
     assert delivered["detail"] == load_event("model-package-state-change")["detail"]
+
+
+def test_hub_card_status_rule_routes_the_sample_card_event(aws: None, templates: dict[str, dict[str, Any]]) -> None:
+    hub = session_for(HUB)
+    rules = resources_of(templates[HUB_STACK], "AWS::Events::Rule")
+    [card_rule] = [r for r in rules if r.get("Description") == "Model card status changes, to the approval workflow"]
+    sqs = hub.client("sqs")
+    queue_url = sqs.create_queue(QueueName="workflow")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = hub.client("events")
+    events.put_rule(Name="workflow", EventPattern=json.dumps(card_rule["EventPattern"]))
+    events.put_targets(Rule="workflow", Targets=[{"Id": "workflow", "Arn": queue_arn}])
+    events.put_events(Entries=[as_entry(load_event("model-package-state-change"))])
+    assert drain(sqs, queue_url) == []
+    events.put_events(Entries=[as_entry(load_event("model-card-state-change"))])
+    [delivered] = drain(sqs, queue_url)
+    assert delivered["detail"] == load_event("model-card-state-change")["detail"]

@@ -253,3 +253,66 @@ def test_auto_linker_function_and_its_least_privilege_role(hub: Template) -> Non
     assert "DeleteModelCard" not in every_action
     assert "dynamodb:DeleteItem" not in every_action
     hub.has_resource_properties("AWS::CloudWatch::Alarm", {"MetricName": "Errors", "Namespace": "AWS/Lambda"})
+
+
+def statements_of_role(hub: Template, role_name: str) -> list[dict[str, Any]]:
+    roles = hub.find_resources("AWS::IAM::Role", {"Properties": {"RoleName": role_name}})
+    [role_id] = roles
+    return [
+        s
+        for p in hub.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_workflow_role_appends_to_the_ledger_and_assumes_only_spoke_sync_roles(hub: Template) -> None:
+    statements = statements_of_role(hub, "model-card-governance-approval-workflow")
+    actions = json.dumps([s["Action"] for s in statements])
+    for forbidden in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "DeleteModelCard"):
+        assert forbidden not in actions
+    ledger = next(s for s in statements if "dynamodb:PutItem" in s["Action"])
+    assert sorted(ledger["Action"]) == ["dynamodb:PutItem", "dynamodb:Query"]
+    assume = [s for s in statements if s["Action"] == "sts:AssumeRole"]
+    accounts, ou = assume
+    assert accounts["Resource"] == [
+        "arn:aws:iam::222222222222:role/model-card-governance-approval-sync",
+        "arn:aws:iam::333333333333:role/model-card-governance-approval-sync",
+    ]
+    assert ou["Resource"] == "arn:aws:iam::*:role/model-card-governance-approval-sync"
+    assert ou["Condition"]["StringEquals"] == {"aws:ResourceOrgID": "o-exampleorg1"}
+    assert ou["Condition"]["ForAnyValue:StringLike"] == {"aws:ResourceOrgPaths": ["o-exampleorg1/*/ou-ab12-riskoffc/*"]}
+
+
+def test_review_topic_is_encrypted_tls_only_and_mails_the_reviewers(hub: Template) -> None:
+    hub.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    hub.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "model-risk@example.com"})
+    hub.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+
+
+def test_card_status_rule_and_export_follow_up(hub: Template) -> None:
+    hub.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Description": "Model card status changes, to the approval workflow",
+            "EventPattern": {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Card State Change"]},
+            "Targets": [
+                Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}})
+            ],
+        },
+    )
+    hub.has_resource_properties(
+        "AWS::SQS::Queue", {"RedrivePolicy": {"maxReceiveCount": 5, "deadLetterTargetArn": Match.any_value()}}
+    )
+    hub.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping", {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10}
+    )

@@ -1,0 +1,194 @@
+"""The approval workflow: card status events drive the ledger, review notices, evidence and package
+approval; package events pass through the approval gate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from governance_config import Organization, Spoke
+from governance_constructs.aws_facts import MODEL_CARD_STATE_CHANGE, SAGEMAKER_SOURCE, ou_principal_path
+from governance_constructs.dead_letters import DeadLetterQueue
+from governance_constructs.event_forwarding import model_package_state_change_pattern
+from governance_constructs.hub_function import HubFunction
+from governance_constructs.nag import acknowledge, nag_arn
+
+EVIDENCE_PREFIX = "evidence"
+
+
+class ApprovalWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        ledger: dynamodb.ITable,
+        evidence_bucket: s3.IBucket,
+        governance_bus: events.IEventBus,
+        reviewers: Sequence[str],
+        workflow_role_name: str,
+        approval_sync_role_name: str,
+        spokes: Sequence[Spoke],
+        organization: Organization | None,
+        archived_rejects_package: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.topic = sns.Topic(
+            self, "ReviewNotices", display_name="Model card reviews", master_key=key, enforce_ssl=True
+        )
+        for address in reviewers:
+            self.topic.add_subscription(subscriptions.EmailSubscription(address))
+
+        self.follow_up_dead_letters = DeadLetterQueue(self, "FollowUpDeadLetters", purpose="export jobs not followed")
+        self.follow_up = sqs.Queue(
+            self,
+            "ExportFollowUp",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(180),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.follow_up_dead_letters.queue),
+        )
+        common = {
+            "LEDGER_TABLE": ledger.table_name,
+            "TOPIC_ARN": self.topic.topic_arn,
+            "EVIDENCE_BUCKET": evidence_bucket.bucket_name,
+            "FOLLOW_UP_QUEUE_URL": self.follow_up.queue_url,
+            "APPROVAL_ROLE_NAME": approval_sync_role_name,
+            "HUB_ACCOUNT": stack.account,
+            "ARCHIVED_REJECTS_PACKAGE": "true" if archived_rejects_package else "false",
+        }
+        self.handler = HubFunction(
+            self,
+            "Handler",
+            source="card_workflow",
+            description="Model card approval workflow and package approval gate",
+            environment=common,
+            role_name=workflow_role_name,
+        )
+        self.follower = HubFunction(
+            self,
+            "ExportFollower",
+            source="card_workflow",
+            entry="follow_exports",
+            description="Follows model card export jobs into the evidence ledger",
+            environment=common,
+            timeout_seconds=120,
+        )
+        self.follower.function.add_event_source(
+            event_sources.SqsEventSource(self.follow_up, batch_size=10, report_batch_item_failures=True)
+        )
+
+        cards = stack.format_arn(service="sagemaker", resource="model-card", resource_name="*")
+        export_jobs = stack.format_arn(service="sagemaker", resource="model-card", resource_name="*/export-job/*")
+        packages = stack.format_arn(service="sagemaker", resource="model-package", resource_name="*/*")
+        evidence = evidence_bucket.arn_for_objects(f"{EVIDENCE_PREFIX}/*")
+        role = self.handler.role
+        # The ledger is append-only for the workflow: PutItem (always with attribute_not_exists) and
+        # Query; no UpdateItem, DeleteItem or BatchWriteItem.
+        ledger.grant(role, "dynamodb:PutItem", "dynamodb:Query")
+        ledger.grant(self.follower.role, "dynamodb:PutItem")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeModelCard", "sagemaker:CreateModelCardExportJob"], resources=[cards]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"], resources=[packages]
+            )
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[evidence]))
+        self.follower.role.add_to_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribeModelCardExportJob"], resources=[export_jobs])
+        )
+        self._grant_spoke_approval(role, stack, approval_sync_role_name, spokes, organization)
+        # Not topic.grant_publish: it adds kms:GenerateDataKey*, a wildcard; the key grant below is exact.
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]))
+        self.follow_up.grant_send_messages(role)
+        self.follow_up.grant_send_messages(self.follower.role)
+        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        key.grant(self.follower.role, "kms:Decrypt", "kms:GenerateDataKey")
+
+        for policy, resources in (
+            (role.node.try_find_child("DefaultPolicy"), (cards, packages, evidence)),
+            (self.follower.role.node.try_find_child("DefaultPolicy"), (export_jobs,)),
+        ):
+            assert policy is not None
+            for resource in resources:
+                acknowledge(
+                    policy,
+                    f"AwsSolutions-IAM5[Resource::{nag_arn(stack, resource)}]",
+                    "Cards, package versions and evidence keys are created at run time, one per model "
+                    "version; each grant is held to this account and region, and evidence to its prefix.",
+                )
+
+        self.card_rule = events.Rule(
+            self,
+            "CardStatusRule",
+            description="Model card status changes, to the approval workflow",
+            event_pattern=events.EventPattern(source=[SAGEMAKER_SOURCE], detail_type=[MODEL_CARD_STATE_CHANGE]),
+        )
+        self.handler.on(self.card_rule)
+        self.gate_rules = []
+        for rule_id, bus in (("GateDefaultBusRule", None), ("GateGovernanceBusRule", governance_bus)):
+            rule = events.Rule(
+                self,
+                rule_id,
+                description="Model package approvals, to the approval gate",
+                event_bus=bus,
+                event_pattern=model_package_state_change_pattern(),
+            )
+            self.handler.on(rule)
+            self.gate_rules.append(rule)
+
+    @staticmethod
+    def _grant_spoke_approval(
+        role: iam.IRole, stack: Stack, sync_role: str, spokes: Sequence[Spoke], organization: Organization | None
+    ) -> None:
+        """Only this role may assume the spokes' approval-sync roles (their trust names it)."""
+        accounts = sorted({s.account for s in spokes if s.account})
+        if accounts:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[f"arn:{stack.partition}:iam::{a}:role/{sync_role}" for a in accounts],
+                )
+            )
+        ou_spokes = [s for s in spokes if s.ou]
+        if ou_spokes and organization is not None:
+            any_account = f"arn:{stack.partition}:iam::*:role/{sync_role}"
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[any_account],
+                    conditions={
+                        "StringEquals": {"aws:ResourceOrgID": organization.id},
+                        "ForAnyValue:StringLike": {
+                            "aws:ResourceOrgPaths": [
+                                ou_principal_path(organization.id, s.ou) for s in ou_spokes if s.ou
+                            ]
+                        },
+                    },
+                )
+            )
+            policy = role.node.try_find_child("DefaultPolicy")
+            assert policy is not None
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_account)}]",
+                "Accounts of an OU spoke are not known at synth (they join and leave the OU); the "
+                "statement names the approval-sync role and requires the role to be in the OU's org path.",
+            )
