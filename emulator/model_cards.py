@@ -91,7 +91,8 @@ class RamException(JsonRESTError):
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    # moto keeps naive UTC datetimes; mixing in aware ones breaks its own sorting.
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _iso(value: Any) -> Any:

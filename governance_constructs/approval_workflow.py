@@ -69,6 +69,7 @@ class ApprovalWorkflow(Construct):
             "APPROVAL_ROLE_NAME": approval_sync_role_name,
             "HUB_ACCOUNT": stack.account,
             "ARCHIVED_REJECTS_PACKAGE": "true" if archived_rejects_package else "false",
+            "FOLLOW_UP_DELAY_SECONDS": "30",
         }
         self.handler = HubFunction(
             self,

@@ -1,0 +1,428 @@
+"""The whole governance lifecycle against the local emulator, from the synthesized templates.
+
+    python -m sandbox.run [--assembly cdk.out] [--keep]
+
+Starts the emulator on 127.0.0.1 (a free port) as the hub and the spoke accounts, provisions what
+the templates describe, then walks the lifecycle and prints each step. Exits 1 when any step does
+not behave as documented. With --keep it leaves the emulator running and prints the lines that let
+a person run the README's spoke-user AWS CLI commands against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lambdas"))
+
+from emulator.server import start  # noqa: E402
+from sandbox.provision import REGION, Deployed, Function, load_assembly, provision_hub, provision_spoke, session_for  # noqa: E402
+
+HUB_STACK = "ModelCardGovernanceHub"
+SPOKE_PREFIX = "ModelCardGovernanceSpoke-"
+GROUP = "customer-churn"
+INFERENCE = {
+    "Containers": [
+        {
+            "Image": "257758044811.dkr.ecr.us-east-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",
+            "ModelDataUrl": "s3://sagemaker-project/customer-churn/model.tar.gz",
+        }
+    ],
+    "SupportedContentTypes": ["text/csv"],
+    "SupportedResponseMIMETypes": ["text/csv"],
+}
+# Export jobs are followed through a delayed queue; the emulator's queue delays are real seconds,
+# so the sandbox looks again at once instead of after the deployed 30 seconds.
+SANDBOX_ENVIRONMENT = {"FOLLOW_UP_DELAY_SECONDS": "0"}
+
+
+class StepFailed(AssertionError):
+    pass
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise StepFailed(message)
+
+
+@dataclass
+class StepResult:
+    title: str
+    ok: bool
+    lines: list[str]
+
+
+class Sandbox:
+    def __init__(self, assembly: Path, endpoint: str, out: Callable[[str], None] = print) -> None:
+        self.endpoint = endpoint
+        self.out = out
+        stacks = load_assembly(assembly)
+        if HUB_STACK not in stacks:
+            raise FileNotFoundError(f"{assembly} has no {HUB_STACK} stack")
+        hub_account, hub_template = stacks[HUB_STACK]
+        self.hub = Deployed(HUB_STACK, hub_account, session_for(hub_account, endpoint), endpoint, hub_template)
+        self.spokes = {
+            name.removeprefix(SPOKE_PREFIX): Deployed(name, account, session_for(account, endpoint), endpoint, template)
+            for name, (account, template) in stacks.items()
+            if name.startswith(SPOKE_PREFIX)
+        }
+        if len(self.spokes) < 2:
+            raise ValueError("the sandbox needs a config with two account spokes (see config/local.json)")
+        sqs = self.hub.client("sqs")
+        url = sqs.create_queue(QueueName="reviewer-inbox")["QueueUrl"]
+        self.inbox = (
+            url,
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"],
+        )
+        provision_hub(self.hub, self.inbox)
+        for spoke in self.spokes.values():
+            provision_spoke(spoke)
+        self.accept_invitations()
+        spoke_names = list(self.spokes)
+        self.registry = self.spokes[spoke_names[0]]  # the spoke whose data scientists register models
+        self.reader = self.spokes[spoke_names[-1]]  # the spoke whose users read the shared cards
+
+    def accept_invitations(self) -> None:
+        """What a spoke administrator does once outside an organization (README: accept the share)."""
+        for spoke in self.spokes.values():
+            ram = spoke.client("ram")
+            for invitation in ram.get_resource_share_invitations()["resourceShareInvitations"]:
+                if invitation["status"] == "PENDING":
+                    ram.accept_resource_share_invitation(
+                        resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
+                    )
+
+    # --- Running the Lambdas: their stand-in queues, drained into the real handlers ---------------
+
+    @contextmanager
+    def function_environment(self, function: Function) -> Iterator[None]:
+        credentials = self.hub.session.get_credentials()
+        assert credentials is not None
+        values = {
+            **function.environment,
+            **SANDBOX_ENVIRONMENT,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": credentials.access_key,
+            "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+            "AWS_SESSION_TOKEN": credentials.token or "",
+        }
+        saved = {k: os.environ.get(k) for k in values}
+        os.environ.update(values)
+        # A Lambda starts with a fresh process; boto3's default session would otherwise keep the
+        # credentials it resolved first.
+        boto3.DEFAULT_SESSION = None
+        try:
+            yield
+        finally:
+            boto3.DEFAULT_SESSION = None
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def invoke(self, function: Function, payload: dict[str, Any]) -> Any:
+        module_name, _, attribute = function.handler.rpartition(".")
+        entry = getattr(importlib.import_module(module_name), attribute)
+        with self.function_environment(function):
+            return entry(payload)
+
+    def pump(self) -> list[str]:
+        """Deliver until nothing is left: EventBridge targets, then queue event sources."""
+        sqs = self.hub.client("sqs")
+        outcomes: list[str] = []
+        for _ in range(100):
+            moved = False
+            for function in self.hub.functions.values():
+                for message in drain(sqs, function.queue_url):
+                    moved = True
+                    event = json.loads(message["Body"])
+                    result = self.invoke(function, event)
+                    outcomes.append(f"{function.handler.split('.')[0]}: {json.dumps(result)}")
+            for queue_id, function_id in self.hub.event_sources.items():
+                messages = drain(sqs, self.hub.refs[queue_id])
+                if messages:
+                    moved = True
+                    records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]
+                    result = self.invoke(self.hub.functions[function_id], {"Records": records})
+                    outcomes.append(f"export follower: {json.dumps(result)}")
+            if not moved:
+                return outcomes
+        raise StepFailed("events kept flowing after 100 rounds: a loop between handlers")
+
+    # --- Reading state ------------------------------------------------------------------------------
+
+    def card(self, name: str) -> dict[str, Any] | None:
+        sagemaker = self.hub.client("sagemaker")
+        try:
+            described: dict[str, Any] = sagemaker.describe_model_card(ModelCardName=name)
+        except sagemaker.exceptions.ResourceNotFound:
+            return None
+        return described
+
+    def content(self, name: str) -> dict[str, Any]:
+        card = self.card(name)
+        expect(card is not None, f"card {name} does not exist in the hub")
+        assert card is not None
+        content: dict[str, Any] = json.loads(card["Content"])
+        return content
+
+    def package_status(self, arn: str) -> str:
+        account = arn.split(":")[4]
+        owner = (
+            self.hub if account == self.hub.account else next(s for s in self.spokes.values() if s.account == account)
+        )
+        status: str = owner.client("sagemaker").describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
+        return status
+
+    def notices(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in drain(self.hub.client("sqs"), self.inbox[0])]
+
+    def register(self, version: int) -> str:
+        sagemaker = self.registry.client("sagemaker")
+        if version == 1:
+            sagemaker.create_model_package_group(ModelPackageGroupName=GROUP, ModelPackageGroupDescription="Churn")
+        arn: str = sagemaker.create_model_package(
+            ModelPackageGroupName=GROUP, InferenceSpecification=INFERENCE, ModelApprovalStatus="PendingManualApproval"
+        )["ModelPackageArn"]
+        expect(arn.endswith(f"/{version}"), f"the registry gave version {arn.rsplit('/', 1)[-1]}, expected {version}")
+        return arn
+
+    def set_status(self, card: str, status: str) -> None:
+        self.hub.client("sagemaker").update_model_card(ModelCardName=card, ModelCardStatus=status)
+
+    # --- The lifecycle --------------------------------------------------------------------------------
+
+    def steps(self) -> list[tuple[str, Callable[[], list[str]]]]:
+        return [
+            (f"A data scientist in spoke {self.registry.account} registers {GROUP} v1", self.step_register_v1),
+            ("The card goes to review; reviewers get a notice with the diff", self.step_review),
+            ("A reviewer approves the card", self.step_approve),
+            ("v2 is registered; its card carries over v1's business details", self.step_register_v2),
+            ("Someone approves v2's package before its card is approved", self.step_gate),
+            (f"A user in spoke {self.reader.account} reads the shared card by ARN", self.step_spoke_reads),
+        ]
+
+    def step_register_v1(self) -> list[str]:
+        self.package_v1 = self.register(1)
+        self.pump()
+        content = self.content(f"{GROUP}-v1")
+        details = content.get("model_package_details", {})
+        expect(
+            details.get("model_package_arn") == self.package_v1, f"card {GROUP}-v1 is not linked to {self.package_v1}"
+        )
+        expect(
+            content.get("intended_uses", {}).get("risk_rating") == "Medium",
+            "intended uses were not carried over from the group's template card",
+        )
+        shared = self.reader.client("ram").list_resources(
+            resourceOwner="OTHER-ACCOUNTS", resourceType="sagemaker:ModelCard"
+        )
+        names = sorted(r["arn"].rsplit("/", 1)[-1] for r in shared["resources"])
+        expect(f"{GROUP}-v1" in names, f"{GROUP}-v1 is not shared with {self.reader.account}: {names}")
+        source = content["additional_information"]["custom_details"]["cloned_from_card"]
+        return [
+            f"package {self.package_v1}",
+            f"hub card {GROUP}-v1: cloned from {source}, linked to v{details['model_package_version']}",
+            f"shared with {self.reader.account}: {', '.join(names)}",
+        ]
+
+    def step_review(self) -> list[str]:
+        card = f"{GROUP}-v1"
+        content = self.content(card)
+        content["business_details"] = {"business_problem": "Retail customers leave", "line_of_business": "Retail"}
+        self.hub.client("sagemaker").update_model_card(ModelCardName=card, Content=json.dumps(content))
+        self.set_status(card, "PendingReview")
+        self.pump()
+        reviews = [n for n in self.notices() if n.get("Subject", "").endswith("awaits review")]
+        expect(len(reviews) == 1, f"expected one review notice, got {len(reviews)}")
+        expect("business_details.business_problem" in reviews[0]["Message"], "the notice does not show the diff")
+        return [f"notice: {reviews[0]['Subject']}", *("  " + line for line in reviews[0]["Message"].splitlines())]
+
+    def step_approve(self) -> list[str]:
+        card = f"{GROUP}-v1"
+        self.set_status(card, "Approved")
+        outcomes = self.pump()
+        status = self.package_status(self.package_v1)
+        expect(status == "Approved", f"package v1 is {status}, expected Approved")
+        bucket = self.hub.refs[next(i for i, p in self.hub.resources("AWS::S3::Bucket") if p.get("ObjectLockEnabled"))]
+        listed = self.hub.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"evidence/{card}/")
+        keys = sorted(o["Key"] for o in listed.get("Contents", []))
+        expect(any(k.endswith("approval.json") for k in keys), f"no approval snapshot under evidence/{card}/")
+        expect(any(k.endswith(".pdf") for k in keys), f"no exported PDF under evidence/{card}/")
+        ledger = self.ledger(card)
+        expect(("status", "Approved") in [(e["Kind"], e.get("Status")) for e in ledger], "no Approved ledger entry")
+        expect(any(e["Kind"] == "evidence-pdf" for e in ledger), "the ledger does not record the exported PDF")
+        gate = [o for o in outcomes if "approval stands" in o]
+        expect(bool(gate), "the gate did not see the workflow's approval")
+        return [
+            f"ledger: {', '.join(e.get('Status') or e['Kind'] for e in ledger)}",
+            *(f"evidence: s3://{bucket}/{k}" for k in keys),
+            f"package v1 in spoke {self.registry.account}: {status}",
+            "gate: card is Approved, the approval stands",
+        ]
+
+    def step_register_v2(self) -> list[str]:
+        self.package_v2 = self.register(2)
+        self.pump()
+        content = self.content(f"{GROUP}-v2")
+        expect(
+            content.get("business_details", {}).get("business_problem") == "Retail customers leave",
+            "v2's card did not carry over v1's business details",
+        )
+        expect(content.get("intended_uses", {}).get("risk_rating") == "Medium", "v2's card lost the intended uses")
+        expect(
+            content["model_package_details"]["model_package_arn"] == self.package_v2, "v2's card is not linked to v2"
+        )
+        custom = content["additional_information"]["custom_details"]
+        return [
+            f"hub card {GROUP}-v2 cloned from {custom['cloned_from_card']} v{custom['cloned_from_card_version']}",
+            f"business_details carried over: {content['business_details']}",
+        ]
+
+    def step_gate(self) -> list[str]:
+        self.registry.client("sagemaker").update_model_package(
+            ModelPackageArn=self.package_v2, ModelApprovalStatus="Approved"
+        )
+        self.pump()
+        status = self.package_status(self.package_v2)
+        expect(status == "PendingManualApproval", f"package v2 is {status}; the gate should have sent it back")
+        reverted = [n for n in self.notices() if "reverted" in n.get("Subject", "")]
+        expect(len(reverted) == 1, "reviewers were not told of the reverted approval")
+        return [f"package v2: Approved by hand -> {status}", f"notice: {reverted[0]['Subject']}"]
+
+    def step_spoke_reads(self) -> list[str]:
+        card_arn = f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{GROUP}-v1"
+        sagemaker = self.reader.client("sagemaker")
+        described = sagemaker.describe_model_card(ModelCardName=card_arn)
+        versions = sagemaker.list_model_card_versions(ModelCardName=card_arn)["ModelCardVersionSummaryList"]
+        try:
+            sagemaker.update_model_card(ModelCardName=card_arn, Content="{}")
+            denied = False
+        except sagemaker.exceptions.ClientError as error:
+            denied = error.response["Error"]["Code"] == "AccessDeniedException"
+        expect(denied, "a read-only spoke could update the card")
+        return [
+            f"describe-model-card {card_arn}: {described['ModelCardStatus']}, version {described['ModelCardVersion']}",
+            f"list-model-card-versions: {[v['ModelCardVersion'] for v in versions]}",
+            "update-model-card: AccessDeniedException (read-only share)",
+        ]
+
+    def ledger(self, card: str) -> list[dict[str, str]]:
+        table = next(i for i, p in self.hub.resources("AWS::DynamoDB::Table") if len(p["KeySchema"]) == 2)
+        items = self.hub.client("dynamodb").query(
+            TableName=table,
+            KeyConditionExpression="CardArn = :a",
+            ExpressionAttributeValues={":a": {"S": f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{card}"}},
+        )["Items"]
+        return [{k: v["S"] for k, v in item.items() if "S" in v} for item in items]
+
+    def summary(self) -> list[str]:
+        rows = [("card", "version", "status", "linked package", "approval")]
+        for summary in self.hub.client("sagemaker").list_model_cards()["ModelCardSummaries"]:
+            card = self.card(summary["ModelCardName"])
+            assert card is not None
+            package = json.loads(card["Content"]).get("model_package_details", {}).get("model_package_arn", "")
+            approval = self.package_status(package) if package else "-"
+            short = package.split(":model-package/")[-1] if package else "-"
+            rows.append(
+                (card["ModelCardName"], str(card["ModelCardVersion"]), card["ModelCardStatus"], short, approval)
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+
+    def run(self) -> list[StepResult]:
+        results = []
+        for number, (title, step) in enumerate(self.steps(), start=1):
+            self.out(f"\n[{number}] {title}")
+            try:
+                lines = step()
+                ok = True
+            except StepFailed as failure:
+                lines, ok = [f"FAILED: {failure}"], False
+            for line in lines:
+                self.out(f"    {line}")
+            results.append(StepResult(title, ok, lines))
+            if not ok:
+                break  # later steps build on this one
+        return results
+
+
+def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        found += batch
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+        )
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the model card governance lifecycle locally.")
+    parser.add_argument("--assembly", type=Path, default=ROOT / "cdk.out", help="synthesized cloud assembly")
+    parser.add_argument("--keep", action="store_true", help="leave the emulator running for the AWS CLI")
+    args = parser.parse_args(argv)
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        os.environ.pop(variable, None)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log
+    server, endpoint = start()
+    try:
+        # Every run starts from an empty emulator, even inside a process that used it before.
+        requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        print(f"emulator: {endpoint} (moto with the model card extension)")
+        try:
+            sandbox = Sandbox(args.assembly, endpoint)
+        except (FileNotFoundError, ValueError, KeyError) as error:
+            print(f"sandbox: {error}", file=sys.stderr)
+            return 2
+        print(
+            f"provisioned from {args.assembly}: hub {sandbox.hub.account}, spokes "
+            f"{', '.join(s.account for s in sandbox.spokes.values())}"
+        )
+        results = sandbox.run()
+        print("\nSummary")
+        for line in sandbox.summary():
+            print(f"    {line}")
+        failed = [r for r in results if not r.ok] or (len(results) < len(sandbox.steps()))
+        print(f"\n{sum(r.ok for r in results)} passed, {len(sandbox.steps()) - sum(r.ok for r in results)} failed")
+        if args.keep:
+            keep_running(sandbox)
+        return 1 if failed else 0
+    finally:
+        server.stop()  # type: ignore[attr-defined]
+
+
+def keep_running(sandbox: Sandbox) -> None:
+    credentials = sandbox.reader.session.get_credentials()
+    assert credentials is not None
+    print(f"\nThe emulator keeps running. In another shell, as a user of spoke {sandbox.reader.account}:\n")
+    print(f"export AWS_ENDPOINT_URL={sandbox.endpoint} AWS_DEFAULT_REGION={REGION}")
+    print(f"export AWS_ACCESS_KEY_ID={credentials.access_key} AWS_SECRET_ACCESS_KEY={credentials.secret_key}")
+    print(f"export AWS_SESSION_TOKEN={credentials.token}")
+    print("\nthen the README's spoke-user commands. Ctrl-C stops the emulator.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The local run: the whole lifecycle from the synthesized templates, the AWS CLI against it, and
+proof that the emulator's routing decides (a rule that would not match in AWS does not match here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from sandbox.run import Sandbox, main
+from tests.conftest import ROOT
+
+AWS_CLI = Path(sys.executable).parent / "aws"
+
+
+@pytest.fixture(scope="session")
+def local_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """config/local.json synthesized once, as `scripts/run-local` synthesizes it."""
+    from aws_cdk import App
+
+    from app import build_app
+    from governance_config import load_config
+
+    outdir = tmp_path_factory.mktemp("local-cdk.out")
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    build_app(load_config(ROOT / "config" / "local.json"), App(outdir=str(outdir), context=context)).synth()
+    return outdir
+
+
+@pytest.fixture
+def endpoint() -> Iterator[str]:
+    from emulator.server import start
+
+    server, url = start()
+    yield url
+    server.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sandbox(local_assembly: Path, endpoint: str) -> Sandbox:
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+    return Sandbox(local_assembly, endpoint, out=lambda line: None)
+
+
+def test_whole_lifecycle_behaves_as_documented(sandbox: Sandbox) -> None:
+    results = sandbox.run()
+    assert [(r.title, r.ok) for r in results] == [(title, True) for title, _ in sandbox.steps()]
+    summary = sandbox.summary()
+    assert summary[1].split() == ["customer-churn", "1", "Draft", "-", "-"]
+    assert summary[2].split() == ["customer-churn-v1", "2", "Approved", "customer-churn/1", "Approved"]
+    assert summary[3].split() == ["customer-churn-v2", "1", "Draft", "customer-churn/2", "PendingManualApproval"]
+
+
+def aws_cli(sandbox: Sandbox, *args: str) -> Any:
+    credentials = sandbox.reader.session.get_credentials()
+    assert credentials is not None
+    env = dict(
+        os.environ,
+        AWS_ENDPOINT_URL=sandbox.endpoint,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID=credentials.access_key,
+        AWS_SECRET_ACCESS_KEY=credentials.secret_key,
+        AWS_SESSION_TOKEN=credentials.token or "",
+    )
+    result = subprocess.run(
+        [str(AWS_CLI), *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_readme_spoke_user_commands_work_against_the_sandbox(sandbox: Sandbox) -> None:
+    sandbox.run()
+    card = f"arn:aws:sagemaker:us-east-1:{sandbox.hub.account}:model-card/customer-churn-v1"
+    listed = aws_cli(
+        sandbox, "ram", "list-resources", "--resource-owner", "OTHER-ACCOUNTS", "--resource-type", "sagemaker:ModelCard"
+    )
+    assert sorted(r["arn"].rsplit("/", 1)[-1] for r in listed["resources"]) == [
+        "customer-churn",
+        "customer-churn-v1",
+        "customer-churn-v2",
+    ]
+    described = aws_cli(sandbox, "sagemaker", "describe-model-card", "--model-card-name", card)
+    assert (described["ModelCardStatus"], described["ModelCardVersion"]) == ("Approved", 2)
+    assert json.loads(described["Content"])["business_details"]["business_problem"] == "Retail customers leave"
+    versions = aws_cli(sandbox, "sagemaker", "list-model-card-versions", "--model-card-name", card)
+    assert [v["ModelCardVersion"] for v in versions["ModelCardVersionSummaryList"]] == [1, 2]
+
+
+def test_a_rule_that_no_longer_matches_makes_its_step_fail(
+    local_assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "cdk.out"
+    shutil.copytree(local_assembly, broken)
+    hub_file = broken / "ModelCardGovernanceHub.template.json"
+    hub = json.loads(hub_file.read_text())
+    for resource in hub["Resources"].values():
+        if resource["Type"] == "AWS::Events::Rule" and "auto-linker" in resource["Properties"].get("Description", ""):
+            resource["Properties"]["EventPattern"]["detail-type"] = ["SageMaker Model Package State Changed"]
+    hub_file.write_text(json.dumps(hub))
+    assert main(["--assembly", str(broken)]) == 1
+    printed = capsys.readouterr().out
+    assert "[1] A data scientist in spoke 222222222222 registers customer-churn v1" in printed
+    assert "FAILED: card customer-churn-v1 does not exist in the hub" in printed
+    assert "0 passed, 6 failed" in printed
+
+
+def test_a_missing_assembly_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--assembly", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.strip().endswith("is not a cloud assembly (no manifest.json); run cdk synth first")
