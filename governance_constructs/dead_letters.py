@@ -28,13 +28,23 @@ class DeadLetterQueue(Construct):
             "This queue is itself the dead-letter queue of an EventBridge target or a Lambda; cdk-nag "
             "recognises a DLQ only through an SQS redrive policy, and a DLQ of a DLQ would only move the problem.",
         )
-        self.alarm = cloudwatch.Alarm(
+        self.alarm = alarm_on_any(
             self,
             "DepthAlarm",
-            alarm_description=f"Events that could not be delivered: {purpose}",
-            metric=self.queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            f"Events that could not be delivered: {purpose}",
+            self.queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
         )
+
+
+def alarm_on_any(scope: Construct, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
+    """An alarm that fires on the first occurrence in a five-minute period (nothing here is noise)."""
+    return cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_description=description,
+        metric=metric,
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )

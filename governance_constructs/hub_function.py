@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -14,7 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from governance_constructs.dead_letters import DeadLetterQueue
+from governance_constructs.dead_letters import DeadLetterQueue, alarm_on_any
 
 LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
 # The newest Python runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 flags older ones).
@@ -82,15 +81,8 @@ class HubFunction(Construct):
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(policy.node.default_child)])  # type: ignore[arg-type]
-        self.errors = cloudwatch.Alarm(
-            self,
-            "ErrorAlarm",
-            alarm_description=f"Lambda errors: {description}",
-            metric=self.function.metric_errors(period=Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        self.errors = alarm_on_any(
+            self, "ErrorAlarm", f"Lambda errors: {description}", self.function.metric_errors(period=Duration.minutes(5))
         )
 
     def on(self, rule: events.Rule) -> None:

@@ -25,7 +25,8 @@ import boto3
 REGION = "us-east-1"
 
 
-def session_for(account: str, endpoint: str) -> boto3.Session:
+def session_for(account: str, endpoint: str | None = None) -> boto3.Session:
+    """A session whose credentials the emulator maps to `account` (STS AssumeRole into it)."""
     sts = boto3.client("sts", endpoint_url=endpoint, region_name=REGION)
     granted = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/sandbox", RoleSessionName="sandbox")["Credentials"]
     return boto3.Session(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from app import HUB_STACK, spoke_stack_name
 from tests.accounts import session_for
 from tests.conftest import load_event
@@ -81,38 +83,32 @@ def test_pattern_does_not_match_other_detail_types(aws: None, templates: dict[st
     assert len(drain(sqs, queue_url)) == 1
 
 
-def test_hub_default_bus_rule_routes_the_sample_to_the_auto_linker(
-    aws: None, templates: dict[str, dict[str, Any]]
+@pytest.mark.parametrize(
+    ("description", "routed", "not_routed"),
+    [
+        ("New model package versions, to the auto-linker", "model-package-state-change", "model-card-state-change"),
+        (
+            "Model card status changes, to the approval workflow",
+            "model-card-state-change",
+            "model-package-state-change",
+        ),
+    ],
+)
+def test_hub_default_bus_rules_route_only_their_sample(
+    aws: None, templates: dict[str, dict[str, Any]], description: str, routed: str, not_routed: str
 ) -> None:
     hub = session_for(HUB)
     rules = resources_of(templates[HUB_STACK], "AWS::Events::Rule")
-    [default_bus_rule] = [r for r in rules if "auto-linker" in r.get("Description", "") and "EventBusName" not in r]
+    [rule] = [r for r in rules if r.get("Description") == description and "EventBusName" not in r]
     sqs = hub.client("sqs")
-    queue_url = sqs.create_queue(QueueName="auto-linker")["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName="stand-in")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events = hub.client("events")
-    events.put_rule(Name="auto-link", EventPattern=json.dumps(default_bus_rule["EventPattern"]))
-    events.put_targets(Rule="auto-link", Targets=[{"Id": "linker", "Arn": queue_arn}])
+    events.put_rule(Name="under-test", EventPattern=json.dumps(rule["EventPattern"]))
+    events.put_targets(Rule="under-test", Targets=[{"Id": "stand-in", "Arn": queue_arn}])
 
-    events.put_events(Entries=[as_entry(load_event("model-card-state-change"))])
+    events.put_events(Entries=[as_entry(load_event(not_routed))])
     assert drain(sqs, queue_url) == []
-    events.put_events(Entries=[as_entry(load_event("model-package-state-change"))])
+    events.put_events(Entries=[as_entry(load_event(routed))])
     [delivered] = drain(sqs, queue_url)
-    assert delivered["detail"] == load_event("model-package-state-change")["detail"]
-
-
-def test_hub_card_status_rule_routes_the_sample_card_event(aws: None, templates: dict[str, dict[str, Any]]) -> None:
-    hub = session_for(HUB)
-    rules = resources_of(templates[HUB_STACK], "AWS::Events::Rule")
-    [card_rule] = [r for r in rules if r.get("Description") == "Model card status changes, to the approval workflow"]
-    sqs = hub.client("sqs")
-    queue_url = sqs.create_queue(QueueName="workflow")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = hub.client("events")
-    events.put_rule(Name="workflow", EventPattern=json.dumps(card_rule["EventPattern"]))
-    events.put_targets(Rule="workflow", Targets=[{"Id": "workflow", "Arn": queue_arn}])
-    events.put_events(Entries=[as_entry(load_event("model-package-state-change"))])
-    assert drain(sqs, queue_url) == []
-    events.put_events(Entries=[as_entry(load_event("model-card-state-change"))])
-    [delivered] = drain(sqs, queue_url)
-    assert delivered["detail"] == load_event("model-card-state-change")["detail"]
+    assert delivered["detail"] == load_event(routed)["detail"]
