@@ -156,6 +156,9 @@ def provision_hub(deployed: Deployed, inbox: tuple[str, str]) -> None:
     for logical_id, props in deployed.resources("AWS::S3::Bucket"):
         name = props.get("BucketName") or f"sandbox-{logical_id.lower()}"
         s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=bool(props.get("ObjectLockEnabled")))
+        lock = props.get("ObjectLockConfiguration")
+        if lock:
+            s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=lock)
         deployed.refs[logical_id], deployed.attrs[(logical_id, "Arn")] = name, f"arn:aws:s3:::{name}"
 
     dynamodb = deployed.client("dynamodb")
