@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "lambdas"))
 
 from auto_link import card_linker
 from auto_link import handler as auto_link_handler
+from shared.runtime import RETRIES
 
 HUB = "111111111111"
 SPOKE = "222222222222"
@@ -298,7 +299,7 @@ def test_throttling_is_retried_with_backoff_then_succeeds(hub: Hub) -> None:
     from botocore.config import Config
 
     hub.link(new_version_event("churn", 1))
-    sagemaker = hub.session.client("sagemaker", config=auto_link_handler.RETRIES)
+    sagemaker = hub.session.client("sagemaker", config=RETRIES)
     attempts = throttle(sagemaker, "DescribeModelCard", times=2)
     assert hub.link(new_version_event("churn", 2), sagemaker=sagemaker).source_card == "churn-v1"
     assert attempts == [1, 2, 3]

@@ -13,14 +13,12 @@ import os
 from typing import Any
 
 import boto3
-from botocore.config import Config
+from shared.runtime import RETRIES, dead_letter
 
 from auto_link.card_linker import CardConflict, InvalidCard, LinkerSettings, MalformedEvent, link_new_version
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
-# Throttling and 5xx are retried by botocore with exponential backoff and jitter.
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 
 
 def settings_from_environment(environ: Any = os.environ) -> LinkerSettings:
@@ -31,15 +29,6 @@ def settings_from_environment(environ: Any = os.environ) -> LinkerSettings:
         carry_over=[s for s in environ.get("CARRY_OVER", "").split(",") if s]
         or ("business_details", "intended_uses", "additional_information"),
         template_cards=json.loads(environ.get("TEMPLATE_CARDS") or "{}"),
-    )
-
-
-def dead_letter(sqs: Any, queue_url: str, event: Any, reason: str) -> None:
-    """Park an event that no retry can fix, with the reason, instead of retrying it for hours."""
-    sqs.send_message(
-        QueueUrl=queue_url,
-        MessageBody=json.dumps(event),
-        MessageAttributes={"Reason": {"DataType": "String", "StringValue": reason[:1024]}},
     )
 
 

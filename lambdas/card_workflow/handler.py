@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 import boto3
-from botocore.config import Config
+from shared.runtime import RETRIES, dead_letter
 
 from card_workflow.workflow import (
     MODEL_PACKAGE_STATE_CHANGE,
@@ -30,7 +30,6 @@ from card_workflow.workflow import (
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 SERVICES = ("sagemaker", "dynamodb", "sns", "s3", "sqs", "sts")
 
 
@@ -69,11 +68,7 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, An
     except MalformedEvent as error:
         reason = f"MalformedEvent: {error}"
         LOG.error(json.dumps({"event_id": event.get("id"), "rejected": reason}))
-        clients["sqs"].send_message(
-            QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],
-            MessageBody=json.dumps(event),
-            MessageAttributes={"Reason": {"DataType": "String", "StringValue": reason[:1024]}},
-        )
+        dead_letter(clients["sqs"], os.environ["DEAD_LETTER_QUEUE_URL"], event, reason)
         return {"outcome": "dead-lettered", "reason": reason}
     LOG.info(json.dumps({"event_id": event.get("id"), "outcome": outcome}))
     return {"outcome": outcome}
