@@ -1,5 +1,37 @@
-"""A local AWS for the product: moto, extended with what AWS really does for model cards."""
+"""A local AWS for the product: moto 5.2.5, extended in place with what AWS really does.
 
-from emulator.model_cards import install
+`install()` is the one entry point: it extends moto's own backends and response handlers, once,
+before any client is made, and serves `mock_aws` and moto's server alike. Each module covers what
+one AWS service does and moto did not, and reads "AWS does X; moto did Y" with the AWS document it
+follows. When a later moto release gains a behaviour, its extension is deleted and its test in
+tests/test_emulator.py must still pass.
+
+- sagemaker_cards: model card validation, name-or-ARN lookup, versions and updates
+- sagemaker_packages: model package ModelCard and partial updates
+- export_jobs: model card export jobs and their PDF
+- events: SageMaker's EventBridge events and cross-account delivery
+- ram: RAM shares, permissions and invitations for model cards
+- organizations: which accounts and organizational units an organization has
+- permissions: who may call what
+"""
+
+from __future__ import annotations
+
+from emulator import events, export_jobs, ram, sagemaker_cards, sagemaker_packages
 
 __all__ = ["install"]
+
+# Each module's install() patches moto once; a new service's module joins this list.
+EXTENSIONS = (sagemaker_cards, export_jobs, sagemaker_packages, ram, events)
+
+_installed = False
+
+
+def install() -> None:
+    """Extend moto in place. Idempotent; call before any boto3 client is created."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    for extension in EXTENSIONS:
+        extension.install()

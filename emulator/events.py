@@ -1,0 +1,107 @@
+"""EventBridge: the events SageMaker emits for cards and packages, and delivery between accounts."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from moto.events.models import Rule as EventsRule
+from moto.events.models import events_backends
+from moto.events.utils import EventTemplateParser
+from moto.sagemaker.models import FakeModelCard, ModelPackage, SageMakerModelBackend
+from moto.utilities.arns import parse_arn
+
+from emulator.core import iso
+
+# --- Events: AWS emits them, moto emitted none ------------------------------------------------------
+# "Automating Amazon SageMaker with Amazon EventBridge": SageMaker Model Card State Change on every
+# card create and update; SageMaker Model Package State Change on every package create and update.
+
+
+def _emit(account: str, region: str, detail_type: str, resources: list[str], detail: dict[str, Any]) -> None:
+    events_backends[account][region].put_events(
+        [
+            {
+                "Source": "aws.sagemaker",
+                "DetailType": detail_type,
+                "Detail": json.dumps(iso(detail)),
+                "Resources": resources,
+                "EventBusName": "default",
+            }
+        ]
+    )
+
+
+def emit_card_event(backend: SageMakerModelBackend, card: FakeModelCard) -> None:
+    history = backend.model_cards[card.model_card_name]
+    try:
+        model_id = json.loads(card.content or "{}").get("model_overview", {}).get("model_id", "")
+    except ValueError:
+        model_id = ""
+    _emit(
+        backend.account_id,
+        backend.region_name,
+        "SageMaker Model Card State Change",
+        [card.arn],
+        {
+            "ModelCardVersion": card.model_card_version,
+            "LastModifiedTime": card.last_modified_time,
+            "LastModifiedBy": getattr(card, "last_modified_by", {}),
+            "CreationTime": history[0].creation_time,
+            "CreatedBy": getattr(history[0], "created_by", {}),
+            "ModelCardName": card.model_card_name,
+            "ModelId": model_id,
+            "ModelCardStatus": card.model_card_status,
+            "AccountId": backend.account_id,
+            "SecurityConfig": card.security_config or {},
+        },
+    )
+
+
+def emit_package_event(backend: SageMakerModelBackend, package: ModelPackage, updated: list[str] | None) -> None:
+    detail = package.gen_response_object()
+    detail.pop("ModelPackageName", None)
+    # A new package has been modified when it was created; moto left the field out.
+    detail.setdefault("LastModifiedTime", package.creation_time)
+    if updated is not None:
+        detail["UpdatedModelPackageFields"] = updated
+    _emit(backend.account_id, backend.region_name, "SageMaker Model Package State Change", [package.arn], detail)
+
+
+# --- EventBridge delivery -------------------------------------------------------------------------
+# AWS delivers every event with its `account`, and an event a rule sends to another account's bus
+# arrives unchanged: same id, account (the sender), time and resources ("Sending and receiving
+# events between AWS accounts in Amazon EventBridge"). moto left `account` out of every delivered
+# event and rebuilt forwarded events as new ones in the receiving account, without resources.
+
+
+def install() -> None:
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"version": "0",', '"version": "0", "account": "<account>",'
+        )
+    original = EventsRule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        def is_bus(target: dict[str, Any]) -> bool:
+            arn = parse_arn(target["Arn"])
+            return bool(arn.service == "events" and arn.resource_type == "event-bus")
+
+        bus_targets = [t for t in self.targets if is_bus(t)]
+        if len(bus_targets) < len(self.targets):
+            saved, self.targets = self.targets, [t for t in self.targets if not is_bus(t)]
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = saved
+        if not bus_targets or not self.event_pattern.matches_event(original_event):
+            return
+        for target in bus_targets:
+            arn = parse_arn(target["Arn"])
+            bus = events_backends[arn.account][arn.region].describe_event_bus(arn.resource_id)
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(copy.deepcopy(original_event))
+
+    EventsRule.send_to_targets = send_to_targets  # type: ignore[method-assign]

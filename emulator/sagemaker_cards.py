@@ -1,0 +1,209 @@
+"""SageMaker model cards: what AWS does that moto 5.2.5 does not.
+
+Content and status are validated as AWS validates them; DescribeModelCard, UpdateModelCard,
+ListModelCardVersions and CreateModelCardExportJob take "the name or Amazon Resource Name (ARN)"
+(API reference), and a spoke can only use the ARN; moto looked the ARN up as a name and answered
+ResourceNotFound.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from moto.sagemaker.models import FakeModelCard, SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.responses import SageMakerResponse
+
+from emulator.core import ResourceNotFound, ValidationException, caller_of, now, result, user_context
+from emulator.events import emit_card_event
+from emulator.permissions import authorize_shared_card
+
+CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
+# The top-level sections of the model card JSON schema ("Model card JSON schema", SageMaker
+# developer guide); the schema sets additionalProperties false at the top level.
+CARD_SECTIONS = {
+    "model_overview": dict,
+    "intended_uses": dict,
+    "business_details": dict,
+    "training_details": dict,
+    "evaluation_details": list,
+    "additional_information": dict,
+    "model_package_details": dict,
+}
+RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
+MAX_CONTENT = 100_000  # CreateModelCard/UpdateModelCard: Content, max length 100000
+ENTITY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+CARD_ARN = re.compile(r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):([0-9]{12}):model-card/([^/]+)$")
+
+
+# --- Model card content and status validation --------------------------------------------------------
+# AWS validates Content against the model card JSON schema and ModelCardStatus against its enum;
+# moto stored anything.
+
+
+def validate_content(content: str) -> None:
+    if len(content) > MAX_CONTENT:
+        raise ValidationException(f"Content length {len(content)} exceeds the maximum of {MAX_CONTENT} characters.")
+    try:
+        parsed = json.loads(content)
+    except ValueError as error:
+        raise ValidationException(f"Content is not valid JSON: {error}") from None
+    if not isinstance(parsed, dict):
+        raise ValidationException("Content must be a JSON object.")
+    for key, value in parsed.items():
+        if key not in CARD_SECTIONS:
+            raise ValidationException(
+                f"Content is not valid against the model card schema: additional property '{key}' is not allowed."
+            )
+        expected = CARD_SECTIONS[key]
+        if not isinstance(value, expected):
+            kind = "an array" if expected is list else "an object"
+            raise ValidationException(f"Content is not valid against the model card schema: '{key}' must be {kind}.")
+    risk = parsed.get("intended_uses", {}).get("risk_rating")
+    if risk is not None and risk not in RISK_RATINGS:
+        raise ValidationException(
+            f"Content is not valid against the model card schema: intended_uses.risk_rating '{risk}' is not one of "
+            f"{', '.join(RISK_RATINGS)}."
+        )
+
+
+def validate_status(status: str) -> None:
+    if status not in CARD_STATUSES:
+        raise ValidationException(
+            f"1 validation error detected: Value '{status}' at 'modelCardStatus' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(CARD_STATUSES)}]"
+        )
+
+
+def resolve_card(response: Any, name_or_arn: str, action: str) -> tuple[SageMakerModelBackend, str]:
+    match = CARD_ARN.match(name_or_arn or "")
+    if not match:
+        return response.sagemaker_backend, name_or_arn
+    _, region, owner, name = match.groups()
+    caller, caller_arn = caller_of(response)
+    if owner != caller:
+        authorize_shared_card(owner, region, caller, caller_arn, name_or_arn, action)
+    return sagemaker_backends[owner][region], name
+
+
+def _set_users(card: FakeModelCard, user: dict[str, str], *, created: bool = False) -> None:
+    """moto's cards record no users; AWS reports CreatedBy and LastModifiedBy."""
+    setattr(card, "last_modified_by", user)  # noqa: B010
+    if created:
+        setattr(card, "created_by", user)  # noqa: B010
+
+
+def card_history(backend: SageMakerModelBackend, name: str) -> list[FakeModelCard]:
+    if name not in backend.model_cards:
+        raise ResourceNotFound(f"Modelcard {name} does not exist")
+    history: list[FakeModelCard] = backend.model_cards[name]
+    return history
+
+
+def _sm_create_model_card(self: Any) -> Any:
+    content = self._get_param("Content")
+    status = self._get_param("ModelCardStatus")
+    name = self._get_param("ModelCardName")
+    if not ENTITY_NAME.match(name or ""):
+        raise ValidationException(f"Value '{name}' at 'modelCardName' failed to satisfy the constraint.")
+    validate_status(status)
+    if content is not None:
+        validate_content(content)
+    answer = _original["create_model_card"](self)
+    card = self.sagemaker_backend.model_cards[name][-1]
+    _, arn = caller_of(self)
+    _set_users(card, user_context(arn, self.region), created=True)
+    emit_card_event(self.sagemaker_backend, card)
+    return answer
+
+
+def _sm_update_model_card(self: Any) -> Any:
+    """AWS: content and status cannot change in one call; content makes a new version with the same
+    status; status alone changes the current version in place; Archived cards take no content.
+    moto accepted both, made a version either way and dropped whichever field was not sent."""
+    content = self._get_param("Content")
+    status = self._get_param("ModelCardStatus")
+    backend, name = resolve_card(self, self._get_param("ModelCardName"), "sagemaker:UpdateModelCard")
+    history = card_history(backend, name)
+    latest = history[-1]
+    _, caller_arn = caller_of(self)
+    if content is not None and status is not None:
+        raise ValidationException("Cannot update content and status of a model card in the same request.")
+    if content is None and status is None:
+        raise ValidationException("Either Content or ModelCardStatus must be provided.")
+    if status is not None:
+        validate_status(status)
+        latest.model_card_status = status
+        card = latest
+    else:
+        if latest.model_card_status == "Archived":
+            raise ValidationException(f"Model card {name} is Archived; the content of an archived card cannot change.")
+        validate_content(content)
+        card = FakeModelCard(
+            account_id=backend.account_id,
+            region_name=backend.region_name,
+            model_card_name=name,
+            model_card_version=latest.model_card_version + 1,
+            content=content,
+            model_card_status=latest.model_card_status,
+            security_config=latest.security_config,
+            tags=latest.tags,
+            creation_time=history[0].creation_time,
+        )
+        history.append(card)
+    card.last_modified_time = now()
+    _set_users(card, user_context(caller_arn, self.region))
+    emit_card_event(backend, card)
+    return result({"ModelCardArn": card.arn})
+
+
+def _sm_describe_model_card(self: Any) -> Any:
+    backend, name = resolve_card(self, self._get_param("ModelCardName"), "sagemaker:DescribeModelCard")
+    version = self._get_param("ModelCardVersion")
+    history = card_history(backend, name)
+    card = history[-1]
+    if version:
+        card = next((c for c in history if c.model_card_version == version), None)  # type: ignore[assignment]
+        if card is None:
+            raise ResourceNotFound(f"Modelcard with name {name} and version: {version} does not exist")
+    described = card.describe()
+    described["CreatedBy"] = getattr(history[0], "created_by", {})
+    described["LastModifiedBy"] = getattr(card, "last_modified_by", {})
+    described["LastModifiedTime"] = card.last_modified_time
+    return result(described)
+
+
+def _sm_list_model_card_versions(self: Any) -> Any:
+    backend, name = resolve_card(self, self._get_param("ModelCardName"), "sagemaker:ListModelCardVersions")
+    history = card_history(backend, name)
+    status = self._get_param("ModelCardStatus")
+    versions = [c for c in history if not status or c.model_card_status == status]
+    versions.sort(key=lambda c: c.model_card_version, reverse=self._get_param("SortOrder") == "Descending")
+    return result({"ModelCardVersionSummaryList": [c.version_summary() for c in versions]})
+
+
+def _sm_delete_model_card(self: Any) -> Any:
+    # DeleteModelCard takes a name only (botocore: ModelCardName is an EntityName).
+    name = self._get_param("ModelCardName")
+    if not ENTITY_NAME.match(name or ""):
+        raise ValidationException(f"Value '{name}' at 'modelCardName' failed to satisfy the constraint.")
+    return _original["delete_model_card"](self)
+
+
+_original: dict[str, Callable[..., Any]] = {}
+
+
+def install() -> None:
+    _original["create_model_card"] = SageMakerResponse.create_model_card
+    _original["delete_model_card"] = SageMakerResponse.delete_model_card
+    handlers: dict[str, Callable[..., Any]] = {
+        "create_model_card": _sm_create_model_card,
+        "update_model_card": _sm_update_model_card,
+        "describe_model_card": _sm_describe_model_card,
+        "list_model_card_versions": _sm_list_model_card_versions,
+        "delete_model_card": _sm_delete_model_card,
+    }
+    for name, handler in handlers.items():
+        setattr(SageMakerResponse, name, handler)

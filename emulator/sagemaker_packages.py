@@ -1,0 +1,85 @@
+"""SageMaker model packages: what AWS does that moto 5.2.5 does not.
+
+AWS keeps CreateModelPackage/UpdateModelPackage's ModelCard and returns it from Describe; an update
+changes only the fields it sends. moto ignored ModelCard and cleared ModelApprovalStatus,
+ApprovalDescription and CustomerMetadataProperties on every update that did not send them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from moto.sagemaker.models import ModelPackage, SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+
+from emulator.core import ValidationException, body
+from emulator.events import emit_package_event
+
+PACKAGE_UPDATE_FIELDS = (
+    "ModelApprovalStatus",
+    "ApprovalDescription",
+    "CustomerMetadataProperties",
+    "AdditionalInferenceSpecificationsToAdd",
+    "ModelCard",
+    "InferenceSpecification",
+    "SourceUri",
+)
+
+
+def _sm_create_model_package(self: Any) -> Any:
+    answer = _original["create_model_package"](self)
+    arn = json.loads(body(answer))["ModelPackageArn"]
+    package = _package_by_arn(self.sagemaker_backend, arn)
+    if self._get_param("ModelCard") is not None:
+        setattr(package, "model_card", self._get_param("ModelCard"))  # noqa: B010
+    emit_package_event(self.sagemaker_backend, package, None)
+    return answer
+
+
+def _sm_update_model_package(self: Any) -> Any:
+    backend = self.sagemaker_backend
+    arn = self._get_param("ModelPackageArn")
+    package = _package_by_arn(backend, arn)
+    kept = {
+        "model_approval_status": package.model_approval_status,
+        "approval_description": package.approval_description,
+        "customer_metadata_properties": package.customer_metadata_properties,
+    }
+    answer = _original["update_model_package"](self)
+    for attribute, before in kept.items():
+        if getattr(package, attribute) is None:
+            setattr(package, attribute, before)
+    if self._get_param("ModelCard") is not None:
+        setattr(package, "model_card", self._get_param("ModelCard"))  # noqa: B010
+    updated = [name for name in PACKAGE_UPDATE_FIELDS if self._get_param(name) is not None]
+    emit_package_event(backend, package, updated)
+    return answer
+
+
+def _package_by_arn(backend: SageMakerModelBackend, arn: str) -> ModelPackage:
+    name = backend.model_package_name_mapping.get(arn, arn)
+    package = backend.model_packages.get(name)
+    if package is None:
+        raise ValidationException(f"Model package {arn} not found")
+    return package
+
+
+def _package_response(self: ModelPackage) -> dict[str, Any]:
+    response: dict[str, Any] = _original["package_response"](self)
+    if getattr(self, "model_card", None) is not None:
+        response["ModelCard"] = getattr(self, "model_card")  # noqa: B009
+    return response
+
+
+_original: dict[str, Callable[..., Any]] = {}
+
+
+def install() -> None:
+    _original["create_model_package"] = SageMakerResponse.create_model_package
+    _original["update_model_package"] = SageMakerResponse.update_model_package
+    _original["package_response"] = ModelPackage.gen_response_object
+    SageMakerResponse.create_model_package = _sm_create_model_package  # type: ignore[method-assign]
+    SageMakerResponse.update_model_package = _sm_update_model_package  # type: ignore[method-assign]
+    ModelPackage.gen_response_object = _package_response  # type: ignore[method-assign]
