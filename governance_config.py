@@ -1,32 +1,109 @@
 """The one configuration object of the app: parsed, validated and frozen before any construct exists.
 
 Every problem in the file is reported at once, one line each, naming the field and the value, so a
-platform team fixes a bad config in one pass instead of one `cdk synth` per mistake.
+platform team fixes a bad config in one pass instead of one `cdk synth` per mistake. A field that
+failed is reported once and then treated as absent, so nothing that depends on it reports again.
+
+Adding a validated field is a local change of four steps:
+
+1. give the dataclass that holds it (`GovernanceConfig`, `Spoke`, `DeclaredCard`, ...) the field and
+   its default;
+2. add its key to the `optional` (or `required`) tuple of its section's `check.section(...)` call:
+   keys not listed there are refused as unknown, and a `null` value is refused for every key;
+3. read it with one `check.*` call in that section's parser: `text` (strings: whitespace, length and
+   pattern; pass `limit=cloudformation_string(...)` when the value lands in a CloudFormation
+   property), `account`, `email`, `integer`, `boolean`, `choice`, `items` (lists) and `first_use`
+   (duplicates). Each reports its own problem and returns None, which the parser treats as absent;
+   a name derived from config that a resource takes is one more row in `physical_names`;
+4. add a bad value for it to `tests/test_config.py`: one line naming the field and the value.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-# The card-name rule of CreateModelCard (botocore sagemaker model: EntityName).
+
+@cache
+def cloudformation_property(resource_type: str, *path: str) -> Mapping[str, Any]:
+    """A property's JSON schema from the CloudFormation registry schemas that cfn-lint ships.
+
+    The patterns and lengths CloudFormation enforces at deploy come from here rather than being
+    copied, so they follow the schemas when cfn-lint is upgraded.
+    """
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    node: Mapping[str, Any] = schema
+    for step in path:
+        node = _resolve(schema, node["properties"][step])
+    return node
+
+
+def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in node:
+        node = schema["definitions"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+@dataclass(frozen=True)
+class StringLimit:
+    """What CloudFormation accepts for a string property: its length and pattern."""
+
+    source: str
+    max_length: int | None = None
+    pattern: re.Pattern[str] | None = None
+
+
+@cache
+def cloudformation_string(resource_type: str, *path: str) -> StringLimit:
+    node = cloudformation_property(resource_type, *path)
+    pattern = node.get("pattern")
+    return StringLimit(
+        source=f"{resource_type} {'.'.join(path)}",
+        max_length=node.get("maxLength"),
+        # Registry patterns are ECMAScript regexes: \w and \d are ASCII there.
+        pattern=re.compile(pattern, re.ASCII) if pattern else None,
+    )
+
+
+@cache
+def botocore_pattern(service: str, shape: str) -> re.Pattern[str]:
+    """An API's own pattern for an identifier, from botocore's service model (no network)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service)
+    return re.compile(model.shape_for(shape).metadata["pattern"], re.ASCII)
+
+
+def card_name_limit() -> StringLimit:
+    return cloudformation_string("AWS::SageMaker::ModelCard", "ModelCardName")
+
+
+# Kept as a module constant for the constructs that check a card name again at synth.
 CARD_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
-# AWS Organizations API reference: OrganizationId and OrganizationalUnitId patterns.
-ORG_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$")
-OU_ID_PATTERN = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
-EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+EMAIL_PATTERN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", re.ASCII)
 # Names other resources are derived from: a RAM permission name holds 36 characters and the
 # evidence bucket name 63, so the prefix is at most 24 characters, lower case and DNS-safe.
-PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
-DISPLAY_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
-KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$")
+PREFIX_PATTERN = re.compile(r"[a-z][a-z0-9-]{1,22}[a-z0-9]", re.ASCII)
+# A spoke name becomes part of stack, StackSet and construct names: no double or trailing dashes,
+# so two names never collapse into one construct ID.
+DISPLAY_NAME_PATTERN = re.compile(r"[A-Za-z](-?[A-Za-z0-9]){0,39}", re.ASCII)
+KEY_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}", re.ASCII)
+# The auto-linker names each model package version's card `<group>-v<version>` (lambdas/shared).
+VERSION_CARD_NAME = re.compile(r".+-v[0-9]+", re.ASCII)
+
+# S3 bucket naming rules (Amazon S3 User Guide, "General purpose bucket naming rules"); the
+# CloudFormation schema's pattern does not carry these.
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
 # Sections of the model card content schema a new version's card may inherit from the previous one.
@@ -43,6 +120,12 @@ DEFAULT_CARRY_OVER = ("business_details", "intended_uses", "additional_informati
 # Seven years, the common retention for model-risk records (e.g. SR 11-7 programmes).
 DEFAULT_RETENTION_DAYS = 2557
 MAX_RETENTION_DAYS = 36500
+# A config nests four levels; anything far deeper is a broken or hostile file, refused before
+# validation walks it.
+MAX_NESTING = 32
+# No field takes a number this long; longer integers cost Python quadratic time to convert.
+MAX_NUMBER_DIGITS = 30
+SHOWN_VALUE_CHARS = 80
 
 
 class AccessLevel(StrEnum):
@@ -164,9 +247,30 @@ class GovernanceConfig:
     def read_permission_name(self) -> str:
         return f"{self.prefix}-cards-read"
 
+    def stack_set_name(self, spoke: Spoke) -> str:
+        return f"{self.prefix}-spoke-{spoke.name}"
+
     @property
     def partition(self) -> str:
         return partition_of(self.region)
+
+    def physical_names(self) -> list[tuple[str, str, str]]:
+        """(CloudFormation resource type, property, name) for every name derived from config.
+
+        Each is checked against the resource's schema when the config is read, so a prefix or
+        spoke name CloudFormation would refuse at deploy fails here instead.
+        """
+        names = [
+            ("AWS::S3::Bucket", "BucketName", self.evidence_bucket_name),
+            ("AWS::Events::EventBus", "Name", self.event_bus_name),
+            ("AWS::KMS::Alias", "AliasName", self.card_key_alias),
+            ("AWS::IAM::Role", "RoleName", self.approval_sync_role_name),
+            ("AWS::IAM::Role", "RoleName", self.approval_workflow_role_name),
+            ("AWS::RAM::Permission", "Name", self.read_permission_name),
+        ]
+        names += [("AWS::RAM::ResourceShare", "Name", self.share_name(level)) for level in AccessLevel]
+        names += [("AWS::CloudFormation::StackSet", "StackSetName", self.stack_set_name(s)) for s in self.ou_spokes]
+        return names
 
 
 EXPORT_PREFIX = "exports"
@@ -192,91 +296,215 @@ def known_regions() -> frozenset[str]:
     return frozenset(regions)
 
 
+class _JsonObject(dict[str, Any]):
+    """A decoded JSON object that remembers the keys it was given more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _OversizedNumber:
+    """A JSON number no field could take (NaN, Infinity, or too many digits), kept for the message."""
+
+    text: str
+
+
+def shown(value: Any) -> str:
+    """A value as the config wrote it, shortened past 80 characters."""
+    if isinstance(value, _OversizedNumber):
+        text = value.text
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError):
+            text = f"<{type(value).__name__}>"
+    if len(text) > SHOWN_VALUE_CHARS:
+        return f"{text[: SHOWN_VALUE_CHARS - 3]}... ({len(text)} characters)"
+    return text
+
+
+_NO_VALUE = object()
+
+
 class _Checker:
-    """Collects problems while reading raw JSON into typed values."""
+    """Collects problems while reading raw JSON into typed values.
+
+    Every reader returns None after reporting a problem, and returns None silently for a None
+    value: None means the key was absent, null or already reported, so it is never reported twice.
+    """
 
     def __init__(self) -> None:
         self.problems: list[str] = []
 
-    def fail(self, path: str, message: str, value: Any = None, *, show_value: bool = True) -> None:
-        shown = f" (got {json.dumps(value)})" if show_value else ""
-        self.problems.append(f"{path}: {message}{shown}")
+    def fail(self, path: str, message: str, value: Any = _NO_VALUE) -> None:
+        shown_value = "" if value is _NO_VALUE else f" (got {shown(value)})"
+        self.problems.append(f"{path or '(root)'}: {message}{shown_value}")
 
-    def keys(self, path: str, raw: Any, required: Sequence[str], optional: Sequence[str]) -> bool:
+    def section(
+        self, path: str, raw: Any, required: Sequence[str], optional: Sequence[str] = ()
+    ) -> dict[str, Any] | None:
+        """The object's keys with null values left out (each reported), or None if it is not an object."""
+        if raw is None:
+            return None
         if not isinstance(raw, Mapping):
             self.fail(path, "must be an object", raw)
-            return False
-        for key in raw:
+            return None
+        prefix = f"{path}." if path else ""
+        for key in getattr(raw, "duplicates", ()):
+            self.fail(f"{prefix}{key}", "is given more than once in the same object (JSON keeps only the last)")
+        fields: dict[str, Any] = {}
+        for key, value in raw.items():
             if key not in required and key not in optional:
-                allowed = ", ".join([*required, *optional])
-                self.fail(f"{path}.{key}" if path else key, f"unknown key; allowed: {allowed}", show_value=False)
+                self.fail(f"{prefix}{key}", f"unknown key; allowed: {', '.join([*required, *optional])}")
+            elif value is None:
+                self.fail(f"{prefix}{key}", "is null; give a value or leave the key out")
+            else:
+                fields[key] = value
         for key in required:
             if key not in raw:
-                self.fail(f"{path}.{key}" if path else key, "is required", show_value=False)
-        return True
+                self.fail(f"{prefix}{key}", "is required")
+        return fields
 
-    def string(self, path: str, value: Any, pattern: re.Pattern[str] | None = None, what: str = "") -> str | None:
+    def text(
+        self,
+        path: str,
+        value: Any,
+        *,
+        pattern: re.Pattern[str] | None = None,
+        what: str = "",
+        limit: StringLimit | None = None,
+    ) -> str | None:
+        if value is None:
+            return None
         if not isinstance(value, str) or not value.strip():
             self.fail(path, "must be a non-empty string", value)
             return None
-        if pattern is not None and not pattern.match(value):
+        if value != value.strip():
+            self.fail(path, "has leading or trailing whitespace", value)
+            return None
+        if limit is not None and limit.max_length is not None and len(value) > limit.max_length:
+            self.fail(
+                path,
+                f"is {len(value)} characters; CloudFormation ({limit.source}) takes at most {limit.max_length}",
+                value,
+            )
+            return None
+        if pattern is not None and not pattern.fullmatch(value):
             self.fail(path, f"is not {what}", value)
+            return None
+        if limit is not None and limit.pattern is not None and not limit.pattern.search(value):
+            self.fail(
+                path,
+                f"is not {what or 'accepted'}: CloudFormation ({limit.source}) requires {limit.pattern.pattern}",
+                value,
+            )
             return None
         return value
 
     def account(self, path: str, value: Any) -> str | None:
-        return self.string(path, value, ACCOUNT_PATTERN, "a 12-digit AWS account ID")
+        return self.text(
+            path, value, pattern=botocore_pattern("organizations", "AccountId"), what="a 12-digit AWS account ID"
+        )
+
+    def email(self, path: str, value: Any) -> str | None:
+        return self.text(path, value, pattern=EMAIL_PATTERN, what="an e-mail address")
+
+    def integer(self, path: str, value: Any, low: int, high: int, unit: str = "") -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.fail(path, f"must be a whole number{unit} from {low} to {high}", value)
+            return None
+        return value
+
+    def boolean(self, path: str, value: Any) -> bool | None:
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            self.fail(path, "must be true or false", value)
+            return None
+        return value
+
+    def choice(self, path: str, value: Any, choices: Sequence[str]) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or value not in choices:
+            self.fail(path, f"must be one of {', '.join(choices)}", value)
+            return None
+        return value
+
+    def items(self, path: str, value: Any, *, what: str = "list", non_empty: bool = False) -> list[Any]:
+        """The list's items (empty after a problem); a non-list is reported, not iterated."""
+        if value is None:
+            return []
+        if not isinstance(value, list) or (non_empty and not value):
+            self.fail(path, f"must be {'a non-empty' if non_empty else 'a'} {what}", value)
+            return []
+        return value
+
+    def first_use(
+        self, path: str, value: Any, seen: dict[Hashable, str], *, key: Callable[[Any], Hashable] = lambda v: v
+    ) -> bool:
+        """False (and reported) when `value` repeats an earlier one under `key`; `seen` maps key -> path."""
+        if value is None:
+            return True
+        same = key(value)
+        if same in seen:
+            self.fail(path, f"duplicates {seen[same]}", value)
+            return False
+        seen[same] = path
+        return True
 
 
 def parse_config(raw: Any) -> GovernanceConfig:
     """Turn the decoded config file into a GovernanceConfig, or raise ConfigError with every problem."""
     check = _Checker()
-    top_required = ("hub", "spokes", "reviewers")
-    top_optional = (
-        "prefix",
-        "organization",
-        "evidence_retention_days",
-        "cards",
-        "carry_over_sections",
-        "archived_rejects_package",
-        "$comment",
+    top = check.section(
+        "",
+        raw,
+        required=("hub", "spokes", "reviewers"),
+        optional=(
+            "prefix",
+            "organization",
+            "evidence_retention_days",
+            "cards",
+            "carry_over_sections",
+            "archived_rejects_package",
+            "$comment",
+        ),
     )
-    if not check.keys("", raw, top_required, top_optional):
+    if top is None:
+        if raw is None:
+            check.fail("", "must be an object", raw)
         raise ConfigError(check.problems)
 
-    prefix = raw.get("prefix", "model-card-governance")
-    if check.string("prefix", prefix, PREFIX_PATTERN, "3-24 lower-case letters, digits and dashes") is None:
-        prefix = "invalid"
-
-    hub_account, region, card_key_arn = _parse_hub(check, raw.get("hub"))
-    organization = _parse_organization(check, raw.get("organization"))
-    spokes = _parse_spokes(check, raw.get("spokes"), hub_account, organization, "organization" in raw)
-    reviewers = _parse_reviewers(check, raw.get("reviewers"))
-    cards = _parse_cards(check, raw.get("cards", []))
-
-    retention = raw.get("evidence_retention_days", DEFAULT_RETENTION_DAYS)
-    if isinstance(retention, bool) or not isinstance(retention, int) or not 1 <= retention <= MAX_RETENTION_DAYS:
-        check.fail(
-            "evidence_retention_days", f"must be a whole number of days from 1 to {MAX_RETENTION_DAYS}", retention
-        )
-        retention = DEFAULT_RETENTION_DAYS
-
-    carry_over = raw.get("carry_over_sections", list(DEFAULT_CARRY_OVER))
-    if not isinstance(carry_over, list):
-        check.fail("carry_over_sections", "must be a list of model card sections", carry_over)
-        carry_over = []
-    for i, section in enumerate(carry_over):
-        if section not in CARRY_OVER_SECTIONS:
-            check.fail(f"carry_over_sections[{i}]", f"is not one of {', '.join(CARRY_OVER_SECTIONS)}", section)
-
-    archived_rejects = raw.get("archived_rejects_package", False)
-    if not isinstance(archived_rejects, bool):
-        check.fail("archived_rejects_package", "must be true or false", archived_rejects)
+    prefix = check.text(
+        "prefix",
+        top.get("prefix", "model-card-governance"),
+        pattern=PREFIX_PATTERN,
+        what="3-24 lower-case letters, digits and dashes",
+    )
+    hub_account, region, card_key_arn = _parse_hub(check, top.get("hub"))
+    organization = _parse_organization(check, top.get("organization"))
+    # An OU spoke is only dropped from the result when `organization` itself was reported.
+    organization_reported = "organization" in raw and organization is None
+    spokes = _parse_spokes(check, top.get("spokes"), hub_account, organization, organization_reported)
+    reviewers = _parse_reviewers(check, top.get("reviewers"))
+    cards = _parse_cards(check, top.get("cards"))
+    retention = check.integer(
+        "evidence_retention_days",
+        top.get("evidence_retention_days", DEFAULT_RETENTION_DAYS),
+        1,
+        MAX_RETENTION_DAYS,
+        " of days",
+    )
+    carry_over = _parse_carry_over(check, top.get("carry_over_sections", list(DEFAULT_CARRY_OVER)))
+    archived_rejects = check.boolean("archived_rejects_package", top.get("archived_rejects_package", False))
 
     if check.problems:
         raise ConfigError(check.problems)
-    assert hub_account is not None and region is not None
-    return GovernanceConfig(
+    assert prefix is not None and hub_account is not None and region is not None and retention is not None
+    config = GovernanceConfig(
         prefix=prefix,
         hub_account=hub_account,
         region=region,
@@ -289,78 +517,90 @@ def parse_config(raw: Any) -> GovernanceConfig:
         carry_over_sections=tuple(carry_over),
         archived_rejects_package=archived_rejects is True,
     )
+    _check_physical_names(check, config)
+    if check.problems:
+        raise ConfigError(check.problems)
+    return config
 
 
 def _parse_hub(check: _Checker, raw: Any) -> tuple[str | None, str | None, str | None]:
-    if not check.keys("hub", raw, ("account", "region"), ("card_key_arn",)):
+    hub = check.section("hub", raw, ("account", "region"), ("card_key_arn",))
+    if hub is None:
         return None, None, None
-    account = check.account("hub.account", raw.get("account")) if "account" in raw else None
-    region = None
-    if "region" in raw:
-        region = check.string("hub.region", raw["region"])
-        if region is not None and region not in known_regions():
-            check.fail("hub.region", "is not an AWS region where SageMaker runs", region)
-            region = None
-    key_arn = raw.get("card_key_arn")
-    if key_arn is not None:
-        key_arn = check.string("hub.card_key_arn", key_arn, KEY_ARN_PATTERN, "a KMS key ARN")
-        if key_arn and account and region and f":{region}:{account}:" not in key_arn:
-            check.fail("hub.card_key_arn", "must be a key in the hub account and region", key_arn)
+    account = check.account("hub.account", hub.get("account"))
+    region = check.text("hub.region", hub.get("region"))
+    if region is not None and region not in known_regions():
+        check.fail("hub.region", "is not an AWS region where SageMaker runs", region)
+        region = None
+    key_arn = check.text("hub.card_key_arn", hub.get("card_key_arn"), pattern=KEY_ARN_PATTERN, what="a KMS key ARN")
+    if key_arn is not None and account is not None and region is not None:
+        expected = f"arn:{partition_of(region)}:kms:{region}:{account}:key/"
+        if not key_arn.startswith(expected):
+            check.fail(
+                "hub.card_key_arn",
+                f"must be a key in the hub account, region and partition (an ARN starting {expected})",
+                key_arn,
+            )
+            key_arn = None
     return account, region, key_arn
 
 
 def _parse_organization(check: _Checker, raw: Any) -> Organization | None:
-    if raw is None:
+    organization = check.section("organization", raw, ("id",), ("management_account",))
+    if organization is None:
         return None
-    if not check.keys("organization", raw, ("id",), ("management_account",)):
+    org_id = check.text(
+        "organization.id",
+        organization.get("id"),
+        pattern=botocore_pattern("organizations", "OrganizationId"),
+        what="an organization ID like o-a1b2c3d4e5",
+    )
+    management = check.account("organization.management_account", organization.get("management_account"))
+    if "management_account" in raw and management is None:  # reported: OU spokes are not checked
         return None
-    org_id = check.string("organization.id", raw.get("id"), ORG_ID_PATTERN, "an organization ID like o-a1b2c3d4e5")
-    management = raw.get("management_account")
-    if management is not None:
-        management = check.account("organization.management_account", management)
     return Organization(org_id, management) if org_id else None
 
 
+def _name_key(name: str) -> str:
+    """Names equal under this key become the same construct ID (dashes dropped, case folded)."""
+    return name.replace("-", "").lower()
+
+
 def _parse_spokes(
-    check: _Checker, raw: Any, hub_account: str | None, organization: Organization | None, organization_given: bool
+    check: _Checker, raw: Any, hub_account: str | None, organization: Organization | None, organization_reported: bool
 ) -> list[Spoke]:
-    if not isinstance(raw, list) or not raw:
-        check.fail("spokes", "must be a non-empty list", raw)
-        return []
     spokes: list[Spoke] = []
-    seen_targets: dict[str, str] = {}
-    seen_names: dict[str, str] = {}
-    for i, item in enumerate(raw):
+    seen_targets: dict[Hashable, str] = {}
+    seen_names: dict[Hashable, str] = {}
+    for i, item in enumerate(check.items("spokes", raw, non_empty=True)):
         path = f"spokes[{i}]"
-        if not check.keys(path, item, ("name", "access"), ("account", "ou")):
+        spoke = check.section(path, item, ("name", "access"), ("account", "ou"))
+        if spoke is None:
             continue
-        name = check.string(
+        name = check.text(
             f"{path}.name",
-            item.get("name"),
-            DISPLAY_NAME_PATTERN,
-            "a name of letters, digits and dashes (max 40), starting with a letter",
+            spoke.get("name"),
+            pattern=DISPLAY_NAME_PATTERN,
+            what="a name of letters, digits and single dashes (max 40), starting with a letter",
         )
-        access: AccessLevel | None = None
-        try:
-            access = AccessLevel(item.get("access"))
-        except ValueError:
-            levels = ", ".join(level.value for level in AccessLevel)
-            check.fail(f"{path}.access", f"must be one of {levels}", item.get("access"))
+        access = check.choice(f"{path}.access", spoke.get("access"), [level.value for level in AccessLevel])
         account = ou = None
         if ("account" in item) == ("ou" in item):
-            check.fail(path, "needs exactly one of account or ou", show_value=False)
-        elif "account" in item:
-            account = check.account(f"{path}.account", item["account"])
+            check.fail(path, "needs exactly one of account or ou")
+        elif "account" in spoke:
+            account = check.account(f"{path}.account", spoke["account"])
             if account is not None and account == hub_account:
                 check.fail(f"{path}.account", "is the hub account; the hub owns the cards and is not a spoke", account)
                 account = None
-        else:
-            ou = check.string(f"{path}.ou", item["ou"], OU_ID_PATTERN, "an OU ID like ou-ab12-cdef3456")
-            if ou is not None and organization is None and organization_given:
-                ou = None  # the organization's own problem is already reported
-            elif ou is not None and organization is None:
+        elif "ou" in spoke:
+            ou = check.text(
+                f"{path}.ou",
+                spoke["ou"],
+                pattern=botocore_pattern("organizations", "OrganizationalUnitId"),
+                what="an OU ID like ou-ab12-cdef3456",
+            )
+            if ou is not None and organization is None and not organization_reported:
                 check.fail(f"{path}.ou", "needs organization.id: OUs exist only inside an organization", ou)
-                ou = None
             elif ou is not None and organization is not None and organization.management_account is None:
                 check.fail(
                     f"{path}.ou",
@@ -368,96 +608,206 @@ def _parse_spokes(
                     "in the management account, and the OU roll-out stack deploys there",
                     ou,
                 )
+            if organization is None or organization.management_account is None:
                 ou = None
         target = account or ou
-        if target is not None:
-            if target in seen_targets:
-                check.fail(f"{path}.{'account' if account else 'ou'}", f"duplicates {seen_targets[target]}", target)
-                continue
-            seen_targets[target] = path
-        if name is not None:
-            if name.lower() in seen_names:
-                check.fail(f"{path}.name", f"duplicates {seen_names[name.lower()]}.name", name)
-                continue
-            seen_names[name.lower()] = path
+        target_path = f"{path}.{'account' if account else 'ou'}"
+        if not check.first_use(target_path, target, seen_targets) or not check.first_use(
+            f"{path}.name", name, seen_names, key=_name_key
+        ):
+            continue
         if name and access and target:
-            spokes.append(Spoke(name=name, access=access, account=account, ou=ou))
+            spokes.append(Spoke(name=name, access=AccessLevel(access), account=account, ou=ou))
     return spokes
 
 
 def _parse_reviewers(check: _Checker, raw: Any) -> list[str]:
-    if not isinstance(raw, list) or not raw:
-        check.fail("reviewers", "must be a non-empty list of e-mail addresses", raw)
-        return []
     reviewers = []
-    for i, address in enumerate(raw):
-        valid = check.string(f"reviewers[{i}]", address, EMAIL_PATTERN, "an e-mail address")
-        if valid is not None:
-            reviewers.append(valid)
+    seen: dict[Hashable, str] = {}
+    items = check.items("reviewers", raw, what="list of e-mail addresses", non_empty=True)
+    for i, item in enumerate(items):
+        address = check.email(f"reviewers[{i}]", item)
+        # One SNS subscription per address: a repeated address would clash in the template.
+        if address is not None and check.first_use(f"reviewers[{i}]", address, seen, key=str.lower):
+            reviewers.append(address)
     return reviewers
 
 
 def _parse_cards(check: _Checker, raw: Any) -> list[DeclaredCard]:
-    if not isinstance(raw, list):
-        check.fail("cards", "must be a list", raw)
-        return []
+    model_card = "AWS::SageMaker::ModelCard"
     cards: list[DeclaredCard] = []
-    seen: dict[str, str] = {}
-    for i, item in enumerate(raw):
+    seen_names: dict[Hashable, str] = {}
+    seen_groups: dict[Hashable, str] = {}
+    for i, item in enumerate(check.items("cards", raw)):
         path = f"cards[{i}]"
-        if not check.keys(
+        card = check.section(
             path,
             item,
             ("name", "owner", "problem_type", "risk_rating", "intended_uses"),
             ("purpose", "model_package_group"),
-        ):
-            continue
-        name = check.string(
-            f"{path}.name",
-            item.get("name"),
-            CARD_NAME_PATTERN,
-            "a model card name (^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$)",
         )
-        owner = check.string(f"{path}.owner", item.get("owner"))
-        problem_type = check.string(f"{path}.problem_type", item.get("problem_type"))
-        intended_uses = check.string(f"{path}.intended_uses", item.get("intended_uses"))
-        risk = item.get("risk_rating")
-        if risk not in RISK_RATINGS:
-            check.fail(f"{path}.risk_rating", f"must be one of {', '.join(RISK_RATINGS)}", risk)
-            risk = None
-        purpose = item.get("purpose")
-        if purpose is not None:
-            purpose = check.string(f"{path}.purpose", purpose)
-        group = item.get("model_package_group")
-        if group is not None:
-            group = check.string(
-                f"{path}.model_package_group",
-                group,
-                CARD_NAME_PATTERN,
-                "a model package group name (^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$)",
+        if card is None:
+            continue
+        name = check.text(f"{path}.name", card.get("name"), limit=card_name_limit(), what="a model card name")
+        if name is not None and VERSION_CARD_NAME.fullmatch(name):
+            check.fail(
+                f"{path}.name",
+                "ends like the card the auto-linker creates for a model package version (<group>-v<version>)",
+                name,
             )
-        if name is not None:
-            if name in seen:
-                check.fail(f"{path}.name", f"duplicates {seen[name]}.name", name)
-                continue
-            seen[name] = path
+            name = None
+        owner = check.text(
+            f"{path}.owner",
+            card.get("owner"),
+            limit=cloudformation_string(model_card, "Content", "ModelOverview", "ModelOwner"),
+        )
+        problem_type = check.text(
+            f"{path}.problem_type",
+            card.get("problem_type"),
+            limit=cloudformation_string(model_card, "Content", "ModelOverview", "ProblemType"),
+        )
+        intended_uses = check.text(
+            f"{path}.intended_uses",
+            card.get("intended_uses"),
+            limit=cloudformation_string(model_card, "Content", "IntendedUses", "IntendedUses"),
+        )
+        purpose = check.text(
+            f"{path}.purpose",
+            card.get("purpose"),
+            limit=cloudformation_string(model_card, "Content", "IntendedUses", "PurposeOfModel"),
+        )
+        risk = check.choice(
+            f"{path}.risk_rating",
+            card.get("risk_rating"),
+            cloudformation_property(model_card, "Content", "IntendedUses", "RiskRating")["enum"],
+        )
+        group = check.text(
+            f"{path}.model_package_group",
+            card.get("model_package_group"),
+            limit=cloudformation_string("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName"),
+        )
+        # Names differing only in case or dashes become one construct ID; a group has one template.
+        if not check.first_use(f"{path}.name", name, seen_names, key=_name_key):
+            continue
+        if not check.first_use(f"{path}.model_package_group", group, seen_groups):
+            continue
         if name and owner and problem_type and intended_uses and risk:
             cards.append(DeclaredCard(name, owner, problem_type, risk, intended_uses, purpose, group))
     return cards
 
 
+def _parse_carry_over(check: _Checker, raw: Any) -> list[str]:
+    sections: list[str] = []
+    seen: dict[Hashable, str] = {}
+    for i, item in enumerate(check.items("carry_over_sections", raw, what="list of model card sections")):
+        section = check.choice(f"carry_over_sections[{i}]", item, CARRY_OVER_SECTIONS)
+        if section is not None and check.first_use(f"carry_over_sections[{i}]", section, seen):
+            sections.append(section)
+    return sections
+
+
+def _check_physical_names(check: _Checker, config: GovernanceConfig) -> None:
+    """Refuse a name CloudFormation or the service would refuse at deploy, naming the config field."""
+    for resource_type, prop, name in config.physical_names():
+        field = "prefix"
+        for spoke in config.ou_spokes:
+            if resource_type == "AWS::CloudFormation::StackSet" and name == config.stack_set_name(spoke):
+                field = f"spokes[{config.spokes.index(spoke)}].name"
+        limit = cloudformation_string(resource_type, prop)
+        problem = None
+        if limit.max_length is not None and len(name) > limit.max_length:
+            problem = f"is {len(name)} characters; at most {limit.max_length}"
+        elif limit.pattern is not None and not limit.pattern.search(name):
+            problem = f"does not match {limit.pattern.pattern}"
+        elif resource_type == "AWS::S3::Bucket":
+            problem = _s3_bucket_name_problem(name)
+        if problem:
+            check.fail(field, f"gives the {resource_type} {prop} {json.dumps(name)}, which AWS refuses: {problem}")
+
+
+def _s3_bucket_name_problem(name: str) -> str | None:
+    for reserved in S3_RESERVED_PREFIXES:
+        if name.startswith(reserved):
+            return f"S3 reserves the prefix {reserved}"
+    for reserved in S3_RESERVED_SUFFIXES:
+        if name.endswith(reserved):
+            return f"S3 reserves the suffix {reserved}"
+    if ".." in name:
+        return "two adjacent periods"
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return None
+    return "formatted as an IP address"
+
+
+def decode_json(data: bytes) -> Any:
+    """Decode a config file: UTF-8 (a BOM is accepted), strict JSON, no duplicate keys, sane sizes.
+
+    Raises ValueError with one line saying what is wrong with the file as a whole.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 1 and b"\x00" in data[:4]):
+        raise ValueError("UTF-16 or UTF-32 encoded; save it as UTF-8")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"not UTF-8 (byte 0x{data[error.start]:02x} on line {line}; Latin-1 or Windows-1252?); save it as UTF-8"
+        ) from None
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> _JsonObject:
+        obj = _JsonObject(pairs)
+        if len(obj) != len(pairs):
+            keys = [key for key, _ in pairs]
+            obj.duplicates = tuple(dict.fromkeys(key for key in keys if keys.count(key) > 1))
+        return obj
+
+    def checked_int(digits: str) -> int | _OversizedNumber:
+        if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+            return _OversizedNumber(digits)
+        return int(digits)
+
+    try:
+        raw = json.loads(
+            text,
+            object_pairs_hook=no_duplicates,
+            parse_int=checked_int,
+            parse_constant=_OversizedNumber,  # NaN and Infinity are not JSON
+        )
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON at line {error.lineno} column {error.colno} ({error.msg})") from None
+    except RecursionError:
+        raise ValueError(f"nests more than {MAX_NESTING} levels deep") from None
+    if _depth(raw) > MAX_NESTING:
+        raise ValueError(f"nests more than {MAX_NESTING} levels deep")
+    return raw
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                pending.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def load_config(path: Path) -> GovernanceConfig:
     """Read and validate a config file; every failure is a ConfigError naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as error:
         raise ConfigError([f"{path}: cannot read the config file ({error.strerror})"]) from None
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(
-            [f"{path}: not valid JSON at line {error.lineno} column {error.colno} ({error.msg})"]
-        ) from None
+        raw = decode_json(data)
+    except ValueError as error:
+        raise ConfigError([f"{path}: {error}"]) from None
     try:
         return parse_config(raw)
     except ConfigError as error:

@@ -50,7 +50,11 @@ def test_example_config_parses(example_config: Any) -> None:
             "111111111111",
             'spokes[0].account: is the hub account; the hub owns the cards and is not a spoke (got "111111111111")',
         ),
-        (["spokes", 1, "account"], "222222222222", 'spokes[1].account: duplicates spokes[0] (got "222222222222")'),
+        (
+            ["spokes", 1, "account"],
+            "222222222222",
+            'spokes[1].account: duplicates spokes[0].account (got "222222222222")',
+        ),
         (["spokes", 1, "name"], "ML-DEV", 'spokes[1].name: duplicates spokes[0].name (got "ML-DEV")'),
         (["spokes", 2, "ou"], "ou-risk", 'spokes[2].ou: is not an OU ID like ou-ab12-cdef3456 (got "ou-risk")'),
         (
@@ -60,7 +64,12 @@ def test_example_config_parses(example_config: Any) -> None:
         ),
         (["spokes", 0, "access"], "write", 'spokes[0].access: must be one of read, edit, edit-export (got "write")'),
         (["cards", 0, "name"], "churn_model", "cards[0].name: is not a model card name"),
-        (["cards", 0, "name"], "a" * 64, "cards[0].name: is not a model card name"),
+        (
+            ["cards", 0, "name"],
+            "a" * 64,
+            "cards[0].name: is 64 characters; CloudFormation (AWS::SageMaker::ModelCard ModelCardName) "
+            "takes at most 63",
+        ),
         (
             ["cards", 0, "risk_rating"],
             "Severe",
@@ -81,7 +90,7 @@ def test_example_config_parses(example_config: Any) -> None:
         (
             ["hub", "card_key_arn"],
             "arn:aws:kms:us-east-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            "hub.card_key_arn: must be a key in the hub account and region",
+            "hub.card_key_arn: must be a key in the hub account, region and partition",
         ),
     ],
 )
@@ -139,3 +148,365 @@ def test_problems_name_the_file(tmp_path: Path, example_raw: dict[str, Any]) -> 
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert caught.value.problems == [f'{path}: hub.account: is not a 12-digit AWS account ID (got "abc")']
+
+
+def problems_in_file(tmp_path: Path, data: bytes) -> list[str]:
+    path = tmp_path / "governance.json"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return [problem.removeprefix(f"{path}: ") for problem in caught.value.problems]
+
+
+# Values that look right but carry whitespace would reach the template (and a principal ARN, an
+# e-mail subscription or a bucket name) unchanged.
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (["hub", "account"], "111111111111\n", "hub.account"),
+        (["spokes", 0, "account"], " 222222222222", "spokes[0].account"),
+        (["organization", "id"], "o-exampleorg1 ", "organization.id"),
+        (["organization", "management_account"], "999999999999\n", "organization.management_account"),
+        (["spokes", 2, "ou"], "ou-ab12-riskoffc\n", "spokes[2].ou"),
+        (["reviewers", 0], "model-risk@example.com\n", "reviewers[0]"),
+        (["spokes", 0, "name"], "ml-dev ", "spokes[0].name"),
+        (["cards", 0, "name"], "customer-churn\n", "cards[0].name"),
+        (["cards", 0, "owner"], " churn-team@example.com", "cards[0].owner"),
+        (["cards", 0, "model_package_group"], "customer-churn\t", "cards[0].model_package_group"),
+        (["prefix"], "model-card-governance\n", "prefix"),
+        (["hub", "region"], "us-east-1 ", "hub.region"),
+    ],
+)
+def test_surrounding_whitespace_is_refused(
+    example_raw: dict[str, Any], path: list[Any], value: str, field: str
+) -> None:
+    assert problems_for(edited(example_raw, path, value)) == [
+        f"{field}: has leading or trailing whitespace (got {json.dumps(value)})"
+    ]
+
+
+# Duplicates that pass one by one and collide later: in the template, in construct IDs, or at run time.
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (
+            ["reviewers"],
+            ["a@example.com", "b@example.com", "a@example.com"],
+            'reviewers[2]: duplicates reviewers[0] (got "a@example.com")',
+        ),
+        (
+            ["reviewers"],
+            ["a@example.com", "A@Example.com"],
+            'reviewers[1]: duplicates reviewers[0] (got "A@Example.com")',
+        ),
+        (["spokes", 1, "name"], "mldev", 'spokes[1].name: duplicates spokes[0].name (got "mldev")'),
+        (
+            ["carry_over_sections"],
+            ["intended_uses", "intended_uses"],
+            'carry_over_sections[1]: duplicates carry_over_sections[0] (got "intended_uses")',
+        ),
+    ],
+)
+def test_duplicates_are_refused(example_raw: dict[str, Any], path: list[Any], value: Any, expected: str) -> None:
+    assert problems_for(edited(example_raw, path, value)) == [expected]
+
+
+def with_second_card(example_raw: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(example_raw)
+    second = {**raw["cards"][0], "model_package_group": "fraud-score", "name": "fraud-score", **changes}
+    raw["cards"].append({key: value for key, value in second.items() if value is not None})
+    return raw
+
+
+@pytest.mark.parametrize("name", ["Customer-Churn", "customerchurn", "customer--churn", "CUSTOMER-CHURN"])
+def test_card_names_that_become_one_construct_id_are_refused(example_raw: dict[str, Any], name: str) -> None:
+    assert problems_for(with_second_card(example_raw, name=name)) == [
+        f'cards[1].name: duplicates cards[0].name (got "{name}")'
+    ]
+
+
+def test_one_group_has_one_template_card(example_raw: dict[str, Any]) -> None:
+    assert problems_for(with_second_card(example_raw, model_package_group="customer-churn")) == [
+        'cards[1].model_package_group: duplicates cards[0].model_package_group (got "customer-churn")'
+    ]
+    assert parse_config(with_second_card(example_raw, model_package_group=None)).template_cards == {
+        "customer-churn": "customer-churn"
+    }
+
+
+@pytest.mark.parametrize("name", ["customer-churn-v1", "fraud-v12", "customer-churn-3f2a9c1b7d-v1"])
+def test_declared_card_may_not_take_a_version_cards_name(example_raw: dict[str, Any], name: str) -> None:
+    assert problems_for(with_second_card(example_raw, name=name)) == [
+        f"cards[1].name: ends like the card the auto-linker creates for a model package version "
+        f'(<group>-v<version>) (got "{name}")'
+    ]
+
+
+def test_version_like_names_that_are_not_version_cards_are_accepted(example_raw: dict[str, Any]) -> None:
+    config = parse_config(with_second_card(example_raw, name="fraud-v2-model"))
+    assert [card.name for card in config.cards] == ["customer-churn", "fraud-v2-model"]
+
+
+# A section that is null or of the wrong type is an error, never a reason to drop what depends on it.
+def test_null_organization_with_ou_spokes_is_an_error(example_raw: dict[str, Any]) -> None:
+    assert problems_for(edited(example_raw, ["organization"], None)) == [
+        "organization: is null; give a value or leave the key out"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (["organization"], ["o-exampleorg1"], 'organization: must be an object (got ["o-exampleorg1"])'),
+        (
+            ["organization", "management_account"],
+            None,
+            "organization.management_account: is null; give a value or leave the key out",
+        ),
+        (["hub"], None, "hub: is null; give a value or leave the key out"),
+        (["spokes"], {"name": "ml-dev"}, 'spokes: must be a non-empty list (got {"name": "ml-dev"})'),
+        (["spokes", 2], "ou-ab12-riskoffc", 'spokes[2]: must be an object (got "ou-ab12-riskoffc")'),
+        (["spokes", 2, "ou"], None, "spokes[2].ou: is null; give a value or leave the key out"),
+        (["cards"], None, "cards: is null; give a value or leave the key out"),
+        (["cards"], {"name": "x"}, 'cards: must be a list (got {"name": "x"})'),
+        (["cards", 0, "purpose"], None, "cards[0].purpose: is null; give a value or leave the key out"),
+        (
+            ["reviewers"],
+            "model-risk@example.com",
+            'reviewers: must be a non-empty list of e-mail addresses (got "model-risk@example.com")',
+        ),
+        (
+            ["carry_over_sections"],
+            "intended_uses",
+            'carry_over_sections: must be a list of model card sections (got "intended_uses")',
+        ),
+        (["carry_over_sections"], None, "carry_over_sections: is null; give a value or leave the key out"),
+        (
+            ["evidence_retention_days"],
+            "2557",
+            'evidence_retention_days: must be a whole number of days from 1 to 36500 (got "2557")',
+        ),
+        (
+            ["evidence_retention_days"],
+            True,
+            "evidence_retention_days: must be a whole number of days from 1 to 36500 (got true)",
+        ),
+        (["archived_rejects_package"], "false", 'archived_rejects_package: must be true or false (got "false")'),
+        (["spokes", 0, "access"], ["read"], 'spokes[0].access: must be one of read, edit, edit-export (got ["read"])'),
+    ],
+)
+def test_null_or_wrong_type_is_one_error(
+    example_raw: dict[str, Any], path: list[Any], value: Any, expected: str
+) -> None:
+    assert problems_for(edited(example_raw, path, value)) == [expected]
+
+
+@pytest.mark.parametrize("raw", [[], "config", 3, None])
+def test_root_that_is_not_an_object_is_named(raw: Any) -> None:
+    assert problems_for(raw) == [f"(root): must be an object (got {json.dumps(raw)})"]
+
+
+# Files that are not UTF-8 JSON, or that JSON parsers disagree about.
+def test_utf8_bom_is_accepted(tmp_path: Path, example_raw: dict[str, Any]) -> None:
+    path = tmp_path / "governance.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(example_raw).encode())
+    assert load_config(path).hub_account == "111111111111"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_files_get_one_line(tmp_path: Path, example_raw: dict[str, Any], encoding: str) -> None:
+    data = json.dumps(example_raw).encode(encoding)
+    assert problems_in_file(tmp_path, data) == ["UTF-16 or UTF-32 encoded; save it as UTF-8"]
+
+
+def test_latin1_file_gets_one_line(tmp_path: Path, example_raw: dict[str, Any]) -> None:
+    raw = edited(example_raw, ["cards", 0, "owner"], "équipe churn")
+    data = json.dumps(raw, ensure_ascii=False, indent=1).encode("latin-1")
+    line = data[: data.index(b"\xe9")].count(b"\n") + 1
+    assert problems_in_file(tmp_path, data) == [
+        f"not UTF-8 (byte 0xe9 on line {line}; Latin-1 or Windows-1252?); save it as UTF-8"
+    ]
+
+
+def test_non_ascii_utf8_is_accepted(tmp_path: Path, example_raw: dict[str, Any]) -> None:
+    path = tmp_path / "governance.json"
+    path.write_text(json.dumps(edited(example_raw, ["cards", 0, "owner"], "équipe churn"), ensure_ascii=False))
+    assert load_config(path).cards[0].owner == "équipe churn"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"hub": {"account": "111111111111", "account": "222222222222", "region": "us-east-1"}', "hub.account"),
+        ('"hub": {"account": "111111111111", "region": "us-east-1"}, "hub": {"account": "1", "region": "x"}', "hub"),
+    ],
+)
+def test_duplicate_keys_are_an_error(tmp_path: Path, example_raw: dict[str, Any], text: str, expected: str) -> None:
+    rest = json.dumps({k: v for k, v in example_raw.items() if k != "hub"})
+    problems = problems_in_file(tmp_path, ("{" + text + ", " + rest[1:]).encode())
+    assert f"{expected}: is given more than once in the same object (JSON keeps only the last)" in problems
+
+
+def test_duplicate_key_in_a_list_item_is_named(tmp_path: Path, example_raw: dict[str, Any]) -> None:
+    text = json.dumps(example_raw).replace('"access": "read"', '"access": "read", "access": "edit"', 1)
+    assert problems_in_file(tmp_path, text.encode()) == [
+        "spokes[1].access: is given more than once in the same object (JSON keeps only the last)"
+    ]
+
+
+@pytest.mark.parametrize("depth", [40, 5000, 200_000])
+def test_absurd_nesting_gets_one_line(tmp_path: Path, depth: int) -> None:
+    data = ('{"hub": ' + "[" * depth + "]" * depth + "}").encode()
+    assert problems_in_file(tmp_path, data) == ["nests more than 32 levels deep"]
+
+
+@pytest.mark.parametrize("number", ["1" * 5000, "-" + "9" * 400, "1e999", "NaN", "-Infinity", "2557.5"])
+def test_absurd_numbers_get_one_line(tmp_path: Path, example_raw: dict[str, Any], number: str) -> None:
+    text = json.dumps(edited(example_raw, ["evidence_retention_days"], 0)).replace(
+        '"evidence_retention_days": 0', f'"evidence_retention_days": {number}'
+    )
+    problems = problems_in_file(tmp_path, text.encode())
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("evidence_retention_days: must be a whole number of days from 1 to 36500 (got ")
+    assert len(problems[0]) < 200
+
+
+def test_absurd_number_where_a_string_belongs(tmp_path: Path, example_raw: dict[str, Any]) -> None:
+    text = json.dumps(example_raw).replace('"111111111111"', "1" * 5000, 1)
+    (problem,) = problems_in_file(tmp_path, text.encode())
+    assert problem == f"hub.account: must be a non-empty string (got {'1' * 77}... (5000 characters))"
+
+
+# Values CloudFormation or the service refuses at deploy, with limits from the resource schemas.
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("owner", 1024), ("problem_type", 1024), ("intended_uses", 2048), ("purpose", 2048)],
+)
+def test_card_fields_over_the_cloudformation_limit(example_raw: dict[str, Any], field: str, limit: int) -> None:
+    at_limit = edited(example_raw, ["cards", 0, field], "x" * limit)
+    assert getattr(parse_config(at_limit).cards[0], field) == "x" * limit
+    (problem,) = problems_for(edited(example_raw, ["cards", 0, field], "x" * (limit + 1)))
+    assert problem.startswith(
+        f"cards[0].{field}: is {limit + 1} characters; CloudFormation (AWS::SageMaker::ModelCard "
+    )
+    assert f"takes at most {limit} (got " in problem
+
+
+def test_limits_come_from_the_cloudformation_schemas() -> None:
+    from governance_config import cloudformation_string
+
+    owner = cloudformation_string("AWS::SageMaker::ModelCard", "Content", "ModelOverview", "ModelOwner")
+    group = cloudformation_string("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName")
+    assert owner.max_length == 1024
+    assert group.max_length == 63
+    assert group.pattern is not None and group.pattern.search("customer-churn") and not group.pattern.search("a_b")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "reason"),
+    [
+        ("xn--cards", "S3 reserves the prefix xn--"),
+        ("sthree-cards", "S3 reserves the prefix sthree-"),
+        ("amzn-s3-demo-cards", "S3 reserves the prefix amzn-s3-demo-"),
+    ],
+)
+def test_prefix_that_gives_a_reserved_bucket_name(example_raw: dict[str, Any], prefix: str, reason: str) -> None:
+    bucket = f"{prefix}-evidence-111111111111-us-east-1"
+    assert problems_for(edited(example_raw, ["prefix"], prefix)) == [
+        f'prefix: gives the AWS::S3::Bucket BucketName "{bucket}", which AWS refuses: {reason}'
+    ]
+
+
+def test_longest_prefix_and_region_fit_every_name(example_raw: dict[str, Any]) -> None:
+    raw = edited(edited(example_raw, ["prefix"], "a" * 24), ["hub", "region"], "ap-southeast-2")
+    assert parse_config(raw).evidence_bucket_name == f"{'a' * 24}-evidence-111111111111-ap-southeast-2"
+
+
+def test_bucket_suffix_rules() -> None:
+    from governance_config import _s3_bucket_name_problem
+
+    assert _s3_bucket_name_problem("cards-s3alias") == "S3 reserves the suffix -s3alias"
+    assert _s3_bucket_name_problem("cards--x-s3") == "S3 reserves the suffix --x-s3"
+    assert _s3_bucket_name_problem("192.168.5.4") == "formatted as an IP address"
+    assert _s3_bucket_name_problem("model-card-governance-evidence-111111111111-us-east-1") is None
+
+
+@pytest.mark.parametrize(
+    ("region", "arn"),
+    [
+        ("us-east-1", "arn:aws-cn:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ("us-east-1", "arn:aws-us-gov:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ("cn-north-1", "arn:aws:kms:cn-north-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+    ],
+)
+def test_key_arn_of_another_partition(example_raw: dict[str, Any], region: str, arn: str) -> None:
+    raw = edited(edited(example_raw, ["hub", "region"], region), ["hub", "card_key_arn"], arn)
+    (problem,) = problems_for(raw)
+    assert problem.startswith("hub.card_key_arn: must be a key in the hub account, region and partition")
+
+
+def test_key_arn_of_the_hub_partition_is_accepted(example_raw: dict[str, Any]) -> None:
+    arn = "arn:aws-cn:kms:cn-north-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    raw = edited(edited(example_raw, ["hub", "region"], "cn-north-1"), ["hub", "card_key_arn"], arn)
+    assert parse_config(raw).card_key_arn == arn
+
+
+def test_stack_set_names_are_among_the_checked_names(example_raw: dict[str, Any]) -> None:
+    names = parse_config(example_raw).physical_names()
+    assert ("AWS::CloudFormation::StackSet", "StackSetName", "model-card-governance-spoke-risk-office") in names
+
+
+# Message form: one line per problem, values shortened, the root named, no follow-on errors.
+def test_missing_field_is_reported_once(example_raw: dict[str, Any]) -> None:
+    raw = copy.deepcopy(example_raw)
+    del raw["spokes"][0]["name"]
+    del raw["cards"][0]["owner"]
+    del raw["hub"]["region"]
+    assert problems_for(raw) == [
+        "hub.region: is required",
+        "spokes[0].name: is required",
+        "cards[0].owner: is required",
+    ]
+
+
+def test_missing_top_level_field_is_reported_once(example_raw: dict[str, Any]) -> None:
+    raw = {key: value for key, value in example_raw.items() if key != "reviewers"}
+    assert problems_for(raw) == ["reviewers: is required"]
+
+
+def test_long_values_are_shortened(example_raw: dict[str, Any]) -> None:
+    (problem,) = problems_for(edited(example_raw, ["spokes", 0, "access"], "w" * 500))
+    assert problem == f'spokes[0].access: must be one of read, edit, edit-export (got "{"w" * 76}... (502 characters))'
+
+
+def test_every_message_is_one_line(example_raw: dict[str, Any]) -> None:
+    raw = edited(example_raw, ["hub", "account"], "1\n2\n3")
+    raw["reviewers"] = ["a\nb@example.com"]
+    problems = problems_for(raw)
+    assert len(problems) == 2
+    assert all("\n" not in problem for problem in problems)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        # A bad hub account is not also "a spoke equal to the hub" or a key "outside the hub account".
+        (["hub", "account"], "1111", 'hub.account: is not a 12-digit AWS account ID (got "1111")'),
+        # A bad organization is not also "OU spoke needs organization.id".
+        (["organization", "id"], "org-1", 'organization.id: is not an organization ID like o-a1b2c3d4e5 (got "org-1")'),
+        (
+            ["organization", "management_account"],
+            "9",
+            'organization.management_account: is not a 12-digit AWS account ID (got "9")',
+        ),
+        # A bad region is not also a bad key region.
+        (["hub", "region"], "mars-1", 'hub.region: is not an AWS region where SageMaker runs (got "mars-1")'),
+    ],
+)
+def test_no_follow_on_errors(example_raw: dict[str, Any], path: list[Any], value: Any, expected: str) -> None:
+    raw = edited(
+        example_raw,
+        ["hub", "card_key_arn"],
+        "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    assert problems_for(edited(raw, path, value)) == [expected]
