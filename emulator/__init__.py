@@ -13,16 +13,18 @@ tests/test_emulator.py must still pass.
 - ram: RAM shares, permissions and invitations for model cards
 - organizations: which accounts and organizational units an organization has
 - permissions: who may call what
+- cloudtrail: CloudTrail records of the governed SageMaker writes, and LookupEvents
 """
 
 from __future__ import annotations
 
-from emulator import events, export_jobs, ram, sagemaker_cards, sagemaker_packages
+from emulator import cloudtrail, events, export_jobs, ram, sagemaker_cards, sagemaker_packages
 
 __all__ = ["install"]
 
-# Each module's install() patches moto once; a new service's module joins this list.
-EXTENSIONS = (sagemaker_cards, export_jobs, sagemaker_packages, ram, events)
+# Each module's install() patches moto once; a new service's module joins this list. cloudtrail
+# comes after the SageMaker modules: it records the calls their handlers answer.
+EXTENSIONS = (sagemaker_cards, export_jobs, sagemaker_packages, ram, events, cloudtrail)
 
 _installed = False
 
