@@ -120,12 +120,28 @@ DEFAULT_CARRY_OVER = ("business_details", "intended_uses", "additional_informati
 # Seven years, the common retention for model-risk records (e.g. SR 11-7 programmes).
 DEFAULT_RETENTION_DAYS = 2557
 MAX_RETENTION_DAYS = 36500
+# Export PDFs that spokes start are working copies, not evidence: they expire.
+DEFAULT_EXPORT_EXPIRY_DAYS = 30
+MAX_EXPORT_EXPIRY_DAYS = 3650
+# Where a new version's card takes its carried-over content from: the previous card's last approved
+# version, or its latest one.
+CARRY_OVER_FROM = ("approved", "latest")
 # A config nests four levels; anything far deeper is a broken or hostile file, refused before
 # validation walks it.
 MAX_NESTING = 32
 # No field takes a number this long; longer integers cost Python quadratic time to convert.
 MAX_NUMBER_DIGITS = 30
 SHOWN_VALUE_CHARS = 80
+
+
+class Sharing(StrEnum):
+    """Which cards a spoke gets at its access level; every other card it may only read."""
+
+    # A card of a package registered in an account spoke: that account at its level. Template cards,
+    # hub packages' cards and cards of accounts reached through an OU: read-only for every spoke.
+    OWN_ACCOUNT = "own-account"
+    # Every card, at each spoke's access level (any edit spoke may edit any card).
+    ALL_SPOKES = "all-spokes"
 
 
 class AccessLevel(StrEnum):
@@ -194,6 +210,9 @@ class GovernanceConfig:
     card_key_arn: str | None = None
     carry_over_sections: tuple[str, ...] = DEFAULT_CARRY_OVER
     archived_rejects_package: bool = False
+    sharing: Sharing = Sharing.OWN_ACCOUNT
+    carry_over_from: str = "approved"
+    export_expiry_days: int = DEFAULT_EXPORT_EXPIRY_DAYS
 
     @property
     def template_cards(self) -> dict[str, str]:
@@ -229,6 +248,10 @@ class GovernanceConfig:
         return f"{self.prefix}-evidence-{self.hub_account}-{self.region}"
 
     @property
+    def exports_bucket_name(self) -> str:
+        return f"{self.prefix}-exports-{self.hub_account}-{self.region}"
+
+    @property
     def card_key_alias(self) -> str:
         return f"alias/{self.prefix}-cards"
 
@@ -242,6 +265,14 @@ class GovernanceConfig:
 
     def share_name(self, level: AccessLevel) -> str:
         return f"{self.prefix}-cards-{level.value}"
+
+    @property
+    def owner_share_prefix(self) -> str:
+        """`<prefix>-cards-<account>` is the share of an account spoke's own cards."""
+        return f"{self.prefix}-cards-"
+
+    def owner_share_name(self, account: str) -> str:
+        return f"{self.owner_share_prefix}{account}"
 
     @property
     def read_permission_name(self) -> str:
@@ -262,6 +293,7 @@ class GovernanceConfig:
         """
         names = [
             ("AWS::S3::Bucket", "BucketName", self.evidence_bucket_name),
+            ("AWS::S3::Bucket", "BucketName", self.exports_bucket_name),
             ("AWS::Events::EventBus", "Name", self.event_bus_name),
             ("AWS::KMS::Alias", "AliasName", self.card_key_alias),
             ("AWS::IAM::Role", "RoleName", self.approval_sync_role_name),
@@ -269,6 +301,11 @@ class GovernanceConfig:
             ("AWS::RAM::Permission", "Name", self.read_permission_name),
         ]
         names += [("AWS::RAM::ResourceShare", "Name", self.share_name(level)) for level in AccessLevel]
+        names += [
+            ("AWS::RAM::ResourceShare", "Name", self.owner_share_name(s.account))
+            for s in self.account_spokes
+            if s.account and s.access.can_edit
+        ]
         names += [("AWS::CloudFormation::StackSet", "StackSetName", self.stack_set_name(s)) for s in self.ou_spokes]
         return names
 
@@ -470,6 +507,9 @@ def parse_config(raw: Any) -> GovernanceConfig:
             "cards",
             "carry_over_sections",
             "archived_rejects_package",
+            "sharing",
+            "carry_over_from",
+            "export_expiry_days",
             "$comment",
         ),
     )
@@ -500,6 +540,15 @@ def parse_config(raw: Any) -> GovernanceConfig:
     )
     carry_over = _parse_carry_over(check, top.get("carry_over_sections", list(DEFAULT_CARRY_OVER)))
     archived_rejects = check.boolean("archived_rejects_package", top.get("archived_rejects_package", False))
+    sharing = check.choice("sharing", top.get("sharing", Sharing.OWN_ACCOUNT.value), [s.value for s in Sharing])
+    carry_over_from = check.choice("carry_over_from", top.get("carry_over_from", "approved"), CARRY_OVER_FROM)
+    expiry = check.integer(
+        "export_expiry_days",
+        top.get("export_expiry_days", DEFAULT_EXPORT_EXPIRY_DAYS),
+        1,
+        MAX_EXPORT_EXPIRY_DAYS,
+        " of days",
+    )
 
     if check.problems:
         raise ConfigError(check.problems)
@@ -516,6 +565,9 @@ def parse_config(raw: Any) -> GovernanceConfig:
         card_key_arn=card_key_arn,
         carry_over_sections=tuple(carry_over),
         archived_rejects_package=archived_rejects is True,
+        sharing=Sharing(sharing or Sharing.OWN_ACCOUNT.value),
+        carry_over_from=carry_over_from or "approved",
+        export_expiry_days=expiry or DEFAULT_EXPORT_EXPIRY_DAYS,
     )
     _check_physical_names(check, config)
     if check.problems:

@@ -8,9 +8,19 @@ from constructs import Construct
 
 from governance_constructs.nag import acknowledge, nag_arn
 
+# UpdateModelPackage's values of sagemaker:ModelApprovalStatus (API reference, UpdateModelPackage).
+APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
+
 
 class ApprovalSyncRole(Construct):
-    """Trusts only the hub's approval-workflow role; may only describe and update model packages here.
+    """Trusts only the hub's approval-workflow role; may describe model packages here and update
+    only their approval status.
+
+    UpdateModelPackage is allowed only when the request sets `ModelApprovalStatus` (the condition
+    key sagemaker:ModelApprovalStatus, which the Service Authorization Reference lists for the
+    action; StringEquals fails when the request has no status). IAM offers no condition key for
+    the other fields UpdateModelPackage takes (inference specification, source URI, model card),
+    so that the hub sends nothing else is held by the workflow's code, not by this policy.
 
     The name is fixed (from config) because the hub builds this role's ARN for any spoke account.
     """
@@ -38,10 +48,12 @@ class ApprovalSyncRole(Construct):
             ),
         )
         packages = stack.format_arn(service="sagemaker", resource="model-package", resource_name="*/*")
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]))
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                actions=["sagemaker:UpdateModelPackage"],
                 resources=[packages],
+                conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": list(APPROVAL_STATUSES)}},
             )
         )
         policy = self.role.node.try_find_child("DefaultPolicy")

@@ -18,6 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from governance_config import Organization, Spoke
+from governance_constructs.approval_sync_role import APPROVAL_STATUSES
 from governance_constructs.aws_facts import MODEL_CARD_STATE_CHANGE, SAGEMAKER_SOURCE, ou_principal_path
 from governance_constructs.dead_letters import DeadLetterQueue
 from governance_constructs.event_forwarding import model_package_state_change_pattern
@@ -35,6 +36,7 @@ class ApprovalWorkflow(Construct):
         *,
         key: kms.IKey,
         ledger: dynamodb.ITable,
+        card_links: dynamodb.ITable,
         evidence_bucket: s3.IBucket,
         governance_bus: events.IEventBus,
         reviewers: Sequence[str],
@@ -69,6 +71,7 @@ class ApprovalWorkflow(Construct):
             "APPROVAL_ROLE_NAME": approval_sync_role_name,
             "HUB_ACCOUNT": stack.account,
             "ARCHIVED_REJECTS_PACKAGE": "true" if archived_rejects_package else "false",
+            "LINK_TABLE": card_links.table_name,
             "FOLLOW_UP_DELAY_SECONDS": "30",
         }
         self.handler = HubFunction(
@@ -101,14 +104,19 @@ class ApprovalWorkflow(Construct):
         # Query; no UpdateItem, DeleteItem or BatchWriteItem.
         ledger.grant(role, "dynamodb:PutItem", "dynamodb:Query")
         ledger.grant(self.follower.role, "dynamodb:PutItem")
+        # Which package a card governs, and the card's last effective approval (shared.card_links).
+        card_links.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:DescribeModelCard", "sagemaker:CreateModelCardExportJob"], resources=[cards]
             )
         )
+        role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]))
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"], resources=[packages]
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=[packages],
+                conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": list(APPROVAL_STATUSES)}},
             )
         )
         role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[evidence]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -29,7 +30,9 @@ class AutoLinker(Construct):
         key: kms.IKey,
         governance_bus: events.IEventBus,
         share_arns: Sequence[str],
+        owner_share_prefix: str | None,
         carry_over: Sequence[str],
+        carry_over_from: str,
         template_cards: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -46,18 +49,37 @@ class AutoLinker(Construct):
             ),
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # Which package each card governs (lambdas/shared/card_links.py): written here when a card
+        # is created, read by the approval workflow and gate. No spoke policy names this table.
+        self.links = dynamodb.Table(
+            self,
+            "CardLinks",
+            partition_key=dynamodb.Attribute(name="CardName", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        environment = {
+            "CARD_KEY_ARN": key.key_arn,
+            "SHARE_ARNS": ",".join(share_arns),
+            "INDEX_TABLE": self.index.table_name,
+            "LINK_TABLE": self.links.table_name,
+            "CARRY_OVER": ",".join(carry_over),
+            "CARRY_OVER_FROM": carry_over_from,
+            "TEMPLATE_CARDS": json.dumps(dict(template_cards), sort_keys=True),
+        }
+        if owner_share_prefix:
+            environment["OWNER_SHARE_PREFIX"] = owner_share_prefix
         self.handler = HubFunction(
             self,
             "Handler",
             source="auto_link",
             description="Links a cloned model card to every new model package version",
-            environment={
-                "CARD_KEY_ARN": key.key_arn,
-                "SHARE_ARNS": ",".join(share_arns),
-                "INDEX_TABLE": self.index.table_name,
-                "CARRY_OVER": ",".join(carry_over),
-                "TEMPLATE_CARDS": json.dumps(dict(template_cards), sort_keys=True),
-            },
+            environment=environment,
         )
         role = self.handler.role
         cards = stack.format_arn(service="sagemaker", resource="model-card", resource_name="*")
@@ -67,9 +89,28 @@ class AutoLinker(Construct):
                 resources=[cards],
             )
         )
-        if share_arns:
-            role.add_to_policy(iam.PolicyStatement(actions=["ram:AssociateResourceShare"], resources=list(share_arns)))
+        shares = stack.format_arn(service="ram", resource="resource-share", resource_name="*")
+        # The linker adds cards to shares and never a principal: who sees a card is the stack's choice.
+        cards_only: dict[str, Any] = {"Null": {"ram:Principal": "true"}}
+        if owner_share_prefix:
+            # Owner shares are many (one per editing account spoke) and their ARNs end in an ID RAM
+            # makes; the grant is held to this account's shares with this app's names.
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["ram:AssociateResourceShare"],
+                    resources=[shares],
+                    conditions={**cards_only, "StringLike": {"ram:ResourceShareName": f"{owner_share_prefix}*"}},
+                )
+            )
+            role.add_to_policy(iam.PolicyStatement(actions=["ram:GetResourceShares"], resources=["*"]))
+        elif share_arns:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["ram:AssociateResourceShare"], resources=list(share_arns), conditions=cards_only
+                )
+            )
         self.index.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        self.links.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None
@@ -79,6 +120,19 @@ class AutoLinker(Construct):
             "Each new package version gets a card whose name is made at run time from the group and "
             "version; the grant is held to model cards of this account and region.",
         )
+        if owner_share_prefix:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{nag_arn(stack, shares)}]",
+                "An owner share exists per editing account spoke and RAM assigns its ARN's ID at deploy; "
+                "the grant is held to resource shares of this account and region.",
+            )
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "ram:GetResourceShares has no resource-level permission (Service Authorization Reference, "
+                "AWS RAM); it only reads the hub's own shares, to find an account's owner share by name.",
+            )
         self.rules = []
         for rule_id, bus in (("DefaultBusRule", None), ("GovernanceBusRule", governance_bus)):
             rule = events.Rule(

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from governance_config import EXPORT_PREFIX, Organization, Spoke
+from governance_config import Organization, Spoke
 from governance_constructs.aws_facts import (
     CARD_ENCRYPTION_CONTEXT_KEY,
     S3_ENCRYPTION_CONTEXT_KEY,
@@ -22,11 +22,12 @@ from governance_constructs.spoke_principals import merge_conditions, spoke_grant
 class ModelCardKey(Construct):
     """Customer-managed key (rotation on) for cards, the evidence bucket and the ledger.
 
-    Spokes get kms:Decrypt and kms:GenerateDataKey only through SageMaker or S3 in the hub region,
-    and only with the encryption context of a card of this hub. kms:GrantIsForAWSResource is left
-    out on purpose: it is only set on CreateGrant calls, so on Decrypt it never matches and would
-    deny every spoke. Spokes allowed to export may also write export PDFs into the evidence
-    bucket's export prefix, which S3 encrypts under the bucket's ARN as context.
+    Spokes get kms:Decrypt (and, if they may edit, kms:GenerateDataKey) only through SageMaker or
+    S3 in the hub region, and only with the encryption context of a card of this hub; read-only
+    spokes never encrypt. kms:GrantIsForAWSResource is left out on purpose: it is only set on
+    CreateGrant calls, so on Decrypt it never matches and would deny every spoke. Spokes allowed to
+    export may also write and read export PDFs in the exports bucket: that bucket uses an S3 Bucket
+    Key, so S3's encryption context is the bucket's ARN, not the object's.
     """
 
     def __init__(
@@ -40,7 +41,7 @@ class ModelCardKey(Construct):
         partition: str,
         spokes: Sequence[Spoke],
         organization: Organization | None,
-        evidence_bucket_name: str,
+        exports_bucket_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
@@ -61,14 +62,26 @@ class ModelCardKey(Construct):
                 iam.PolicyStatement(
                     sid=f"SpokesUseKeyForSharedModelCards{index}",
                     principals=list(grantee.principals),
-                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions=merge_conditions(grantee.conditions, card_use),
+                )
+            )
+        for index, grantee in enumerate(spoke_grantees(spokes, organization, include=lambda s: s.access.can_edit)):
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"SpokesEncryptSharedModelCards{index}",
+                    principals=list(grantee.principals),
+                    actions=["kms:GenerateDataKey"],
                     resources=["*"],
                     conditions=merge_conditions(grantee.conditions, card_use),
                 )
             )
         export_use = {
-            "StringEquals": {"kms:ViaService": via_services(region, "s3")},
-            "StringLike": {S3_ENCRYPTION_CONTEXT_KEY: f"arn:{partition}:s3:::{evidence_bucket_name}/{EXPORT_PREFIX}/*"},
+            "StringEquals": {
+                "kms:ViaService": via_services(region, "s3"),
+                S3_ENCRYPTION_CONTEXT_KEY: f"arn:{partition}:s3:::{exports_bucket_name}",
+            },
         }
         exporters = spoke_grantees(spokes, organization, include=lambda s: s.access.can_export)
         for index, grantee in enumerate(exporters):
@@ -76,7 +89,7 @@ class ModelCardKey(Construct):
                 iam.PolicyStatement(
                     sid=f"SpokesEncryptModelCardExports{index}",
                     principals=list(grantee.principals),
-                    actions=["kms:GenerateDataKey"],
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
                     resources=["*"],
                     conditions=merge_conditions(grantee.conditions, export_use),
                 )

@@ -1,14 +1,14 @@
-"""RAM shares of the hub's model cards, one per access level in use."""
+"""RAM shares of the hub's model cards: who may read, and who may edit which cards."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ram as ram
 from constructs import Construct
 
-from governance_config import AccessLevel, Organization, Spoke
+from governance_config import AccessLevel, Organization, Sharing, Spoke
 from governance_constructs.aws_facts import (
     EDIT_PERMISSION_NAME,
     EXPORT_PERMISSION_NAME,
@@ -20,7 +20,21 @@ from governance_constructs.aws_facts import (
 
 
 class ModelCardShares(Construct):
-    """A RAM resource share of type sagemaker:ModelCard for each access level.
+    """The hub's RAM shares of type sagemaker:ModelCard; the auto-linker only adds cards to them.
+
+    With `own-account` sharing (the default), `ShareRead` gives every spoke read-only access to
+    every card, and each account spoke that may edit gets a share of its own (`Owner<account>`,
+    named by `owner_share_name`) with its access level, holding only the cards of packages that
+    account registered. A principal reached by several shares of a resource gets the union of
+    their permissions, so the owner edits its own cards and reads everyone else's.
+
+    An OU spoke has no owner share: the hub learns a package's account from the event, never its
+    OU, and sharing a card with the whole OU at edit level would let every account in it edit. Its
+    accounts therefore read every card, their own included (list an account as an account spoke to
+    let it edit its own cards).
+
+    With `all-spokes` sharing, there is one share per access level in use, each spoke at its level
+    on every card.
 
     `read` needs a customer-managed permission: the AWS-managed AWSRAMPermissionSageMakerModelCards
     includes UpdateModelCard, so it would let read-only spokes edit.
@@ -34,53 +48,85 @@ class ModelCardShares(Construct):
         spokes: Sequence[Spoke],
         organization: Organization | None,
         partition: str,
+        sharing: Sharing,
         share_names: dict[AccessLevel, str],
+        owner_share_name: Callable[[str], str],
         read_permission_name: str,
         card_arns: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.shares: dict[AccessLevel, ram.CfnResourceShare] = {}
+        self.owner_shares: dict[str, ram.CfnResourceShare] = {}
         self.read_permission: ram.CfnPermission | None = None
-        levels = [level for level in AccessLevel if any(s.access is level for s in spokes)]
-        for level in levels:
-            if level not in share_names:
-                raise ValueError(f"ModelCardShares: no share name for access level {level.value!r}")
-            principals = [self._principal(s, organization, partition) for s in spokes if s.access is level]
-            share = ram.CfnResourceShare(
-                self,
-                f"Share{level.name.title().replace('_', '')}",
-                name=share_names[level],
-                principals=principals,
-                resource_arns=list(card_arns),
-                permission_arns=[self._permission_arn(level, partition, read_permission_name)],
-                # Inside an organization, nothing may leave it; outside, spokes must accept an invitation.
-                allow_external_principals=organization is None,
-            )
-            share.apply_removal_policy(RemovalPolicy.RETAIN)
-            self.shares[level] = share
+        self._organization = organization
+        self._partition = partition
+        self._read_permission_name = read_permission_name
+        if not spokes:
+            raise ValueError("ModelCardShares: at least one spoke is needed")
+        missing = [level.value for level in AccessLevel if level not in share_names]
+        if missing:
+            raise ValueError(f"ModelCardShares: no share name for access level {missing[0]!r}")
 
-    def _permission_arn(self, level: AccessLevel, partition: str, read_permission_name: str) -> str:
+        if sharing is Sharing.ALL_SPOKES:
+            for level in AccessLevel:
+                at_level = [s for s in spokes if s.access is level]
+                if at_level:
+                    self.shares[level] = self._share(
+                        f"Share{level.name.title().replace('_', '')}", share_names[level], at_level, level, card_arns
+                    )
+        else:
+            self.shares[AccessLevel.READ] = self._share(
+                "ShareRead", share_names[AccessLevel.READ], spokes, AccessLevel.READ, card_arns
+            )
+            for spoke in spokes:
+                if spoke.account and spoke.access.can_edit:
+                    self.owner_shares[spoke.account] = self._share(
+                        f"Owner{spoke.account}", owner_share_name(spoke.account), [spoke], spoke.access, []
+                    )
+
+    @property
+    def every_card_share_arns(self) -> list[str]:
+        """The shares each new card joins, whoever registered its package."""
+        return [share.attr_arn for share in self.shares.values()]
+
+    def _share(
+        self, construct_id: str, name: str, spokes: Sequence[Spoke], level: AccessLevel, card_arns: Sequence[str]
+    ) -> ram.CfnResourceShare:
+        share = ram.CfnResourceShare(
+            self,
+            construct_id,
+            name=name,
+            principals=[self._principal(s) for s in spokes],
+            resource_arns=list(card_arns) or None,
+            permission_arns=[self._permission_arn(level)],
+            # Inside an organization, nothing may leave it; outside, spokes must accept an invitation.
+            allow_external_principals=self._organization is None,
+        )
+        share.apply_removal_policy(RemovalPolicy.RETAIN)
+        return share
+
+    def _permission_arn(self, level: AccessLevel) -> str:
         if level is AccessLevel.EDIT:
-            return aws_managed_permission_arn(partition, EDIT_PERMISSION_NAME)
+            return aws_managed_permission_arn(self._partition, EDIT_PERMISSION_NAME)
         if level is AccessLevel.EDIT_EXPORT:
-            return aws_managed_permission_arn(partition, EXPORT_PERMISSION_NAME)
+            return aws_managed_permission_arn(self._partition, EXPORT_PERMISSION_NAME)
         if self.read_permission is None:
             self.read_permission = ram.CfnPermission(
                 self,
                 "ReadOnlyPermission",
-                name=read_permission_name,
+                name=self._read_permission_name,
                 resource_type=MODEL_CARD_RESOURCE_TYPE,
                 policy_template={"Effect": "Allow", "Action": list(READ_ACTIONS)},
             )
             self.read_permission.apply_removal_policy(RemovalPolicy.RETAIN)
         return self.read_permission.attr_arn
 
-    @staticmethod
-    def _principal(spoke: Spoke, organization: Organization | None, partition: str) -> str:
+    def _principal(self, spoke: Spoke) -> str:
         if spoke.account:
             return spoke.account
+        organization = self._organization
         if organization is None or organization.management_account is None or spoke.ou is None:
             raise ValueError(
                 f"ModelCardShares: OU spoke {spoke.name!r} needs an organization with a management account"
             )
-        return ou_arn(partition, organization.management_account, organization.id, spoke.ou)
+        return ou_arn(self._partition, organization.management_account, organization.id, spoke.ou)

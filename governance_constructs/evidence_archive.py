@@ -1,4 +1,5 @@
-"""The evidence bucket: exported card PDFs and approval snapshots that no one can rewrite."""
+"""The evidence bucket (approval snapshots and PDFs that no one can rewrite), and the exports bucket
+where spokes' own export PDFs go."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ from governance_config import EXPORT_PREFIX, Organization, Spoke
 from governance_constructs.nag import acknowledge
 from governance_constructs.spoke_principals import spoke_grantees
 
+# Each exporting account writes and reads only under its own account ID.
+OWN_EXPORTS = f"{EXPORT_PREFIX}/${{aws:PrincipalAccount}}/*"
+
 
 class EvidenceArchive(Construct):
     """Versioned, KMS-encrypted, TLS-only bucket with S3 Object Lock in compliance mode.
 
     Compliance mode means no principal, the root user included, can delete or overwrite an object
     version before its retention ends; the retention comes from config. Server access logs go to a
-    second bucket. Spokes allowed to export may write only under the export prefix.
+    second bucket. Only the approval workflow's role writes here: what anyone else wrote could never
+    be deleted again, so the bucket policy denies every other principal's PutObject.
     """
 
     def __init__(
@@ -31,8 +36,7 @@ class EvidenceArchive(Construct):
         bucket_name: str,
         key: kms.IKey,
         retention_days: int,
-        spokes: Sequence[Spoke],
-        organization: Organization | None,
+        writer_role_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 1 <= retention_days <= 36500:
@@ -73,13 +77,68 @@ class EvidenceArchive(Construct):
             server_access_logs_prefix="evidence/",
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTheApprovalWorkflowWritesEvidence",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects("*")],
+                # IfExists: a service writing on the workflow's behalf (the PDF export) carries no
+                # principal ARN of its own; every IAM principal but the workflow role is refused.
+                conditions={"ArnNotEqualsIfExists": {"aws:PrincipalArn": writer_role_arn}},
+            )
+        )
+
+
+class ExportArchive(Construct):
+    """Where spokes allowed to export write the PDFs they start: KMS-encrypted with the card key,
+    TLS only, no Object Lock (these are working copies, not evidence) and expiring after
+    `expiry_days`. Each exporting account may write and read only `exports/<its account ID>/`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket_name: str,
+        key: kms.IKey,
+        expiry_days: int,
+        access_logs: s3.IBucket,
+        spokes: Sequence[Spoke],
+        organization: Organization | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not 1 <= expiry_days <= 3650:
+            raise ValueError(f"ExportArchive: expiry_days {expiry_days} must be 1 to 3650")
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=bucket_name,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            # With a bucket key, S3 asks KMS with the bucket ARN as encryption context.
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="exports/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(expiry_days), abort_incomplete_multipart_upload_after=Duration.days(1)
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
         for index, grantee in enumerate(spoke_grantees(spokes, organization, include=lambda s: s.access.can_export)):
             self.bucket.add_to_resource_policy(
                 iam.PolicyStatement(
-                    sid=f"SpokesWriteModelCardExports{index}",
+                    sid=f"SpokesWriteTheirModelCardExports{index}",
                     principals=list(grantee.principals),
-                    actions=["s3:PutObject"],
-                    resources=[self.bucket.arn_for_objects(f"{EXPORT_PREFIX}/*")],
+                    actions=["s3:PutObject", "s3:GetObject"],
+                    resources=[self.bucket.arn_for_objects(OWN_EXPORTS)],
                     conditions=grantee.conditions or None,
                 )
             )

@@ -24,8 +24,10 @@ class SharedCardAccess(Construct):
     """A managed policy with exactly the card actions of the spoke's access level, and a role with it.
 
     Every resource is in the hub account: the cards (`model-card/*`), their export jobs, the hub key
-    (only with a card's encryption context) and, for export, the evidence bucket's export prefix.
-    There is no sagemaker:DeleteModelCard, and nothing in any other account.
+    (only with a card's encryption context; kms:GenerateDataKey only for levels that edit) and, for
+    export, this account's own prefix of the hub's exports bucket. There is no
+    sagemaker:DeleteModelCard, and nothing in any other account. What a spoke may do to a given
+    card is further held by RAM: with own-account sharing it edits only its own cards.
     """
 
     def __init__(
@@ -37,7 +39,7 @@ class SharedCardAccess(Construct):
         hub_account: str,
         region: str,
         partition: str,
-        evidence_bucket_name: str,
+        exports_bucket_name: str,
         card_key_arn: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -56,7 +58,7 @@ class SharedCardAccess(Construct):
         statements.append(
             iam.PolicyStatement(
                 sid="DecryptSharedModelCards",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"] if access.can_edit else ["kms:Decrypt"],
                 resources=[key_resource],
                 conditions={
                     "StringEquals": {"kms:ViaService": via_services(region, "sagemaker", "s3")},
@@ -64,7 +66,8 @@ class SharedCardAccess(Construct):
                 },
             )
         )
-        export_objects = f"arn:{partition}:s3:::{evidence_bucket_name}/{EXPORT_PREFIX}/*"
+        exports_bucket = f"arn:{partition}:s3:::{exports_bucket_name}"
+        export_objects = f"{exports_bucket}/{EXPORT_PREFIX}/${{aws:PrincipalAccount}}/*"
         if access.can_export:
             statements += [
                 iam.PolicyStatement(
@@ -72,14 +75,19 @@ class SharedCardAccess(Construct):
                     actions=list(EXPORT_JOB_ACTIONS),
                     resources=[model_card_export_job_arn(partition, region, hub_account)],
                 ),
-                iam.PolicyStatement(sid="WriteModelCardExports", actions=["s3:PutObject"], resources=[export_objects]),
+                iam.PolicyStatement(
+                    sid="WriteModelCardExports", actions=["s3:PutObject", "s3:GetObject"], resources=[export_objects]
+                ),
                 iam.PolicyStatement(
                     sid="EncryptModelCardExports",
-                    actions=["kms:GenerateDataKey"],
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
                     resources=[key_resource],
                     conditions={
-                        "StringEquals": {"kms:ViaService": via_services(region, "s3")},
-                        "StringLike": {S3_ENCRYPTION_CONTEXT_KEY: export_objects},
+                        "StringEquals": {
+                            "kms:ViaService": via_services(region, "s3"),
+                            # The exports bucket uses an S3 Bucket Key: the context is the bucket ARN.
+                            S3_ENCRYPTION_CONTEXT_KEY: exports_bucket,
+                        },
                     },
                 ),
             ]
@@ -120,9 +128,10 @@ class SharedCardAccess(Construct):
                 "SageMaker or S3, and to the encryption context of the hub's model cards."
             )
         if export_objects:
-            findings[f"Resource::{export_objects}"] = (
+            # cdk-nag writes a policy variable ${x} as <x>.
+            findings[f"Resource::{export_objects.replace('${', '<').replace('}', '>')}"] = (
                 "Export PDFs are written under per-card, per-version keys chosen at run time; the grant "
-                "is limited to the export prefix of the hub's evidence bucket."
+                "is limited to this account's own prefix of the hub's exports bucket."
             )
         if export_jobs:
             findings[f"Resource::{export_jobs}"] = (

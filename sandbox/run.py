@@ -29,6 +29,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lambdas"))
 
+from shared.card_names import card_name_for  # noqa: E402
+
 from emulator.server import start  # noqa: E402
 from sandbox.provision import REGION, Deployed, Function, load_assembly, provision_hub, provision_spoke, session_for  # noqa: E402
 
@@ -204,6 +206,10 @@ class Sandbox:
         expect(arn.endswith(f"/{version}"), f"the registry gave version {arn.rsplit('/', 1)[-1]}, expected {version}")
         return arn
 
+    def card_of(self, version: int) -> str:
+        """The hub's card of the registry spoke's version (the card name carries the account)."""
+        return card_name_for(self.registry.account, GROUP, version)
+
     def set_status(self, card: str, status: str) -> None:
         self.hub.client("sagemaker").update_model_card(ModelCardName=card, ModelCardStatus=status)
 
@@ -222,10 +228,11 @@ class Sandbox:
     def step_register_v1(self) -> list[str]:
         self.package_v1 = self.register(1)
         self.pump()
-        content = self.content(f"{GROUP}-v1")
+        content = self.content(self.card_of(1))
         details = content.get("model_package_details", {})
         expect(
-            details.get("model_package_arn") == self.package_v1, f"card {GROUP}-v1 is not linked to {self.package_v1}"
+            details.get("model_package_arn") == self.package_v1,
+            f"card {self.card_of(1)} is not linked to {self.package_v1}",
         )
         expect(
             content.get("intended_uses", {}).get("risk_rating") == "Medium",
@@ -235,16 +242,16 @@ class Sandbox:
             resourceOwner="OTHER-ACCOUNTS", resourceType="sagemaker:ModelCard"
         )
         names = sorted(r["arn"].rsplit("/", 1)[-1] for r in shared["resources"])
-        expect(f"{GROUP}-v1" in names, f"{GROUP}-v1 is not shared with {self.reader.account}: {names}")
+        expect(self.card_of(1) in names, f"{self.card_of(1)} is not shared with {self.reader.account}: {names}")
         source = content["additional_information"]["custom_details"]["cloned_from_card"]
         return [
             f"package {self.package_v1}",
-            f"hub card {GROUP}-v1: cloned from {source}, linked to v{details['model_package_version']}",
+            f"hub card {self.card_of(1)}: cloned from {source}, linked to v{details['model_package_version']}",
             f"shared with {self.reader.account}: {', '.join(names)}",
         ]
 
     def step_review(self) -> list[str]:
-        card = f"{GROUP}-v1"
+        card = self.card_of(1)
         content = self.content(card)
         content["business_details"] = {"business_problem": "Retail customers leave", "line_of_business": "Retail"}
         self.hub.client("sagemaker").update_model_card(ModelCardName=card, Content=json.dumps(content))
@@ -256,7 +263,7 @@ class Sandbox:
         return [f"notice: {reviews[0]['Subject']}", *("  " + line for line in reviews[0]["Message"].splitlines())]
 
     def step_approve(self) -> list[str]:
-        card = f"{GROUP}-v1"
+        card = self.card_of(1)
         self.set_status(card, "Approved")
         outcomes = self.pump()
         status = self.package_status(self.package_v1)
@@ -281,7 +288,7 @@ class Sandbox:
     def step_register_v2(self) -> list[str]:
         self.package_v2 = self.register(2)
         self.pump()
-        content = self.content(f"{GROUP}-v2")
+        content = self.content(self.card_of(2))
         expect(
             content.get("business_details", {}).get("business_problem") == "Retail customers leave",
             "v2's card did not carry over v1's business details",
@@ -292,7 +299,8 @@ class Sandbox:
         )
         custom = content["additional_information"]["custom_details"]
         return [
-            f"hub card {GROUP}-v2 cloned from {custom['cloned_from_card']} v{custom['cloned_from_card_version']}",
+            f"hub card {self.card_of(2)} cloned from "
+            f"{custom['cloned_from_card']} v{custom['cloned_from_card_version']}",
             f"business_details carried over: {content['business_details']}",
         ]
 
@@ -308,7 +316,7 @@ class Sandbox:
         return [f"package v2: Approved by hand -> {status}", f"notice: {reverted[0]['Subject']}"]
 
     def step_spoke_reads(self) -> list[str]:
-        card_arn = f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{GROUP}-v1"
+        card_arn = f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{self.card_of(1)}"
         sagemaker = self.reader.client("sagemaker")
         described = sagemaker.describe_model_card(ModelCardName=card_arn)
         versions = sagemaker.list_model_card_versions(ModelCardName=card_arn)["ModelCardVersionSummaryList"]

@@ -14,7 +14,7 @@ from governance_constructs.auto_linker import AutoLinker
 from governance_constructs.card_key import ModelCardKey
 from governance_constructs.card_share import ModelCardShares
 from governance_constructs.declared_card import DeclaredModelCard, card_construct_id
-from governance_constructs.evidence_archive import EvidenceArchive
+from governance_constructs.evidence_archive import EvidenceArchive, ExportArchive
 from governance_constructs.governance_bus import GovernanceEventBus
 
 
@@ -30,7 +30,7 @@ class HubStack(Stack):
             partition=config.partition,
             spokes=config.spokes,
             organization=config.organization,
-            evidence_bucket_name=config.evidence_bucket_name,
+            exports_bucket_name=config.exports_bucket_name,
         )
         self.cards = [
             DeclaredModelCard(self, card_construct_id(card.name), card=card, key=self.card_key.key)
@@ -42,7 +42,9 @@ class HubStack(Stack):
             spokes=config.spokes,
             organization=config.organization,
             partition=config.partition,
+            sharing=config.sharing,
             share_names={level: config.share_name(level) for level in AccessLevel},
+            owner_share_name=config.owner_share_name,
             read_permission_name=config.read_permission_name,
             card_arns=[card.card_arn for card in self.cards],
         )
@@ -59,6 +61,15 @@ class HubStack(Stack):
             bucket_name=config.evidence_bucket_name,
             key=self.card_key.key,
             retention_days=config.evidence_retention_days,
+            writer_role_arn=f"arn:{config.partition}:iam::{config.hub_account}:role/{config.approval_workflow_role_name}",
+        )
+        self.exports = ExportArchive(
+            self,
+            "Exports",
+            bucket_name=config.exports_bucket_name,
+            key=self.card_key.key,
+            expiry_days=config.export_expiry_days,
+            access_logs=self.evidence.access_logs,
             spokes=config.spokes,
             organization=config.organization,
         )
@@ -68,8 +79,10 @@ class HubStack(Stack):
             "AutoLink",
             key=self.card_key.key,
             governance_bus=self.bus.bus,
-            share_arns=[share.attr_arn for share in self.shares.shares.values()],
+            share_arns=self.shares.every_card_share_arns,
+            owner_share_prefix=config.owner_share_prefix if self.shares.owner_shares else None,
             carry_over=config.carry_over_sections,
+            carry_over_from=config.carry_over_from,
             template_cards=config.template_cards,
         )
 
@@ -78,6 +91,7 @@ class HubStack(Stack):
             "Workflow",
             key=self.card_key.key,
             ledger=self.ledger.table,
+            card_links=self.auto_linker.links,
             evidence_bucket=self.evidence.bucket,
             governance_bus=self.bus.bus,
             reviewers=config.reviewers,
@@ -91,6 +105,7 @@ class HubStack(Stack):
         CfnOutput(self, "CardKeyArn", value=self.card_key.key.key_arn, description="Set as hub.card_key_arn in config")
         CfnOutput(self, "GovernanceBusArn", value=self.bus.bus.event_bus_arn)
         CfnOutput(self, "EvidenceBucketName", value=self.evidence.bucket.bucket_name)
+        CfnOutput(self, "ExportsBucketName", value=self.exports.bucket.bucket_name)
         CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
         CfnOutput(self, "ReviewTopicArn", value=self.workflow.topic.topic_arn)
         for level, share in self.shares.shares.items():

@@ -25,7 +25,7 @@ class SpokeStack(Stack):
             hub_account=config.hub_account,
             region=config.region,
             partition=config.partition,
-            evidence_bucket_name=config.evidence_bucket_name,
+            exports_bucket_name=config.exports_bucket_name,
             card_key_arn=config.card_key_arn,
         )
         hub_bus_arn = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import sys
@@ -55,12 +56,18 @@ class Hub:
             AttributeDefinitions=[{"AttributeName": "Group", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+        self.dynamodb.create_table(
+            TableName="card-links",
+            KeySchema=[{"AttributeName": "CardName", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "CardName", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         self.share = self.ram.create_resource_share(name="cards", principals=[SPOKE], permissionArns=[EDIT])[
             "resourceShare"
         ]["resourceShareArn"]
         self.dlq = self.sqs.create_queue(QueueName="auto-link-dlq")["QueueUrl"]
         self.settings = card_linker.LinkerSettings(
-            card_key_arn=KEY_ARN, share_arns=[self.share], index_table="card-index"
+            card_key_arn=KEY_ARN, share_arns=[self.share], index_table="card-index", link_table="card-links"
         )
 
     def link(self, event: dict[str, Any], **overrides: Any) -> card_linker.LinkResult:
@@ -89,19 +96,23 @@ def hub(aws: None) -> Hub:
 
 def edit_v1(hub: Hub) -> None:
     """A person fills in v1's business details and intended uses (a new card version)."""
-    content = hub.content("churn-v1")
+    content = hub.content("churn-111111111111-v1")
     content["business_details"] = {"business_problem": "Retail churn", "line_of_business": "Retail"}
     content["intended_uses"] = {"purpose_of_model": "Retention offers", "risk_rating": "Medium"}
     content["training_details"] = {"training_observations": "v1 only"}
-    hub.sagemaker.update_model_card(ModelCardName="churn-v1", Content=json.dumps(content))
+    hub.sagemaker.update_model_card(ModelCardName="churn-111111111111-v1", Content=json.dumps(content))
 
 
 def test_v2_carries_over_v1_and_links_its_own_package(hub: Hub) -> None:
     assert hub.link(new_version_event("churn", 1)).action == "created"
     edit_v1(hub)
     result = hub.link(new_version_event("churn", 2))
-    assert (result.action, result.card_name, result.source_card) == ("created", "churn-v2", "churn-v1")
-    v2 = hub.content("churn-v2")
+    assert (result.action, result.card_name, result.source_card) == (
+        "created",
+        "churn-111111111111-v2",
+        "churn-111111111111-v1",
+    )
+    v2 = hub.content("churn-111111111111-v2")
     assert v2["business_details"]["business_problem"] == "Retail churn"
     assert v2["intended_uses"]["risk_rating"] == "Medium"
     assert "training_details" not in v2  # training belongs to the new version
@@ -109,12 +120,12 @@ def test_v2_carries_over_v1_and_links_its_own_package(hub: Hub) -> None:
     assert v2["model_package_details"]["model_package_version"] == 2
     assert v2["model_package_details"]["inference_specification"]["containers"][0]["image"].endswith("py3")
     assert v2["additional_information"]["custom_details"] == {
-        "cloned_from_card": "churn-v1",
+        "cloned_from_card": "churn-111111111111-v1",
         "cloned_from_card_version": "2",
     }
-    card = hub.sagemaker.describe_model_card(ModelCardName="churn-v2")
+    card = hub.sagemaker.describe_model_card(ModelCardName="churn-111111111111-v2")
     assert (card["ModelCardStatus"], card["SecurityConfig"]) == ("Draft", {"KmsKeyId": KEY_ARN})
-    assert hub.shared() == ["churn-v1", "churn-v2"]
+    assert hub.shared() == ["churn-111111111111-v1", "churn-111111111111-v2"]
 
 
 def test_a_version_without_card_is_skipped_over(hub: Hub) -> None:
@@ -122,40 +133,50 @@ def test_a_version_without_card_is_skipped_over(hub: Hub) -> None:
     edit_v1(hub)
     # v2 was registered before auto-link existed: no card. v3 carries over from v1.
     result = hub.link(new_version_event("churn", 3))
-    assert result.source_card == "churn-v1"
-    assert hub.content("churn-v3")["business_details"]["business_problem"] == "Retail churn"
+    assert result.source_card == "churn-111111111111-v1"
+    assert hub.content("churn-111111111111-v3")["business_details"]["business_problem"] == "Retail churn"
 
 
 def test_out_of_order_versions_take_the_highest_earlier_card(hub: Hub) -> None:
     hub.link(new_version_event("churn", 1))
-    assert hub.link(new_version_event("churn", 3)).source_card == "churn-v1"
-    assert hub.link(new_version_event("churn", 2)).source_card == "churn-v1"
-    assert hub.link(new_version_event("churn", 4)).source_card == "churn-v3"
+    assert hub.link(new_version_event("churn", 3)).source_card == "churn-111111111111-v1"
+    assert hub.link(new_version_event("churn", 2)).source_card == "churn-111111111111-v1"
+    assert hub.link(new_version_event("churn", 4)).source_card == "churn-111111111111-v3"
 
 
 def test_first_version_starts_from_the_template_or_an_empty_card(hub: Hub) -> None:
     empty = hub.link(new_version_event("fraud", 1))
     assert empty.source_card is None
-    assert hub.content("fraud-v1")["model_overview"] == {"model_name": "fraud", "model_version": 1}
+    overview = hub.content("fraud-111111111111-v1")["model_overview"]
+    assert (overview["model_name"], overview["model_version"]) == ("fraud", 1)
+    assert overview["inference_environment"]["container_image"][0].endswith("py3")
     template = {"business_details": {"business_problem": "Money laundering"}, "model_overview": {"model_owner": "aml"}}
     hub.sagemaker.create_model_card(ModelCardName="aml", Content=json.dumps(template), ModelCardStatus="Draft")
     hub.settings = card_linker.LinkerSettings(
-        card_key_arn=KEY_ARN, share_arns=[hub.share], index_table="card-index", template_cards={"aml": "aml"}
+        card_key_arn=KEY_ARN,
+        share_arns=[hub.share],
+        index_table="card-index",
+        link_table="card-links",
+        template_cards={"aml": "aml"},
     )
     assert hub.link(new_version_event("aml", 1)).source_card == "aml"
-    content = hub.content("aml-v1")
+    content = hub.content("aml-111111111111-v1")
     assert content["business_details"] == {"business_problem": "Money laundering"}
     assert "model_overview" not in hub.settings.carry_over
-    assert content["model_overview"] == {"model_name": "aml", "model_version": 1}
+    # The owner describes the model, not the version: it carries over even so.
+    overview = content["model_overview"]
+    assert (overview["model_owner"], overview["model_name"], overview["model_version"]) == ("aml", "aml", 1)
 
 
 def test_duplicate_delivery_yields_one_card_and_one_association(hub: Hub) -> None:
     event = new_version_event("churn", 1)
     assert hub.link(event).action == "created"
     assert hub.link(copy.deepcopy(event)).action == "completed"
-    versions = hub.sagemaker.list_model_card_versions(ModelCardName="churn-v1")["ModelCardVersionSummaryList"]
+    versions = hub.sagemaker.list_model_card_versions(ModelCardName="churn-111111111111-v1")[
+        "ModelCardVersionSummaryList"
+    ]
     assert len(versions) == 1
-    assert hub.shared() == ["churn-v1"]
+    assert hub.shared() == ["churn-111111111111-v1"]
 
 
 def test_concurrent_duplicates_yield_one_card(hub: Hub) -> None:
@@ -176,31 +197,41 @@ def test_concurrent_duplicates_yield_one_card(hub: Hub) -> None:
         thread.join()
     assert errors == []
     assert sorted(results) == ["completed", "completed", "completed", "created"]
-    assert len(hub.sagemaker.list_model_card_versions(ModelCardName="churn-v1")["ModelCardVersionSummaryList"]) == 1
+    assert (
+        len(
+            hub.sagemaker.list_model_card_versions(ModelCardName="churn-111111111111-v1")["ModelCardVersionSummaryList"]
+        )
+        == 1
+    )
 
 
 def test_existing_card_of_another_package_is_a_conflict(hub: Hub) -> None:
-    hub.sagemaker.create_model_card(ModelCardName="churn-v1", Content="{}", ModelCardStatus="Draft")
-    with pytest.raises(card_linker.CardConflict, match="churn-v1 exists but is linked to None"):
+    hub.sagemaker.create_model_card(ModelCardName="churn-111111111111-v1", Content="{}", ModelCardStatus="Draft")
+    with pytest.raises(card_linker.CardConflict, match="churn-111111111111-v1 exists but is linked to None"):
         hub.link(new_version_event("churn", 1))
 
 
 def test_long_group_names_get_distinct_stable_names() -> None:
     first, second = "a" * 60 + "-one", "a" * 60 + "-two"
-    names = {card_linker.card_name_for(g, 12) for g in (first, second)}
-    assert len(names) == 2
+    names = {card_linker.card_name_for(HUB, g, 12) for g in (first, second)}
+    names.add(card_linker.card_name_for(SPOKE, first, 12))
+    assert len(names) == 3
     for name in names:
         assert len(name) <= 63
         assert card_linker.CARD_NAME.match(name)
         assert name.endswith("-v12")
-    assert card_linker.card_name_for(first, 12) == card_linker.card_name_for(first, 12)
-    assert card_linker.card_name_for("churn", 7) == "churn-v7"
+    assert card_linker.card_name_for(HUB, first, 12) == card_linker.card_name_for(HUB, first, 12)
+    assert card_linker.card_name_for(SPOKE, "churn", 7) == "churn-222222222222-v7"
+    longest = card_linker.card_name_for(SPOKE, "x" * 63, 2_000_000_000)
+    assert len(longest) == 63 and card_linker.CARD_NAME.match(longest)
+    with pytest.raises(ValueError, match="not a 12-digit AWS account ID"):
+        card_linker.card_name_for("hub", "churn", 1)
 
 
 def test_long_group_name_end_to_end(hub: Hub) -> None:
     group = "customer-lifetime-value-prediction-for-retail-banking-products"
     hub.link(new_version_event(group, 1))
-    name = card_linker.card_name_for(group, 1)
+    name = card_linker.card_name_for(HUB, group, 1)
     assert hub.content(name)["model_package_details"]["model_package_group_name"] == group
 
 
@@ -228,6 +259,7 @@ def test_malformed_events_go_to_the_dlq_with_the_reason(
         "CARD_KEY_ARN": KEY_ARN,
         "SHARE_ARNS": hub.share,
         "INDEX_TABLE": "card-index",
+        "LINK_TABLE": "card-links",
         "DEAD_LETTER_QUEUE_URL": hub.dlq,
     }.items():
         monkeypatch.setenv(name, value)
@@ -244,7 +276,11 @@ def test_a_clone_too_large_for_a_card_is_refused_before_create(hub: Hub) -> None
     big = {"business_details": {"business_problem": "x" * 99_900}}
     hub.sagemaker.create_model_card(ModelCardName="churn", Content=json.dumps(big), ModelCardStatus="Draft")
     hub.settings = card_linker.LinkerSettings(
-        card_key_arn=KEY_ARN, share_arns=[hub.share], index_table="card-index", template_cards={"churn": "churn"}
+        card_key_arn=KEY_ARN,
+        share_arns=[hub.share],
+        index_table="card-index",
+        link_table="card-links",
+        template_cards={"churn": "churn"},
     )
     with pytest.raises(card_linker.InvalidCard, match=r"^content: 10\d{4} characters, more than the 100000"):
         hub.link(new_version_event("churn", 1))
@@ -301,7 +337,7 @@ def test_throttling_is_retried_with_backoff_then_succeeds(hub: Hub) -> None:
     hub.link(new_version_event("churn", 1))
     sagemaker = hub.session.client("sagemaker", config=RETRIES)
     attempts = throttle(sagemaker, "DescribeModelCard", times=2)
-    assert hub.link(new_version_event("churn", 2), sagemaker=sagemaker).source_card == "churn-v1"
+    assert hub.link(new_version_event("churn", 2), sagemaker=sagemaker).source_card == "churn-111111111111-v1"
     assert attempts == [1, 2, 3]
 
     # Past the retries the error reaches the Lambda runtime (which retries, then dead-letters)
@@ -311,7 +347,7 @@ def test_throttling_is_retried_with_backoff_then_succeeds(hub: Hub) -> None:
     with pytest.raises(ClientError, match="ThrottlingException"):
         hub.link(new_version_event("churn", 3), sagemaker=exhausted)
     names = sorted(c["ModelCardName"] for c in hub.sagemaker.list_model_cards()["ModelCardSummaries"])
-    assert names == ["churn-v1", "churn-v2"]
+    assert names == ["churn-111111111111-v1", "churn-111111111111-v2"]
 
 
 def test_a_failed_share_association_is_completed_on_the_retry(hub: Hub) -> None:
@@ -323,7 +359,7 @@ def test_a_failed_share_association_is_completed_on_the_retry(hub: Hub) -> None:
             hub.link(event, ram=ram)
     assert hub.shared() == []  # the card exists but is not shared yet
     assert hub.link(event).action == "completed"
-    assert hub.shared() == ["churn-v1"]
+    assert hub.shared() == ["churn-111111111111-v1"]
 
 
 def test_spoke_registry_event_arrives_through_the_governance_bus(hub: Hub, templates: dict[str, Any]) -> None:
@@ -368,6 +404,79 @@ def test_spoke_registry_event_arrives_through_the_governance_bus(hub: Hub, templ
     delivered = json.loads(message["Body"])
     assert delivered["account"] == SPOKE
     result = hub.link(delivered)
-    assert result.card_name == "spoke-churn-v1"
-    details = hub.content("spoke-churn-v1")["model_package_details"]
+    assert result.card_name == "spoke-churn-222222222222-v1"
+    details = hub.content("spoke-churn-222222222222-v1")["model_package_details"]
     assert details["model_package_arn"] == f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/spoke-churn/1"
+
+
+def test_carry_over_takes_the_previous_cards_last_approved_version(hub: Hub) -> None:
+    from card_workflow.workflow import diff_content
+    from shared.card_links import record_approved_version
+
+    hub.link(new_version_event("churn", 1))
+    overview = {
+        "model_owner": "churn-team",
+        "problem_type": "Binary classification",
+        "algorithm_type": "XGBoost",
+        "model_description": "Scores retail customers by churn risk",
+        "model_creator": "v1's trainer",
+        "model_name": "churn",
+        "model_version": 1,
+    }
+    approved = {**hub.content("churn-111111111111-v1"), "model_overview": overview}
+    approved["business_details"] = {"business_problem": "Reviewed text"}
+    hub.sagemaker.update_model_card(ModelCardName="churn-111111111111-v1", Content=json.dumps(approved))
+    record_approved_version(hub.dynamodb, "card-links", "churn-111111111111-v1", 2)  # the workflow's record
+    draft = {**approved, "business_details": {"business_problem": "Unreviewed draft"}}
+    hub.sagemaker.update_model_card(ModelCardName="churn-111111111111-v1", Content=json.dumps(draft))  # v3
+
+    result = hub.link(new_version_event("churn", 2))
+    v2 = hub.content("churn-111111111111-v2")
+    assert v2["business_details"] == {"business_problem": "Reviewed text"}
+    assert v2["additional_information"]["custom_details"]["cloned_from_card_version"] == "2"
+    assert result.source_card == "churn-111111111111-v1"
+    kept = {k: v2["model_overview"][k] for k in ("model_owner", "problem_type", "algorithm_type", "model_description")}
+    assert kept == {k: overview[k] for k in kept}
+    assert (v2["model_overview"]["model_version"], "model_creator" in v2["model_overview"]) == (2, False)
+    # What reviewers see for the new card: the model-level fields are not shown as removed.
+    diff = diff_content(approved, v2)
+    removed = [line for line in diff if line.startswith("- model_overview")]
+    assert removed == ["- model_overview.model_creator: v1's trainer"]  # version-level: not carried
+    assert "~ model_overview.model_version: 1 -> 2" in diff
+
+    record_approved_version(hub.dynamodb, "card-links", "churn-111111111111-v2", 1)
+    v2_draft = {**v2, "business_details": {"business_problem": "Unreviewed v2 draft"}}
+    hub.sagemaker.update_model_card(ModelCardName="churn-111111111111-v2", Content=json.dumps(v2_draft))
+    hub.settings = dataclasses.replace(hub.settings, carry_over_from="latest")
+    hub.link(new_version_event("churn", 3))
+    assert hub.content("churn-111111111111-v3")["business_details"] == {"business_problem": "Unreviewed v2 draft"}
+
+
+def test_without_an_approved_version_the_latest_is_carried_over(hub: Hub) -> None:
+    hub.link(new_version_event("churn", 1))
+    edit_v1(hub)
+    hub.link(new_version_event("churn", 2))
+    custom = hub.content("churn-111111111111-v2")["additional_information"]["custom_details"]
+    assert custom == {"cloned_from_card": "churn-111111111111-v1", "cloned_from_card_version": "2"}
+
+
+def test_a_card_name_linked_to_another_package_is_a_conflict(hub: Hub) -> None:
+    from shared.card_links import CardLink, record_card_link
+
+    name = card_linker.card_name_for(HUB, "churn", 1)
+    other = f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/other/1"
+    record_card_link(hub.dynamodb, "card-links", CardLink(name, other, HUB, "other", 1))
+    with pytest.raises(card_linker.CardConflict, match=f"is linked to {other}"):
+        hub.link(new_version_event("churn", 1))
+    assert hub.sagemaker.list_model_cards()["ModelCardSummaries"] == []
+
+
+def test_the_owner_share_is_found_by_name_and_joined_with_the_read_share(hub: Hub) -> None:
+    owner = hub.ram.create_resource_share(name=f"cards-{SPOKE}", principals=[SPOKE], permissionArns=[EDIT])[
+        "resourceShare"
+    ]["resourceShareArn"]
+    hub.settings = dataclasses.replace(hub.settings, owner_share_prefix="cards-")
+    assert card_linker.shares_for(hub.ram, hub.settings, SPOKE) == [hub.share, owner]
+    # An account without an owner share (a read spoke, an OU member, the hub) joins the read share only.
+    assert card_linker.shares_for(hub.ram, hub.settings, "444444444444") == [hub.share]
+    assert card_linker.shares_for(hub.ram, hub.settings, HUB) == [hub.share]

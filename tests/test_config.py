@@ -411,9 +411,9 @@ def test_limits_come_from_the_cloudformation_schemas() -> None:
     ],
 )
 def test_prefix_that_gives_a_reserved_bucket_name(example_raw: dict[str, Any], prefix: str, reason: str) -> None:
-    bucket = f"{prefix}-evidence-111111111111-us-east-1"
+    buckets = [f"{prefix}-{kind}-111111111111-us-east-1" for kind in ("evidence", "exports")]
     assert problems_for(edited(example_raw, ["prefix"], prefix)) == [
-        f'prefix: gives the AWS::S3::Bucket BucketName "{bucket}", which AWS refuses: {reason}'
+        f'prefix: gives the AWS::S3::Bucket BucketName "{bucket}", which AWS refuses: {reason}' for bucket in buckets
     ]
 
 
@@ -510,3 +510,29 @@ def test_no_follow_on_errors(example_raw: dict[str, Any], path: list[Any], value
         "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     )
     assert problems_for(edited(raw, path, value)) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("sharing", "everyone", 'sharing: must be one of own-account, all-spokes (got "everyone")'),
+        ("carry_over_from", "first", 'carry_over_from: must be one of approved, latest (got "first")'),
+        ("export_expiry_days", 0, "export_expiry_days: must be a whole number of days from 1 to 3650 (got 0)"),
+        ("export_expiry_days", True, "export_expiry_days: must be a whole number of days from 1 to 3650 (got true)"),
+    ],
+)
+def test_sharing_carry_over_and_export_options_are_validated(
+    example_raw: dict[str, Any], key: str, value: Any, expected: str
+) -> None:
+    assert problems_for({**example_raw, key: value}) == [expected]
+
+
+def test_sharing_carry_over_and_export_defaults(example_config: Any, example_raw: dict[str, Any]) -> None:
+    from governance_config import Sharing
+
+    assert example_config.sharing is Sharing.OWN_ACCOUNT
+    assert (example_config.carry_over_from, example_config.export_expiry_days) == ("approved", 30)
+    assert example_config.owner_share_name("222222222222") == "model-card-governance-cards-222222222222"
+    assert example_config.exports_bucket_name == "model-card-governance-exports-111111111111-us-east-1"
+    widened = parse_config({**example_raw, "sharing": "all-spokes", "carry_over_from": "latest"})
+    assert (widened.sharing, widened.carry_over_from) == (Sharing.ALL_SPOKES, "latest")

@@ -20,16 +20,17 @@ def hub(templates: dict[str, dict[str, Any]]) -> Template:
     return Template.from_json(templates[HUB_STACK])
 
 
-def test_one_share_per_access_level_with_its_permission(hub: Template) -> None:
+def test_every_spoke_reads_and_an_editing_account_spoke_edits_only_its_own_cards(hub: Template) -> None:
     shares = hub.find_resources("AWS::RAM::ResourceShare")
     assert len(shares) == 2
     hub.has_resource_properties(
         "AWS::RAM::ResourceShare",
         {
-            "Name": "model-card-governance-cards-edit-export",
+            "Name": "model-card-governance-cards-222222222222",
             "Principals": ["222222222222"],
             "PermissionArns": ["arn:aws:ram::aws:permission/AWSRAMPermissionSageMakerModelCardsAllowExport"],
             "AllowExternalPrincipals": False,
+            "ResourceArns": Match.absent(),  # only the auto-linker adds cards: those of this account
         },
     )
     hub.has_resource_properties(
@@ -37,6 +38,7 @@ def test_one_share_per_access_level_with_its_permission(hub: Template) -> None:
         {
             "Name": "model-card-governance-cards-read",
             "Principals": [
+                "222222222222",
                 "333333333333",
                 "arn:aws:organizations::999999999999:ou/o-exampleorg1/ou-ab12-riskoffc",
             ],
@@ -44,6 +46,38 @@ def test_one_share_per_access_level_with_its_permission(hub: Template) -> None:
             "AllowExternalPrincipals": False,
         },
     )
+
+
+def test_widened_sharing_gives_each_spoke_its_level_on_every_card(example_raw: dict[str, Any]) -> None:
+    from aws_cdk import App, Stack
+
+    from governance_config import AccessLevel, Sharing, parse_config
+    from governance_constructs.card_share import ModelCardShares
+
+    config = parse_config({**example_raw, "sharing": "all-spokes"})
+    assert config.sharing is Sharing.ALL_SPOKES
+    stack = Stack(App(), "Shares")
+    shares = ModelCardShares(
+        stack,
+        "CardShares",
+        spokes=config.spokes,
+        organization=config.organization,
+        partition="aws",
+        sharing=config.sharing,
+        share_names={level: config.share_name(level) for level in AccessLevel},
+        owner_share_name=config.owner_share_name,
+        read_permission_name=config.read_permission_name,
+        card_arns=["arn:aws:sagemaker:us-east-1:111111111111:model-card/customer-churn"],
+    )
+    assert shares.owner_shares == {}
+    template = Template.from_stack(stack)
+    found = template.find_resources("AWS::RAM::ResourceShare")
+    by_name = {r["Properties"]["Name"]: r["Properties"] for r in found.values()}
+    assert sorted(by_name) == ["model-card-governance-cards-edit-export", "model-card-governance-cards-read"]
+    assert by_name["model-card-governance-cards-edit-export"]["Principals"] == ["222222222222"]
+    assert "222222222222" not in by_name["model-card-governance-cards-read"]["Principals"]
+    for props in by_name.values():
+        assert props["ResourceArns"] == ["arn:aws:sagemaker:us-east-1:111111111111:model-card/customer-churn"]
 
 
 def test_read_only_permission_grants_describe_and_list_versions_only(hub: Template) -> None:
@@ -59,7 +93,7 @@ def test_read_only_permission_grants_describe_and_list_versions_only(hub: Templa
     )
 
 
-def test_declared_card_is_encrypted_and_in_every_share(hub: Template) -> None:
+def test_declared_card_is_encrypted_and_read_only_for_every_spoke(hub: Template) -> None:
     cards = hub.find_resources("AWS::SageMaker::ModelCard")
     assert len(cards) == 1
     logical_id, card = next(iter(cards.items()))
@@ -69,8 +103,12 @@ def test_declared_card_is_encrypted_and_in_every_share(hub: Template) -> None:
     assert props["Content"]["IntendedUses"]["RiskRating"] == "Medium"
     key_id = next(iter(hub.find_resources("AWS::KMS::Key")))
     assert props["SecurityConfig"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    for share in hub.find_resources("AWS::RAM::ResourceShare").values():
-        assert {"Fn::GetAtt": [logical_id, "ModelCardArn"]} in share["Properties"]["ResourceArns"]
+    holding = [
+        share["Properties"]["Name"]
+        for share in hub.find_resources("AWS::RAM::ResourceShare").values()
+        if {"Fn::GetAtt": [logical_id, "ModelCardArn"]} in share["Properties"].get("ResourceArns", [])
+    ]
+    assert holding == ["model-card-governance-cards-read"]
 
 
 def test_key_rotates_and_spokes_use_it_only_for_hub_cards_via_sagemaker_or_s3(hub: Template) -> None:
@@ -84,7 +122,7 @@ def test_key_rotates_and_spokes_use_it_only_for_hub_cards_via_sagemaker_or_s3(hu
     ]
     assert len(spoke_statements) == 2  # the account spokes together, and the OU
     for statement in spoke_statements:
-        assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+        assert statement["Action"] == "kms:Decrypt"
         condition = statement["Condition"]
         assert condition["StringEquals"]["kms:ViaService"] == [
             f"sagemaker.{REGION}.amazonaws.com",
@@ -99,15 +137,80 @@ def test_key_rotates_and_spokes_use_it_only_for_hub_cards_via_sagemaker_or_s3(hu
     assert ou["Condition"]["ForAnyValue:StringLike"] == {"aws:PrincipalOrgPaths": "o-exampleorg1/*/ou-ab12-riskoffc/*"}
 
 
-def test_only_exporting_spokes_may_encrypt_exports(hub: Template) -> None:
+def test_only_editing_spokes_may_encrypt_with_the_card_key(hub: Template) -> None:
+    statements = Capture()
+    hub.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": statements}})
+    encrypt = [s for s in statements.as_array() if "kms:GenerateDataKey" in json.dumps(s.get("Action"))]
+    principals = json.dumps([s["Principal"] for s in encrypt if s.get("Sid", "").startswith("Spokes")])
+    assert "222222222222" in principals
+    assert "333333333333" not in principals and '"*"' not in principals  # read account, read OU
+
+
+def test_only_exporting_spokes_may_encrypt_exports_with_the_bucket_arn_as_context(hub: Template) -> None:
     statements = Capture()
     hub.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": statements}})
     export = [s for s in statements.as_array() if s.get("Sid", "").startswith("SpokesEncryptModelCardExports")]
     assert len(export) == 1
     assert "222222222222" in json.dumps(export[0]["Principal"])
     assert "333333333333" not in json.dumps(export[0]["Principal"])
-    assert export[0]["Condition"]["StringLike"] == {
-        "kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::model-card-governance-evidence-{HUB}-{REGION}/exports/*"
+    # S3 Bucket Keys make the bucket ARN, not the object ARN, the encryption context.
+    exports_bucket = f"arn:aws:s3:::model-card-governance-exports-{HUB}-{REGION}"
+    assert export[0]["Condition"]["StringEquals"]["kms:EncryptionContext:aws:s3:arn"] == exports_bucket
+    hub.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketName": f"model-card-governance-exports-{HUB}-{REGION}",
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    Match.object_like(
+                        {
+                            "BucketKeyEnabled": True,
+                            "ServerSideEncryptionByDefault": Match.object_like({"SSEAlgorithm": "aws:kms"}),
+                        }
+                    )
+                ]
+            },
+        },
+    )
+
+
+def test_exports_bucket_expires_exports_has_no_object_lock_and_spokes_use_their_own_prefix(hub: Template) -> None:
+    buckets = hub.find_resources(
+        "AWS::S3::Bucket", {"Properties": {"BucketName": f"model-card-governance-exports-{HUB}-{REGION}"}}
+    )
+    [(bucket_id, bucket)] = buckets.items()
+    props = bucket["Properties"]
+    assert "ObjectLockEnabled" not in props and "ObjectLockConfiguration" not in props
+    [rule] = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 30 and rule["Status"] == "Enabled"
+    [policy] = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in hub.find_resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy)
+    [spokes] = [s for s in policy if s.get("Sid", "").startswith("SpokesWriteTheirModelCardExports")]
+    assert sorted(spokes["Action"]) == ["s3:GetObject", "s3:PutObject"]
+    assert json.dumps(spokes["Resource"]).endswith('"/exports/${aws:PrincipalAccount}/*"]]}')
+    assert "222222222222" in json.dumps(spokes["Principal"])
+    assert "333333333333" not in json.dumps(spokes["Principal"])
+
+
+def test_only_the_workflow_role_writes_the_evidence_bucket(hub: Template) -> None:
+    evidence = hub.find_resources(
+        "AWS::S3::Bucket", {"Properties": {"BucketName": f"model-card-governance-evidence-{HUB}-{REGION}"}}
+    )
+    [bucket_id] = evidence
+    [policy] = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in hub.find_resources("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    assert not [s for s in policy if s["Effect"] == "Allow"]
+    [deny] = [s for s in policy if s.get("Sid") == "OnlyTheApprovalWorkflowWritesEvidence"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", {"AWS": "*"}, "s3:PutObject")
+    assert deny["Condition"] == {
+        "ArnNotEqualsIfExists": {"aws:PrincipalArn": f"arn:aws:iam::{HUB}:role/model-card-governance-approval-workflow"}
     }
 
 
@@ -119,6 +222,11 @@ def test_bus_accepts_events_only_from_spokes_in_the_organization(hub: Template) 
     for statement in statements:
         assert statement["Action"] == "events:PutEvents"
         assert statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-exampleorg1"
+        assert statement["Condition"]["ForAllValues:StringEquals"] == {"events:source": ["aws.sagemaker"]}
+        assert statement["Condition"]["StringEquals"]["events:detail-type"] == [
+            "SageMaker Model Package State Change",
+            "SageMaker Model Card State Change",
+        ]
     principals = json.dumps([s["Principal"] for s in statements])
     assert "222222222222" in principals and "333333333333" in principals
     assert HUB not in principals
@@ -158,7 +266,7 @@ def test_evidence_bucket_is_locked_encrypted_tls_only_and_logged(hub: Template) 
         for s in stmts
         if s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
     ]
-    assert len(tls) == 2 and all(s["Effect"] == "Deny" for s in tls)
+    assert len(tls) == 3 and all(s["Effect"] == "Deny" for s in tls)  # evidence, its logs, exports
 
 
 def test_ledger_has_pitr_deletion_protection_and_the_hub_key(hub: Template) -> None:
@@ -180,9 +288,9 @@ def test_ledger_has_pitr_deletion_protection_and_the_hub_key(hub: Template) -> N
 # with the old one), an empty bucket and ledger, new shares. Change them only with a migration.
 PINNED_LOGICAL_IDS = {
     "AWS::KMS::Key": ["CardKey5B34247F"],
-    "AWS::S3::Bucket": ["EvidenceAccessLogs6F1E67A5", "EvidenceBucketC67FF768"],
-    "AWS::DynamoDB::Table": ["AutoLinkCardIndex0D5C5AA2", "LedgerTable9343E4AA"],
-    "AWS::RAM::ResourceShare": ["CardSharesShareEditExport92C6BC25", "CardSharesShareRead746F8700"],
+    "AWS::S3::Bucket": ["EvidenceAccessLogs6F1E67A5", "EvidenceBucketC67FF768", "ExportsBucket54D5CE64"],
+    "AWS::DynamoDB::Table": ["AutoLinkCardIndex0D5C5AA2", "AutoLinkCardLinksFB2FD036", "LedgerTable9343E4AA"],
+    "AWS::RAM::ResourceShare": ["CardSharesOwner222222222222487A1B81", "CardSharesShareRead746F8700"],
     "AWS::RAM::Permission": ["CardSharesReadOnlyPermission69C8563F"],
     "AWS::SageMaker::ModelCard": ["CardCustomerChurnCard9EDADFB3"],
     "AWS::Events::EventBus": ["GovernanceBus5CD008B9"],
@@ -227,6 +335,9 @@ def test_auto_linker_function_and_its_least_privilege_role(hub: Template) -> Non
                 "Variables": Match.object_like(
                     {
                         "CARRY_OVER": "business_details,intended_uses,additional_information",
+                        "CARRY_OVER_FROM": "approved",
+                        "OWNER_SHARE_PREFIX": "model-card-governance-cards-",
+                        "SHARE_ARNS": {"Fn::GetAtt": ["CardSharesShareRead746F8700", "Arn"]},
                         "TEMPLATE_CARDS": '{"customer-churn": "customer-churn"}',
                     }
                 )
@@ -248,7 +359,10 @@ def test_auto_linker_function_and_its_least_privilege_role(hub: Template) -> Non
     ]
     assert card_statement["Resource"] == f"arn:aws:sagemaker:{REGION}:{HUB}:model-card/*"
     ram = next(s for s in statements if s["Action"] == "ram:AssociateResourceShare")
-    assert all("Fn::GetAtt" in r and r["Fn::GetAtt"][1] == "Arn" for r in ram["Resource"])
+    # Cards only: the linker can never add a principal, and only to this app's shares.
+    assert ram["Condition"]["Null"] == {"ram:Principal": "true"}
+    assert ram["Condition"]["StringLike"] == {"ram:ResourceShareName": "model-card-governance-cards-*"}
+    assert ram["Resource"] == f"arn:aws:ram:{REGION}:{HUB}:resource-share/*"
     every_action = json.dumps([s["Action"] for s in statements])
     assert "DeleteModelCard" not in every_action
     assert "dynamodb:DeleteItem" not in every_action
@@ -269,8 +383,13 @@ def statements_of_role(hub: Template, role_name: str) -> list[dict[str, Any]]:
 def test_workflow_role_appends_to_the_ledger_and_assumes_only_spoke_sync_roles(hub: Template) -> None:
     statements = statements_of_role(hub, "model-card-governance-approval-workflow")
     actions = json.dumps([s["Action"] for s in statements])
-    for forbidden in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "DeleteModelCard"):
+    for forbidden in ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "DeleteModelCard"):
         assert forbidden not in actions
+    # UpdateItem only on the card links (the last approved version), never on the ledger.
+    updates = [s for s in statements if "dynamodb:UpdateItem" in s["Action"]]
+    assert [json.dumps(s["Resource"]) for s in updates] == [
+        json.dumps(s["Resource"]) for s in updates if "CardLinks" in json.dumps(s["Resource"])
+    ]
     ledger = next(s for s in statements if "dynamodb:PutItem" in s["Action"])
     assert sorted(ledger["Action"]) == ["dynamodb:PutItem", "dynamodb:Query"]
     assume = [s for s in statements if s["Action"] == "sts:AssumeRole"]

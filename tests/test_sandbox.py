@@ -55,8 +55,14 @@ def test_whole_lifecycle_behaves_as_documented(sandbox: Sandbox) -> None:
     assert [(r.title, r.ok) for r in results] == [(title, True) for title, _ in sandbox.steps()]
     summary = sandbox.summary()
     assert summary[1].split() == ["customer-churn", "1", "Draft", "-", "-"]
-    assert summary[2].split() == ["customer-churn-v1", "2", "Approved", "customer-churn/1", "Approved"]
-    assert summary[3].split() == ["customer-churn-v2", "1", "Draft", "customer-churn/2", "PendingManualApproval"]
+    assert summary[2].split() == ["customer-churn-222222222222-v1", "2", "Approved", "customer-churn/1", "Approved"]
+    assert summary[3].split() == [
+        "customer-churn-222222222222-v2",
+        "1",
+        "Draft",
+        "customer-churn/2",
+        "PendingManualApproval",
+    ]
 
 
 def aws_cli(sandbox: Sandbox, *args: str) -> Any:
@@ -79,14 +85,14 @@ def aws_cli(sandbox: Sandbox, *args: str) -> Any:
 
 def test_readme_spoke_user_commands_work_against_the_sandbox(sandbox: Sandbox) -> None:
     sandbox.run()
-    card = f"arn:aws:sagemaker:us-east-1:{sandbox.hub.account}:model-card/customer-churn-v1"
+    card = f"arn:aws:sagemaker:us-east-1:{sandbox.hub.account}:model-card/customer-churn-222222222222-v1"
     listed = aws_cli(
         sandbox, "ram", "list-resources", "--resource-owner", "OTHER-ACCOUNTS", "--resource-type", "sagemaker:ModelCard"
     )
     assert sorted(r["arn"].rsplit("/", 1)[-1] for r in listed["resources"]) == [
         "customer-churn",
-        "customer-churn-v1",
-        "customer-churn-v2",
+        "customer-churn-222222222222-v1",
+        "customer-churn-222222222222-v2",
     ]
     described = aws_cli(sandbox, "sagemaker", "describe-model-card", "--model-card-name", card)
     assert (described["ModelCardStatus"], described["ModelCardVersion"]) == ("Approved", 2)
@@ -109,7 +115,7 @@ def test_a_rule_that_no_longer_matches_makes_its_step_fail(
     assert main(["--assembly", str(broken)]) == 1
     printed = capsys.readouterr().out
     assert "[1] A data scientist in spoke 222222222222 registers customer-churn v1" in printed
-    assert "FAILED: card customer-churn-v1 does not exist in the hub" in printed
+    assert "FAILED: card customer-churn-222222222222-v1 does not exist in the hub" in printed
     assert "0 passed, 6 failed" in printed
 
 

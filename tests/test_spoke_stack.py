@@ -14,7 +14,8 @@ HUB = "111111111111"
 REGION = "us-east-1"
 CARDS = f"arn:aws:sagemaker:{REGION}:{HUB}:model-card/*"
 EXPORT_JOBS = f"arn:aws:sagemaker:{REGION}:{HUB}:model-card/*/export-job/*"
-EXPORTS = f"arn:aws:s3:::model-card-governance-evidence-{HUB}-{REGION}/exports/*"
+EXPORTS_BUCKET = f"arn:aws:s3:::model-card-governance-exports-{HUB}-{REGION}"
+EXPORTS = f"{EXPORTS_BUCKET}/exports/${{aws:PrincipalAccount}}/*"
 
 
 def policy_statements(template: Template) -> list[dict[str, Any]]:
@@ -54,6 +55,7 @@ def test_edit_export_spoke_gets_the_seed_template_actions(edit_export: Template)
         "kms:Decrypt",
         "kms:GenerateDataKey",
         "s3:PutObject",
+        "s3:GetObject",
     }
     by_sid = {s["Sid"]: s for s in statements}
     assert by_sid["UseSharedModelCards"]["Resource"] == CARDS
@@ -66,6 +68,8 @@ def test_read_spoke_can_only_describe_and_list_versions(read_only: Template) -> 
     sagemaker = {a for a in actions_of(statements) if a.startswith("sagemaker:")}
     assert sagemaker == {"sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"}
     assert "s3:PutObject" not in actions_of(statements)
+    # Reading a card needs only Decrypt; a read spoke never encrypts with the hub key.
+    assert {a for a in actions_of(statements) if a.startswith("kms:")} == {"kms:Decrypt"}
 
 
 @pytest.mark.parametrize("spoke", ["ml-dev", "ml-prod"])
@@ -77,9 +81,8 @@ def test_no_delete_and_nothing_outside_the_hub(templates: dict[str, dict[str, An
             continue
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for resource in resources:
-            assert f":{HUB}:" in resource or resource.startswith("arn:aws:s3:::model-card-governance-evidence-"), (
-                resource
-            )
+            assert f":{HUB}:" in resource or resource.startswith(EXPORTS_BUCKET + "/"), resource
+            assert "evidence" not in resource
 
 
 def test_kms_use_is_held_to_the_hub_cards_context(edit_export: Template) -> None:
@@ -90,7 +93,11 @@ def test_kms_use_is_held_to_the_hub_cards_context(edit_export: Template) -> None
         "StringEquals": {"kms:ViaService": [f"sagemaker.{REGION}.amazonaws.com", f"s3.{REGION}.amazonaws.com"]},
         "StringLike": {"kms:EncryptionContext:aws:sagemaker:model-card-arn": CARDS},
     }
-    assert by_sid["EncryptModelCardExports"]["Condition"]["StringLike"] == {"kms:EncryptionContext:aws:s3:arn": EXPORTS}
+    # The exports bucket uses an S3 Bucket Key: S3 asks KMS with the bucket ARN as context.
+    assert by_sid["EncryptModelCardExports"]["Condition"]["StringEquals"] == {
+        "kms:ViaService": [f"s3.{REGION}.amazonaws.com"],
+        "kms:EncryptionContext:aws:s3:arn": EXPORTS_BUCKET,
+    }
 
 
 def test_pinned_key_arn_replaces_the_key_wildcard(example_config: Any) -> None:
@@ -178,9 +185,20 @@ def test_approval_sync_role_trusts_only_the_hub_workflow_role(edit_export: Templ
                 "Statement": [
                     {
                         "Effect": "Allow",
-                        "Action": ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+                        "Action": "sagemaker:DescribeModelPackage",
                         "Resource": f"arn:aws:sagemaker:{REGION}:222222222222:model-package/*/*",
-                    }
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "sagemaker:UpdateModelPackage",
+                        "Resource": f"arn:aws:sagemaker:{REGION}:222222222222:model-package/*/*",
+                        # Only a request that sets the approval status; no other update.
+                        "Condition": {
+                            "StringEquals": {
+                                "sagemaker:ModelApprovalStatus": ["Approved", "Rejected", "PendingManualApproval"]
+                            }
+                        },
+                    },
                 ]
             }
         },

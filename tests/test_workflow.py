@@ -62,6 +62,12 @@ class Governance:
             BillingMode="PAY_PER_REQUEST",
         )
         self.dynamodb.create_table(
+            TableName="card-links",
+            KeySchema=[{"AttributeName": "CardName", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "CardName", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.dynamodb.create_table(
             TableName="card-index",
             KeySchema=[{"AttributeName": "Group", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "Group", "AttributeType": "S"}],
@@ -86,12 +92,13 @@ class Governance:
             "FOLLOW_UP_QUEUE_URL": self.follow_up,
             "APPROVAL_ROLE_NAME": "model-card-governance-approval-sync",
             "HUB_ACCOUNT": HUB,
+            "LINK_TABLE": "card-links",
             "DEAD_LETTER_QUEUE_URL": self.dlq,
             "FOLLOW_UP_DELAY_SECONDS": "0",  # the emulator's SQS honours delays in real time
         }.items():
             monkeypatch.setenv(name, value)
         self.clients = {name: self.hub.client(name) for name in workflow_handler.SERVICES}
-        self.linker = LinkerSettings(card_key_arn="", share_arns=[], index_table="card-index")
+        self.linker = LinkerSettings(card_key_arn="", share_arns=[], index_table="card-index", link_table="card-links")
 
     def register(self, session: Any, group: str) -> str:
         """Register the next version of `group` in `session`'s account and link its card."""
@@ -155,31 +162,31 @@ def edit(gov: Governance, card: str, change: dict[str, Any]) -> None:
 
 def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
     package = gov.register(gov.hub, "churn")
-    edit(gov, "churn-v1", {"business_details": {"business_problem": "Retail churn"}})
+    edit(gov, "churn-111111111111-v1", {"business_details": {"business_problem": "Retail churn"}})
     drafts = gov.hub_events()
     assert [e["detail"]["ModelCardStatus"] for e in drafts] == ["Draft", "Draft"]
     assert gov.run(drafts) == ["recorded=True", "recorded=True"]
 
-    assert gov.run(gov.set_status("churn-v1", "PendingReview")) == ["recorded=True; review notice sent"]
+    assert gov.run(gov.set_status("churn-111111111111-v1", "PendingReview")) == ["recorded=True; review notice sent"]
     [notice] = gov.notices_received()
-    assert notice["Subject"] == "Model card churn-v1 v2 awaits review"
+    assert notice["Subject"] == "Model card churn-111111111111-v1 v2 awaits review"
     assert "Changes compared with nothing (first version of a new card)" in notice["Message"]
     assert "+ business_details.business_problem: Retail churn" in notice["Message"]
-    assert "#/model-cards/churn-v1" in notice["Message"]
+    assert "#/model-cards/churn-111111111111-v1" in notice["Message"]
 
-    [outcome] = gov.run(gov.set_status("churn-v1", "Approved"))
+    [outcome] = gov.run(gov.set_status("churn-111111111111-v1", "Approved"))
     assert "export approved-v2-" in outcome and f"package {package} set Approved" in outcome
     described = gov.sagemaker.describe_model_package(ModelPackageName=package)
     assert described["ModelApprovalStatus"] == "Approved"
-    assert described["ApprovalDescription"].startswith("Approved with model card churn-v1 v2 by ")
+    assert described["ApprovalDescription"].startswith("Approved with model card churn-111111111111-v1 v2 by ")
     # The gate sees the workflow's own approval and lets it stand.
     gate = gov.run(gov.hub_events("SageMaker Model Package State Change"))
-    assert gate == ["card churn-v1 is Approved: approval stands"]
+    assert gate == ["card churn-111111111111-v1 is Approved: approval stands"]
 
     [job] = gov.follow_exports()
     keys = sorted(o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket")["Contents"])
-    assert keys[0] == "evidence/churn-v1/v2/approval.json"
-    assert keys[1].startswith("evidence/churn-v1/v2/") and keys[1].endswith(".pdf")
+    assert keys[0] == "evidence/churn-111111111111-v1/v2/approval.json"
+    assert keys[1].startswith("evidence/churn-111111111111-v1/v2/") and keys[1].endswith(".pdf")
     snapshot = json.loads(gov.s3.get_object(Bucket="evidence-bucket", Key=keys[0])["Body"].read())
     assert snapshot["content"]["business_details"] == {"business_problem": "Retail churn"}
     assert [e["Status"] for e in snapshot["ledger"] if e["Kind"] == "status"] == [
@@ -189,8 +196,8 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
         "Approved",
     ]
 
-    assert gov.run(gov.set_status("churn-v1", "Archived")) == ["recorded=True"]
-    kinds = [(e["Kind"], e.get("Status", "")) for e in gov.ledger("churn-v1")]
+    assert gov.run(gov.set_status("churn-111111111111-v1", "Archived")) == ["recorded=True"]
+    kinds = [(e["Kind"], e.get("Status", "")) for e in gov.ledger("churn-111111111111-v1")]
     assert kinds == [
         ("status", "Draft"),
         ("status", "Draft"),
@@ -200,19 +207,19 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
         ("evidence-pdf", ""),
         ("status", "Archived"),
     ]
-    assert job.endswith("/export-job/" + workflow.export_job_name("churn-v1", 2))
+    assert job.endswith("/export-job/" + workflow.export_job_name("churn-111111111111-v1", 2))
 
 
 def test_spoke_package_is_approved_through_the_spoke_role(gov: Governance, monkeypatch: pytest.MonkeyPatch) -> None:
     package = gov.register(gov.spoke, "spoke-churn")
     gov.run(gov.hub_events())
-    gov.run(gov.set_status("spoke-churn-v1", "PendingReview"))
-    [outcome] = gov.run(gov.set_status("spoke-churn-v1", "Approved"))
+    gov.run(gov.set_status("spoke-churn-222222222222-v1", "PendingReview"))
+    [outcome] = gov.run(gov.set_status("spoke-churn-222222222222-v1", "Approved"))
     assert f"package {package} set Approved" in outcome
     spoke_view = gov.spoke.client("sagemaker").describe_model_package(ModelPackageName=package)
     assert spoke_view["ModelApprovalStatus"] == "Approved"
     monkeypatch.setenv("ARCHIVED_REJECTS_PACKAGE", "true")
-    [archived] = gov.run(gov.set_status("spoke-churn-v1", "Archived"))
+    [archived] = gov.run(gov.set_status("spoke-churn-222222222222-v1", "Archived"))
     assert f"package {package} set Rejected" in archived
     assert (
         gov.spoke.client("sagemaker").describe_model_package(ModelPackageName=package)["ModelApprovalStatus"]
@@ -222,59 +229,63 @@ def test_spoke_package_is_approved_through_the_spoke_role(gov: Governance, monke
 
 def test_review_notice_diffs_against_the_source_then_the_last_approved_version(gov: Governance) -> None:
     gov.register(gov.hub, "churn")
-    edit(gov, "churn-v1", {"business_details": {"business_problem": "Retail churn", "line_of_business": "Retail"}})
-    gov.run(gov.hub_events())
-    gov.run(gov.set_status("churn-v1", "PendingReview"))
-    gov.run(gov.set_status("churn-v1", "Approved"))
-    gov.notices_received()
-
-    gov.register(gov.hub, "churn")  # v2's card is cloned from churn-v1 v2
     edit(
         gov,
-        "churn-v2",
+        "churn-111111111111-v1",
+        {"business_details": {"business_problem": "Retail churn", "line_of_business": "Retail"}},
+    )
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
+    gov.run(gov.set_status("churn-111111111111-v1", "Approved"))
+    gov.notices_received()
+
+    gov.register(gov.hub, "churn")  # v2's card is cloned from churn-111111111111-v1 v2
+    edit(
+        gov,
+        "churn-111111111111-v2",
         {"business_details": {"business_problem": "Retail and SME churn", "line_of_business": "Retail"}},
     )
     gov.run(gov.hub_events())
-    gov.run(gov.set_status("churn-v2", "PendingReview"))
+    gov.run(gov.set_status("churn-111111111111-v2", "PendingReview"))
     [notice] = gov.notices_received()
     message = notice["Message"]
-    assert "Changes compared with churn-v1 v2 (the card this one was cloned from)" in message
+    assert "Changes compared with churn-111111111111-v1 v2 (the card this one was cloned from)" in message
     assert "~ business_details.business_problem: Retail churn -> Retail and SME churn" in message
     assert "line_of_business" not in message  # unchanged fields are not listed
 
-    gov.run(gov.set_status("churn-v2", "Approved"))
-    edit(gov, "churn-v2", {"intended_uses": {"risk_rating": "High"}})  # a new version, still Approved
+    gov.run(gov.set_status("churn-111111111111-v2", "Approved"))
+    edit(gov, "churn-111111111111-v2", {"intended_uses": {"risk_rating": "High"}})  # a new version, still Approved
     gov.run(gov.hub_events())
-    gov.run(gov.set_status("churn-v2", "PendingReview"))
+    gov.run(gov.set_status("churn-111111111111-v2", "PendingReview"))
     notices = gov.notices_received()
-    assert "Changes compared with churn-v2 v2 (last approved)" in notices[-1]["Message"]
+    assert "Changes compared with churn-111111111111-v2 v2 (last approved)" in notices[-1]["Message"]
     assert "+ intended_uses.risk_rating: High" in notices[-1]["Message"]
 
 
 def test_duplicate_events_write_one_entry_and_send_one_notice(gov: Governance) -> None:
     gov.register(gov.hub, "churn")
     gov.run(gov.hub_events())
-    [review] = gov.set_status("churn-v1", "PendingReview")
+    [review] = gov.set_status("churn-111111111111-v1", "PendingReview")
     assert gov.run([review, copy.deepcopy(review)]) == [
         "recorded=True; review notice sent",
         "recorded=False; review notice already sent",
     ]
     assert len(gov.notices_received()) == 1
-    [approved] = gov.set_status("churn-v1", "Approved")
+    [approved] = gov.set_status("churn-111111111111-v1", "Approved")
     gov.run([approved, copy.deepcopy(approved)])
     keys = [o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket").get("Contents", [])]
     assert len([k for k in keys if k.endswith("approval.json")]) == 1  # one snapshot
     assert len([k for k in keys if k.endswith(".pdf")]) == 1  # one export job
     assert len(gov.follow_exports()) == 2  # both deliveries follow the one job
-    statuses = [e["Status"] for e in gov.ledger("churn-v1") if e["Kind"] == "status"]
+    statuses = [e["Status"] for e in gov.ledger("churn-111111111111-v1") if e["Kind"] == "status"]
     assert statuses == ["Draft", "PendingReview", "Approved"]
 
 
 def test_out_of_order_event_is_recorded_without_acting(gov: Governance) -> None:
     gov.register(gov.hub, "churn")
     gov.run(gov.hub_events())
-    [review] = gov.set_status("churn-v1", "PendingReview")
-    [approved] = gov.set_status("churn-v1", "Approved")
+    [review] = gov.set_status("churn-111111111111-v1", "PendingReview")
+    [approved] = gov.set_status("churn-111111111111-v1", "Approved")
     gov.run([approved])
     [late] = gov.run([review])
     assert late == "recorded=True; stale: the version is now Approved, no step run"
@@ -286,7 +297,7 @@ def test_gate_reverts_a_manual_approval_without_an_approved_card(gov: Governance
     gov.hub_events()
     gov.sagemaker.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
     [manual] = gov.hub_events("SageMaker Model Package State Change")
-    assert gov.run([manual]) == [f"reverted {package}: model card churn-v1 is Draft"]
+    assert gov.run([manual]) == [f"reverted {package}: model card churn-111111111111-v1 is Draft"]
     described = gov.sagemaker.describe_model_package(ModelPackageName=package)
     assert described["ModelApprovalStatus"] == "PendingManualApproval"
     assert "approve the model card first" in described["ApprovalDescription"]
@@ -303,7 +314,7 @@ def test_gate_reverts_approval_of_a_package_that_has_no_card(gov: Governance) ->
         ModelPackageGroupName="nocard", InferenceSpecification=INFERENCE, ModelApprovalStatus="Approved"
     )["ModelPackageArn"]
     [created] = gov.hub_events("SageMaker Model Package State Change")
-    assert gov.run([created]) == [f"reverted {package}: model card nocard-v1 is missing"]
+    assert gov.run([created]) == [f"reverted {package}: model card nocard-111111111111-v1 is missing"]
 
 
 def test_verbatim_sample_for_a_card_that_does_not_exist_is_recorded_and_dropped(gov: Governance) -> None:

@@ -6,6 +6,9 @@ Runs on the Lambda Python runtime with nothing but boto3.
 A version is new when its event has no `UpdatedModelPackageFields`: SageMaker sets that field on
 updates (the sample event, and the values AWS documents), and does not document it for a creation.
 An update event therefore never creates a card; a creation event delivered twice creates one.
+
+A card belongs to the account that registered the package (its name and index entry carry the
+account), and the hub records which package it governs before the card exists (shared.card_links).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.card_links import CardLink, LinkConflict, approved_card_version, record_card_link
 from shared.card_names import CARD_NAME, card_name_for
 
 __all__ = ["CARD_NAME", "card_name_for"]  # re-exported: the naming rule is part of this module's contract
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
-PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[^/]+/[0-9]+$")
+PACKAGE_ARN = re.compile(r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):([0-9]{12}):model-package/([^/]+)/([0-9]+)$")
 MAX_CONTENT = 100_000
 RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
 CARD_SECTIONS = {
@@ -35,8 +39,20 @@ CARD_SECTIONS = {
     "model_package_details": dict,
 }
 DEFAULT_CARRY_OVER = ("business_details", "intended_uses", "additional_information")
+# model_overview describes the model (kept from card to card) and the version (made afresh).
+MODEL_LEVEL_OVERVIEW = ("model_owner", "problem_type", "algorithm_type", "model_description")
+VERSION_LEVEL_OVERVIEW = (
+    "model_id",
+    "model_name",
+    "model_version",
+    "model_creator",
+    "model_artifact",
+    "inference_environment",
+)
+CARRY_OVER_FROM = ("approved", "latest")
 GROUP_TAG = "model-card-governance:model-package-group"
 VERSION_TAG = "model-card-governance:model-package-version"
+ACCOUNT_TAG = "model-card-governance:model-package-account"
 
 
 class MalformedEvent(ValueError):
@@ -58,6 +74,20 @@ class PackageVersion:
     arn: str
     detail: Mapping[str, Any]
 
+    @property
+    def account(self) -> str:
+        """The account that registered the package (from its ARN, which SageMaker wrote)."""
+        return self.arn.split(":")[4]
+
+    @property
+    def group_arn(self) -> str:
+        """The group's identity across accounts: the index of cards is kept per group ARN."""
+        return self.arn.rsplit(":", 1)[0] + f":model-package-group/{self.group}"
+
+    @property
+    def card_name(self) -> str:
+        return card_name_for(self.account, self.group, self.version)
+
 
 @dataclass(frozen=True)
 class LinkResult:
@@ -70,9 +100,16 @@ class LinkResult:
 @dataclass(frozen=True)
 class LinkerSettings:
     card_key_arn: str
+    # Shares every card joins: the read-only share of all spokes (or, with sharing widened, the
+    # share of each access level).
     share_arns: Sequence[str]
     index_table: str
+    link_table: str
+    # Share `<owner_share_prefix><account>` gives the registering spoke its own access level on
+    # its own cards; None when sharing is widened to every card.
+    owner_share_prefix: str | None = None
     carry_over: Sequence[str] = DEFAULT_CARRY_OVER
+    carry_over_from: str = "approved"
     # group name -> name of the card whose content starts that group's first card
     template_cards: Mapping[str, str] | None = None
 
@@ -151,6 +188,23 @@ def _inference(spec: Any) -> dict[str, Any] | None:
     return {"containers": containers}
 
 
+def overview_for_version(package: PackageVersion, source: Mapping[str, Any], carry_all: bool) -> dict[str, Any]:
+    """model_overview: the model-level fields carried over, the version-level ones made afresh."""
+    if carry_all:
+        carried = {k: copy.deepcopy(v) for k, v in source.items() if k not in VERSION_LEVEL_OVERVIEW}
+    else:
+        carried = {k: copy.deepcopy(source[k]) for k in MODEL_LEVEL_OVERVIEW if k in source}
+    overview: dict[str, Any] = {**carried, "model_name": package.group, "model_version": package.version}
+    containers = package.detail.get("InferenceSpecification", {}).get("Containers") or []
+    artifacts = [c["ModelDataUrl"] for c in containers if isinstance(c, Mapping) and c.get("ModelDataUrl")]
+    images = [c["Image"] for c in containers if isinstance(c, Mapping) and c.get("Image")]
+    if artifacts:
+        overview["model_artifact"] = artifacts[:15]
+    if images:
+        overview["inference_environment"] = {"container_image": images[:15]}
+    return overview
+
+
 def clone_card_for_version(
     package: PackageVersion,
     source_content: Mapping[str, Any] | None,
@@ -158,11 +212,12 @@ def clone_card_for_version(
     carry_over: Sequence[str],
 ) -> dict[str, Any]:
     """The new version's content: carried-over sections, fresh package details, provenance."""
-    content: dict[str, Any] = {}
-    if source_content:
-        content = {k: copy.deepcopy(v) for k, v in source_content.items() if k in carry_over}
-    if "model_overview" not in content:
-        content["model_overview"] = {"model_name": package.group, "model_version": package.version}
+    source_content = source_content or {}
+    content = {k: copy.deepcopy(v) for k, v in source_content.items() if k in carry_over and k != "model_overview"}
+    source_overview = source_content.get("model_overview")
+    content["model_overview"] = overview_for_version(
+        package, source_overview if isinstance(source_overview, Mapping) else {}, "model_overview" in carry_over
+    )
     content["model_package_details"] = package_details(package)
     info = content.setdefault("additional_information", {})
     custom = dict(info.get("custom_details") or {})
@@ -184,23 +239,15 @@ def link_new_version(
     package = parse_package_event(event)
     if package is None:
         return LinkResult("ignored", reason="update of an existing version (UpdatedModelPackageFields present)")
-    name = card_name_for(package.group, package.version)
+    name = package.card_name
+    link = CardLink(name, package.arn, package.account, package.group, package.version)
+    # The link is written before the card exists, so no card of this name is ever unlinked.
+    try:
+        record_card_link(dynamodb, settings.link_table, link)
+    except LinkConflict as conflict:
+        raise CardConflict(str(conflict)) from None
 
-    earlier = _versions_with_cards(dynamodb, settings.index_table, package.group)
-    source_version = max((v for v in earlier if v < package.version), default=None)
-    source_content: Mapping[str, Any] | None = None
-    source: tuple[str, int] | None = None
-    if source_version is not None:
-        source_name = card_name_for(package.group, source_version)
-        described = sagemaker.describe_model_card(ModelCardName=source_name)
-        source_content = json.loads(described.get("Content") or "{}")
-        source = (source_name, int(described["ModelCardVersion"]))
-    elif settings.template_cards and package.group in settings.template_cards:
-        template = settings.template_cards[package.group]
-        described = sagemaker.describe_model_card(ModelCardName=template)
-        source_content = json.loads(described.get("Content") or "{}")
-        source = (template, int(described["ModelCardVersion"]))
-
+    source_content, source = _clone_source(sagemaker, dynamodb, settings, package)
     content = validate_content(clone_card_for_version(package, source_content, source, settings.carry_over))
     try:
         card_arn = sagemaker.create_model_card(
@@ -211,32 +258,90 @@ def link_new_version(
             Tags=[
                 {"Key": GROUP_TAG, "Value": package.group},
                 {"Key": VERSION_TAG, "Value": str(package.version)},
+                {"Key": ACCOUNT_TAG, "Value": package.account},
             ],
         )["ModelCardArn"]
         action = "created"
     except sagemaker.exceptions.ConflictException:
         card_arn = _existing_card_of(sagemaker, name, package)
         action = "completed"
-    for share_arn in settings.share_arns:
+    for share_arn in shares_for(ram, settings, package.account):
         ram.associate_resource_share(resourceShareArn=share_arn, resourceArns=[card_arn])
     dynamodb.update_item(
         TableName=settings.index_table,
-        Key={"Group": {"S": package.group}},
+        Key={"Group": {"S": package.group_arn}},
         UpdateExpression="ADD CardVersions :v",
         ExpressionAttributeValues={":v": {"NS": [str(package.version)]}},
     )
     return LinkResult(action, card_name=name, source_card=source[0] if source else None)
 
 
-def _versions_with_cards(dynamodb: Any, table: str, group: str) -> list[int]:
-    item = dynamodb.get_item(TableName=table, Key={"Group": {"S": group}}, ConsistentRead=True).get("Item", {})
+def _clone_source(
+    sagemaker: Any, dynamodb: Any, settings: LinkerSettings, package: PackageVersion
+) -> tuple[Mapping[str, Any] | None, tuple[str, int] | None]:
+    """The card version the new card starts from: the highest earlier version's card (its last
+    approved version, unless config says `latest`), else the group's template card, else nothing."""
+    earlier = _versions_with_cards(dynamodb, settings.index_table, package.group_arn)
+    source_version = max((v for v in earlier if v < package.version), default=None)
+    if source_version is not None:
+        source_name = card_name_for(package.account, package.group, source_version)
+    elif settings.template_cards and package.group in settings.template_cards:
+        source_name = settings.template_cards[package.group]
+    else:
+        return None, None
+    approved = (
+        approved_card_version(dynamodb, settings.link_table, source_name)
+        if settings.carry_over_from == "approved"
+        else None
+    )
+    if approved is None:
+        described = sagemaker.describe_model_card(ModelCardName=source_name)
+    else:
+        described = sagemaker.describe_model_card(ModelCardName=source_name, ModelCardVersion=approved)
+    return json.loads(described.get("Content") or "{}"), (source_name, int(described["ModelCardVersion"]))
+
+
+def shares_for(ram: Any, settings: LinkerSettings, account: str) -> list[str]:
+    """Every share a new card joins: a constant number of RAM calls per version, whatever the spokes."""
+    shares = list(settings.share_arns)
+    if settings.owner_share_prefix:
+        owner_share = _owner_share(ram, settings, account)
+        if owner_share:
+            shares.append(owner_share)
+    return shares
+
+
+def _owner_share(ram: Any, settings: LinkerSettings, account: str) -> str | None:
+    """The hub stack's share that gives `account` its access level on its own cards, if it has one.
+
+    Only account spokes that may edit have one; a read spoke, an account reached through an OU and
+    the hub itself do not, and their cards are read-only for every spoke. Share names are not
+    unique in RAM, so the name is matched here too, among the hub's own active shares.
+    """
+    name = f"{settings.owner_share_prefix}{account}"
+    found = ram.get_resource_shares(resourceOwner="SELF", name=name, resourceShareStatus="ACTIVE")
+    arns = sorted(
+        s["resourceShareArn"]
+        for s in found.get("resourceShares", [])
+        if s.get("name") == name and s.get("status", "ACTIVE") == "ACTIVE"
+    )
+    return arns[0] if arns else None
+
+
+def _versions_with_cards(dynamodb: Any, table: str, group_arn: str) -> list[int]:
+    item = dynamodb.get_item(TableName=table, Key={"Group": {"S": group_arn}}, ConsistentRead=True).get("Item", {})
     return [int(v) for v in item.get("CardVersions", {}).get("NS", [])]
 
 
 def _existing_card_of(sagemaker: Any, name: str, package: PackageVersion) -> str:
-    """The existing card is a success only when it is the card of this very package version."""
+    """An existing card is an earlier delivery's only if it was made for this very package version.
+
+    The content is only ever a reason to refuse here (a card someone else made under this name),
+    never to act: which package the card governs is the link record's to say.
+    """
     described = sagemaker.describe_model_card(ModelCardName=name)
-    linked = json.loads(described.get("Content") or "{}").get("model_package_details", {}).get("model_package_arn")
+    details = json.loads(described.get("Content") or "{}").get("model_package_details")
+    linked = details.get("model_package_arn") if isinstance(details, Mapping) else None
     if linked != package.arn:
         raise CardConflict(f"card {name} exists but is linked to {linked!r}, not {package.arn}")
     arn: str = described["ModelCardArn"]

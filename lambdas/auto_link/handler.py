@@ -1,8 +1,9 @@
 """Lambda entry point: a `SageMaker Model Package State Change` event in, a linked card out.
 
 Environment (set by the AutoLinker construct): CARD_KEY_ARN, SHARE_ARNS (comma-separated),
-INDEX_TABLE, DEAD_LETTER_QUEUE_URL, CARRY_OVER (comma-separated sections), TEMPLATE_CARDS (JSON
-object of model package group to the card that starts it, optional).
+INDEX_TABLE, LINK_TABLE, OWNER_SHARE_PREFIX (optional), DEAD_LETTER_QUEUE_URL, CARRY_OVER
+(comma-separated sections), CARRY_OVER_FROM (`approved` or `latest`), TEMPLATE_CARDS (JSON object of
+model package group to the card that starts it, optional).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from typing import Any
 import boto3
 from shared.runtime import RETRIES, dead_letter
 
-from auto_link.card_linker import CardConflict, InvalidCard, LinkerSettings, MalformedEvent, link_new_version
+from auto_link.card_linker import (
+    DEFAULT_CARRY_OVER,
+    CardConflict,
+    InvalidCard,
+    LinkerSettings,
+    MalformedEvent,
+    link_new_version,
+)
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -26,8 +34,10 @@ def settings_from_environment(environ: Any = os.environ) -> LinkerSettings:
         card_key_arn=environ["CARD_KEY_ARN"],
         share_arns=[a for a in environ.get("SHARE_ARNS", "").split(",") if a],
         index_table=environ["INDEX_TABLE"],
-        carry_over=[s for s in environ.get("CARRY_OVER", "").split(",") if s]
-        or ("business_details", "intended_uses", "additional_information"),
+        link_table=environ["LINK_TABLE"],
+        owner_share_prefix=environ.get("OWNER_SHARE_PREFIX") or None,
+        carry_over=[s for s in environ.get("CARRY_OVER", "").split(",") if s] or DEFAULT_CARRY_OVER,
+        carry_over_from=environ.get("CARRY_OVER_FROM") or "approved",
         template_cards=json.loads(environ.get("TEMPLATE_CARDS") or "{}"),
     )
 

@@ -4,7 +4,7 @@
 state events (the approval gate). `follow_exports`: the delayed queue that follows export jobs.
 
 Environment (set by the ApprovalWorkflow construct): LEDGER_TABLE, TOPIC_ARN, EVIDENCE_BUCKET,
-FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, DEAD_LETTER_QUEUE_URL,
+FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, LINK_TABLE, DEAD_LETTER_QUEUE_URL,
 FOLLOW_UP_DELAY_SECONDS (optional, default 30).
 """
 
@@ -43,6 +43,7 @@ def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
         hub_account=environ["HUB_ACCOUNT"],
         region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         archived_rejects_package=environ.get("ARCHIVED_REJECTS_PACKAGE") == "true",
+        link_table=environ.get("LINK_TABLE", ""),
         follow_up_delay_seconds=int(environ.get("FOLLOW_UP_DELAY_SECONDS", "30")),
     )
 
@@ -57,7 +58,12 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, An
     try:
         if event.get("detail-type") == MODEL_PACKAGE_STATE_CHANGE:
             outcome = gate_package_approval(
-                event, sagemaker=clients["sagemaker"], sns=clients["sns"], sts=clients["sts"], settings=settings
+                event,
+                sagemaker=clients["sagemaker"],
+                dynamodb=clients["dynamodb"],
+                sns=clients["sns"],
+                sts=clients["sts"],
+                settings=settings,
             )
         else:
             outcome = handle_card_event(event, settings=settings, **clients)

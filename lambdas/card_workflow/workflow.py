@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.card_names import card_name_for
+from shared.card_links import CardLink, card_link, content_names_other_package, record_approved_version
+from shared.card_names import card_name_for_package
 
 MODEL_CARD_STATE_CHANGE = "SageMaker Model Card State Change"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
@@ -51,6 +52,8 @@ class WorkflowSettings:
     hub_account: str
     region: str
     archived_rejects_package: bool = False
+    # The hub's card-to-package links (shared.card_links); without it no package is ever changed.
+    link_table: str = ""
     # First wait before looking at an export job; later waits double, up to 15 minutes.
     follow_up_delay_seconds: int = 30
 
@@ -298,22 +301,31 @@ def handle_card_event(
         mark_step(dynamodb, settings, change, "review-notice", subject)
         return f"recorded={recorded}; review notice sent"
     if change.status == "Approved":
-        done = [
-            start_evidence(sagemaker, dynamodb, s3, sqs, settings, change, content),
-            set_package_status(
-                sagemaker,
-                sts,
-                settings,
-                content,
-                "Approved",
-                f"Approved with model card {change.card_name} v{change.version} by {change.modified_by}",
-            ),
-        ]
+        done = [start_evidence(sagemaker, dynamodb, s3, sqs, settings, change, content)]
+        package_arn = linked_package(dynamodb, sns, settings, change, content)
+        if package_arn:
+            done.append(
+                set_package_status(
+                    sagemaker,
+                    sts,
+                    settings,
+                    package_arn,
+                    "Approved",
+                    f"Approved with model card {change.card_name} v{change.version} by {change.modified_by}",
+                )
+            )
+        else:
+            done.append("no model package changed")
+        if settings.link_table:
+            record_approved_version(dynamodb, settings.link_table, change.card_name, change.version)
         return f"recorded={recorded}; " + "; ".join(done)
     if change.status == "Archived" and settings.archived_rejects_package:
-        return f"recorded={recorded}; " + set_package_status(
-            sagemaker, sts, settings, content, "Rejected", f"Model card {change.card_name} v{change.version} archived"
-        )
+        package_arn = linked_package(dynamodb, sns, settings, change, content)
+        if not package_arn:
+            return f"recorded={recorded}; no model package changed"
+        archived = f"Model card {change.card_name} v{change.version} archived"
+        rejected = set_package_status(sagemaker, sts, settings, package_arn, "Rejected", archived)
+        return f"recorded={recorded}; {rejected}"
     return f"recorded={recorded}"
 
 
@@ -445,12 +457,35 @@ def package_client(sagemaker: Any, sts: Any, settings: WorkflowSettings, package
     )
 
 
+def linked_package(
+    dynamodb: Any, sns: Any, settings: WorkflowSettings, change: CardStatusChange, content: Mapping[str, Any]
+) -> str | None:
+    """The package the hub linked this card to, from its own link record and never from the content.
+
+    A card whose content names another package is reported to the reviewers (once per version and
+    status) and governs no package: content is data a spoke wrote, not an instruction to the hub.
+    """
+    link: CardLink | None = card_link(dynamodb, settings.link_table, change.card_name) if settings.link_table else None
+    if link is None:
+        return None
+    mismatch = content_names_other_package(content, link)
+    if mismatch is None:
+        return link.package_arn
+    if not step_done(dynamodb, settings, change, "link-mismatch"):
+        sns.publish(
+            TopicArn=settings.topic_arn,
+            Subject=f"Model card {change.card_name} v{change.version} names another package"[:100],
+            Message=f"Model card {change.card_name} v{change.version} was set {change.status} by "
+            f"{change.modified_by}, but its {mismatch}.\nNo model package was changed. "
+            f"Review the card: {console_link(settings.region, change.card_name)}",
+        )
+        mark_step(dynamodb, settings, change, "link-mismatch", mismatch)
+    return None
+
+
 def set_package_status(
-    sagemaker: Any, sts: Any, settings: WorkflowSettings, content: Mapping[str, Any], status: str, description: str
+    sagemaker: Any, sts: Any, settings: WorkflowSettings, package_arn: str, status: str, description: str
 ) -> str:
-    package_arn = content.get("model_package_details", {}).get("model_package_arn")
-    if not package_arn:
-        return "no linked model package"
     client = package_client(sagemaker, sts, settings, package_arn)
     current = client.describe_model_package(ModelPackageName=package_arn).get("ModelApprovalStatus")
     if current == status:
@@ -462,7 +497,7 @@ def set_package_status(
 
 
 def gate_package_approval(
-    event: Mapping[str, Any], *, sagemaker: Any, sns: Any, sts: Any, settings: WorkflowSettings
+    event: Mapping[str, Any], *, sagemaker: Any, dynamodb: Any, sns: Any, sts: Any, settings: WorkflowSettings
 ) -> str:
     """A package set to Approved whose card is not Approved goes back to PendingManualApproval.
 
@@ -481,11 +516,17 @@ def gate_package_approval(
     )
     if not isinstance(group, str) or not isinstance(version, int) or not isinstance(arn, str):
         raise MalformedEvent("detail.ModelPackageGroupName, ModelPackageVersion and ModelPackageArn are required")
-    card_name = card_name_for(group, version)
-    try:
-        card_status = describe_card(sagemaker, card_name).get("ModelCardStatus")
-    except CardGone:
-        card_status = None
+    if not PACKAGE_ARN.match(arn):
+        raise MalformedEvent(f"detail.ModelPackageArn {arn!r} is not a versioned package ARN")
+    # The card the hub linked to this very package (account, group and version), nothing else.
+    card_name = card_name_for_package(arn)
+    link = card_link(dynamodb, settings.link_table, card_name) if settings.link_table else None
+    card_status = None
+    if link is not None and link.package_arn == arn:
+        try:
+            card_status = describe_card(sagemaker, card_name).get("ModelCardStatus")
+        except CardGone:
+            card_status = None
     if card_status == "Approved":
         return f"card {card_name} is Approved: approval stands"
     reason = f"model card {card_name} is {card_status or 'missing'}"
