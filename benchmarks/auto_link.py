@@ -18,15 +18,19 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+os.environ.update(
+    AWS_ACCESS_KEY_ID="AKIAMANAGEMENTADMIN0",
+    AWS_SECRET_ACCESS_KEY="emulator-management-account-administrator",
+    AWS_DEFAULT_REGION="us-east-1",
+)
 
 from moto import mock_aws  # noqa: E402
 
 from emulator import install  # noqa: E402
+from emulator.sessions import admin_session  # noqa: E402
 
 install()
 
-import boto3  # noqa: E402
 from auto_link.card_linker import LinkerSettings, link_new_version  # noqa: E402
 
 HUB = "111111111111"
@@ -57,7 +61,8 @@ class Harness:
 
     def __init__(self, editing_spokes: int = 1) -> None:
         self.calls: Counter[str] = Counter()
-        self.clients = {name: boto3.client(name, region_name="us-east-1") for name in ("sagemaker", "ram", "dynamodb")}
+        hub = admin_session(HUB)
+        self.clients = {name: hub.client(name) for name in ("sagemaker", "ram", "dynamodb")}
         for client in self.clients.values():
             client.meta.events.register("before-call", self.count)
         self.clients["dynamodb"].create_table(
@@ -78,7 +83,7 @@ class Harness:
         for account in accounts:
             ram.create_resource_share(name=f"cards-{account}", principals=[account])
         self.settings = LinkerSettings(
-            card_key_arn=f"arn:aws:kms:us-east-1:{HUB}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            card_key_arn=hub.client("kms").create_key()["KeyMetadata"]["Arn"],
             share_arns=[read_share["resourceShareArn"]],
             index_table="card-index",
             link_table="card-links",

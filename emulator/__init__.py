@@ -11,20 +11,34 @@ tests/test_emulator.py must still pass.
 - export_jobs: model card export jobs and their PDF
 - events: SageMaker's EventBridge events and cross-account delivery
 - ram: RAM shares, permissions and invitations for model cards
-- organizations: which accounts and organizational units an organization has
-- permissions: who may call what
+- organizations: the management account's administrator, OrganizationAccountAccessRole in every
+  account, and which accounts and organizational units an organization has
+- policy: one IAM policy statement, matched as AWS matches it
+- resources: which ARN an API call acts on, and its condition keys
+- permissions: who may call what (identity, resource and key policies; on unless
+  EMULATOR_PERMISSIONS=off)
+- sessions: how a person, a test or the sandbox becomes someone (client side)
 - cloudtrail: CloudTrail records of the governed SageMaker writes, and LookupEvents
 """
 
 from __future__ import annotations
 
-from emulator import cloudtrail, events, export_jobs, ram, sagemaker_cards, sagemaker_packages
+from emulator import (
+    cloudtrail,
+    events,
+    export_jobs,
+    organizations,
+    permissions,
+    ram,
+    sagemaker_cards,
+    sagemaker_packages,
+)
 
 __all__ = ["install"]
 
 # Each module's install() patches moto once; a new service's module joins this list. cloudtrail
 # comes after the SageMaker modules: it records the calls their handlers answer.
-EXTENSIONS = (sagemaker_cards, export_jobs, sagemaker_packages, ram, events, cloudtrail)
+EXTENSIONS = (organizations, permissions, sagemaker_cards, export_jobs, sagemaker_packages, ram, events, cloudtrail)
 
 _installed = False
 

@@ -3,6 +3,10 @@ which organizational unit an account sits in."""
 
 from __future__ import annotations
 
+import json
+
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.iam.models import AccessKey, IAMBackend
 from moto.organizations.models import organizations_backends
 
 
@@ -28,3 +32,84 @@ def account_in_ou(owner: str, account: str, ou_arn: str) -> bool:
             return True
         parent = next((ou.parent_id for ou in org.ou if ou.id == parent), None)
     return False
+
+
+# --- The way in: AWS Organizations' administrator convention ------------------------------------------
+# AWS Organizations creates `OrganizationAccountAccessRole` in every account it creates: administrator
+# permissions, trusting the management account ("Accessing a member account that has a management
+# account access role", Organizations User Guide). The emulator gives every account that role and
+# gives the management account one administrator user whose keys `python -m emulator.server` prints.
+# moto creates an IAM backend per account, on first use and again on every reset; its
+# `initialize_service_roles` hook runs then, so the role and the user are there from the start.
+
+MANAGEMENT_ACCOUNT = DEFAULT_ACCOUNT_ID  # moto's default account: where unknown keys land
+ACCESS_ROLE = "OrganizationAccountAccessRole"
+ADMIN_USER = "OrganizationAdmin"
+ADMIN_ACCESS_KEY_ID = "AKIAMANAGEMENTADMIN0"
+ADMIN_SECRET_ACCESS_KEY = "emulator-management-account-administrator"
+ADMINISTRATOR_ACCESS = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+
+
+def access_role_arn(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/{ACCESS_ROLE}"
+
+
+def _give_organization_access(backend: IAMBackend) -> None:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    backend.create_role(
+        role_name=ACCESS_ROLE,
+        assume_role_policy_document=json.dumps(trust),
+        path="/",
+        permissions_boundary=None,
+        description="Administrator access for the organization's management account",
+        tags=[],
+        max_session_duration=None,
+    )
+    backend.put_role_policy(ACCESS_ROLE, "AdministratorAccess", ADMINISTRATOR_ACCESS)
+    if backend.account_id != MANAGEMENT_ACCOUNT:
+        return
+    user = backend.create_user(region_name="us-east-1", user_name=ADMIN_USER)
+    backend.put_user_policy(ADMIN_USER, "AdministratorAccess", ADMINISTRATOR_ACCESS)
+    key = AccessKey(ADMIN_USER, prefix="AKIA", account_id=backend.account_id)  # type: ignore[abstract]
+    key.access_key_id, key.secret_access_key = ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY
+    user.access_keys.append(key)
+    backend.access_keys[key.physical_resource_id] = key
+
+
+def install() -> None:
+    original = IAMBackend.initialize_service_roles
+
+    def initialize_service_roles(self: IAMBackend) -> None:
+        original(self)
+        _give_organization_access(self)
+
+    IAMBackend.initialize_service_roles = initialize_service_roles  # type: ignore[method-assign]
+
+
+def organization_of(account: str) -> tuple[str, list[str]] | None:
+    """`aws:PrincipalOrgID` and `aws:PrincipalOrgPaths` for an account, or None outside any organization."""
+    for owner in list(organizations_backends.keys()):
+        org = organizations_backends[owner]["aws"]
+        if org.org is None:
+            continue
+        member = next((a for a in org.accounts if a.id == account), None)
+        if member is None and account != org.org.master_account_id:
+            continue
+        path: list[str] = []
+        parent: str | None = member.parent_id if member else org.org.root_id
+        while parent:
+            path.insert(0, parent)
+            parent = next((ou.parent_id for ou in org.ou if ou.id == parent), None)
+        return org.org.id, [f"{org.org.id}/{'/'.join(path)}/"]
+    return None

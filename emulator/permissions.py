@@ -1,23 +1,392 @@
-"""Who may call what: today, a spoke's call on a hub card is admitted only through a RAM share."""
+"""Who may call what: AWS's policy evaluation logic, on moto's own request authorization.
+
+moto already authenticates each request (SigV4 against the caller's keys) and collects the caller's
+identity-based policies once `INITIAL_NO_AUTH_ACTION_COUNT` is reached; it then matched them against
+`*`. Here `IAMRequestBase.check_action_permitted` is replaced by AWS's logic ("Policy evaluation
+logic", IAM User Guide), for the resources `emulator.resources` resolves:
+
+- an explicit Deny in any applicable policy wins;
+- within one account, an identity-based policy or a resource-based policy that names the principal
+  itself (not its account) allows;
+- across accounts, both the caller's identity-based policy and the resource's policy must allow
+  (for shared model cards the RAM share stands for the resource policy, as in AWS);
+- a KMS key's policy must always allow, directly or by delegating to the account's IAM policies;
+- AssumeRole needs a role that exists and whose trust policy allows the caller.
+
+Resource policies read: S3 bucket policies, KMS key policies, SQS queue policies, SNS topic
+policies, EventBridge bus policies, IAM role trust policies. Not evaluated: SCPs, permission
+boundaries, session policies, ACLs, VPC endpoint policies (README, "The local AWS emulator").
+
+Evaluation is on by default; `EMULATOR_PERMISSIONS=off` (or `set_enforcement(False)`) turns it
+off, and then every authenticated or unauthenticated call is allowed, as in plain moto.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from moto import settings
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.events.models import events_backends
+from moto.iam.access_control import AssumedRoleAccessKey, IAMRequestBase, PermissionResult
+from moto.iam.exceptions import NotFoundException
+from moto.iam.models import iam_backends
+from moto.kms.models import kms_backends
 from moto.ram.models import ram_backends
+from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.models import FakeBucket, s3_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+from moto.sts.models import sts_backends
 
 from emulator.core import AccessDeniedException
+from emulator.organizations import organization_of
+from emulator.policy import ContextValue, Principal, Request, Statement, decide, statements_of
 from emulator.ram import share_actions, share_reaches
+from emulator.resources import resolve
+
+ENFORCEMENT_VARIABLE = "EMULATOR_PERMISSIONS"
+# S3 API names moto records, as the IAM actions AWS authorizes them with.
+S3_ACTIONS = {
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "HeadBucket": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+    "ListMultipartUploads": "ListBucketMultipartUploads",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "PutBucketEncryption": "PutEncryptionConfiguration",
+}
+JSON_SERVICES = {"sagemaker", "kms", "dynamodb", "events", "ram", "logs", "sqs", "lambda"}
+ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}  # AWS: "No permissions are required", even under a Deny
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+_request: ContextVar[Any] = ContextVar("emulator_request")
+
+
+# --- The switch ----------------------------------------------------------------------------------------
+
+
+def set_enforcement(on: bool) -> None:
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if on else float("inf")
+    ActionAuthenticatorMixin.request_count = 0
+
+
+def enforcing() -> bool:
+    return bool(settings.INITIAL_NO_AUTH_ACTION_COUNT == 0)
+
+
+@contextmanager
+def enforcement(on: bool) -> Iterator[None]:
+    before = enforcing()
+    set_enforcement(on)
+    try:
+        yield
+    finally:
+        set_enforcement(before)
+
+
+# --- Errors in AWS's form ----------------------------------------------------------------------------
+
+
+class S3AccessDenied(S3AccessDeniedError):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+class QueryAccessDenied(AccessDeniedError):
+    def __init__(self, message: str) -> None:
+        # moto's AccessDeniedError is HTTP 403 with code AccessDenied; only its message is shorter.
+        super(AccessDeniedError, self).__init__("AccessDenied", message)
+
+
+def denied(service: str, message: str) -> Exception:
+    if service == "s3":
+        return S3AccessDenied(message)
+    if service == "sqs":
+        return JsonRESTError("AccessDenied", message)
+    if service in JSON_SERVICES:
+        return AccessDeniedException(message)
+    return QueryAccessDenied(message)
+
+
+def denial_message(principal: Principal, action: str, resource: str, reason: str) -> str:
+    return f"User: {principal.arn} is not authorized to perform: {action} on resource: {resource} because {reason}"
+
+
+# --- Policies -------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=2048)
+def _parsed(document: str) -> tuple[Statement, ...]:
+    return tuple(statements_of(document))
+
+
+def _document_text(policy: Any) -> str:
+    if isinstance(policy, str):
+        return policy
+    if isinstance(policy, dict):
+        document = policy.get("policy_document", policy)
+        return document if isinstance(document, str) else json.dumps(document)
+    version = next(v for v in policy.versions if v.is_default)
+    return str(version.document)
+
+
+def parsed_policy(policy: Any) -> tuple[Statement, ...]:
+    if policy is None or (isinstance(policy, bytes | str) and not policy):
+        return ()
+    if isinstance(policy, bytes):
+        policy = policy.decode()
+    return _parsed(_document_text(policy))
+
+
+def identity_statements(access_key: Any) -> list[Statement]:
+    return [s for policy in access_key.collect_policies() for s in parsed_policy(policy)]
+
+
+def principal_of(access_key: Any, account: str) -> Principal:
+    if isinstance(access_key, AssumedRoleAccessKey):
+        role = access_key._owner_role_name
+        return Principal(access_key.arn, account, f"arn:aws:iam::{account}:role/{role}")
+    return Principal(access_key.arn, account, access_key.arn)
+
+
+def global_context(principal: Principal, uri: str) -> dict[str, ContextValue]:
+    parsed = urlparse(uri)
+    # The server speaks plain HTTP on the loopback interface only; it stands in for TLS there.
+    secure = parsed.scheme == "https" or (parsed.hostname or "") in LOOPBACK or not parsed.scheme
+    context: dict[str, ContextValue] = {
+        "aws:PrincipalArn": principal.principal_arn,
+        "aws:PrincipalAccount": principal.account,
+        "aws:SecureTransport": "true" if secure else "false",
+        "aws:PrincipalType": "AssumedRole" if ":assumed-role/" in principal.arn else "User",
+    }
+    organization = organization_of(principal.account)
+    if organization is not None:
+        context["aws:PrincipalOrgID"], context["aws:PrincipalOrgPaths"] = organization
+    return context
+
+
+# --- Resource-based policies --------------------------------------------------------------------------
+
+
+@dataclass
+class ResourcePolicy:
+    account: str
+    statements: tuple[Statement, ...]
+    required: bool = False  # KMS key policies and trust policies must allow; others may be absent
+    exists: bool = True
+
+
+def resource_account(service: str, arn: str, caller: str) -> str:
+    if arn == "*":
+        return caller
+    if service == "s3":
+        bucket = arn.split(":::", 1)[-1].split("/", 1)[0]
+        owner = s3_backends.bucket_accounts.get(bucket)
+        return owner[1] if owner else caller
+    if ":resource-share-invitation/" in arn:
+        return caller  # the receiver answers an invitation; the sender's account is in its ARN
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else caller
+
+
+def resource_policy(service: str, action: str, arn: str, caller: str) -> ResourcePolicy | None:
+    account = resource_account(service, arn, caller)
+    parts = arn.split(":", 5)
+    region = parts[3] if len(parts) == 6 else ""
+    if service == "s3" and arn != "*":
+        bucket = arn.split(":::", 1)[-1].split("/", 1)[0]
+        found = s3_backends[account]["aws"].buckets.get(bucket)
+        return ResourcePolicy(account, parsed_policy(found.policy) if found else ())
+    if service == "kms" and ":key/" in arn:
+        key = kms_backends[account][region].keys.get(arn.rsplit("/", 1)[-1])
+        return ResourcePolicy(account, parsed_policy(key.policy) if key else (), required=True, exists=bool(key))
+    if service == "sqs" and arn != "*":
+        queue = sqs_backends[account][region].queues.get(parts[5])
+        return ResourcePolicy(account, parsed_policy(queue.policy) if queue else ())
+    if service == "sns" and arn != "*":
+        topic = sns_backends[account][region].topics.get(arn)
+        return ResourcePolicy(account, parsed_policy(topic.policy) if topic else ())
+    if service == "events" and ":event-bus/" in arn:
+        bus = events_backends[account][region].event_buses.get(arn.rsplit("/", 1)[-1])
+        return ResourcePolicy(account, parsed_policy(bus.policy) if bus and bus.policy else ())
+    if service == "sts" and action == "AssumeRole":
+        try:
+            role = iam_backends[account]["aws"].get_role_by_arn(arn)
+        except NotFoundException:
+            return ResourcePolicy(account, (), required=True, exists=False)
+        return ResourcePolicy(account, parsed_policy(role.assume_role_policy_document), required=True)
+    return None
+
+
+# --- RAM stands for the resource policy of shared model cards ----------------------------------------
+
+
+def shared_card_allows(owner: str, region: str, caller: str, card_arn: str, action: str) -> bool:
+    return any(
+        card_arn in share.resource_arns
+        and share_reaches(owner, region, share, caller)
+        and action in share_actions(owner, region, share)
+        for share in ram_backends[owner][region].resource_shares
+    )
 
 
 def authorize_shared_card(owner: str, region: str, caller: str, caller_arn: str, card_arn: str, action: str) -> None:
     """AWS admits a spoke's call on a hub card only through a share that grants the action."""
-    for share in ram_backends[owner][region].resource_shares:
-        if (
-            card_arn in share.resource_arns
-            and share_reaches(owner, region, share, caller)
-            and action in share_actions(owner, region, share)
-        ):
-            return
-    raise AccessDeniedException(
-        f"User: {caller_arn} is not authorized to perform: {action} on resource: {card_arn} "
-        "because no resource-based policy allows the " + action + " action"
+    if not shared_card_allows(owner, region, caller, card_arn, action):
+        raise AccessDeniedException(
+            f"User: {caller_arn} is not authorized to perform: {action} on resource: {card_arn} "
+            "because no resource-based policy allows the " + action + " action"
+        )
+
+
+# --- The decision -----------------------------------------------------------------------------------
+
+
+def evaluate(
+    service: str,
+    action: str,
+    resource: str,
+    principal: Principal,
+    identity: list[Statement],
+    context: dict[str, ContextValue],
+) -> str | None:
+    """None when allowed, else the reason AWS gives ("because ...")."""
+    request = Request(action, resource, principal, context)
+    identity_denied, identity_allowed = decide(identity, request, resource_policy=False)
+    if identity_denied:
+        return "with an explicit deny in an identity-based policy"
+    short_action = action.split(":", 1)[1]
+    policy = resource_policy(service, short_action, resource, principal.account)
+    owner = policy.account if policy else resource_account(service, resource, principal.account)
+    cross_account = owner != principal.account
+    resource_allowed = resource_names_principal = False
+    if policy is not None:
+        resource_denied, resource_allowed = decide(policy.statements, request, resource_policy=True)
+        if resource_denied:
+            return "with an explicit deny in a resource-based policy"
+        resource_names_principal = resource_allowed and any(
+            s.effect == "Allow" and s.names_principal_exactly(principal) and s.applies_to(request, resource_policy=True)
+            for s in policy.statements
+        )
+        if policy.required and not resource_allowed:
+            return f"no resource-based policy allows the {action} action"
+    elif service == "sagemaker" and cross_account and ":model-card/" in resource:
+        card_arn = resource.split("/export-job/")[0]
+        resource_allowed = shared_card_allows(owner, resource.split(":")[3], principal.account, card_arn, action)
+    if cross_account:
+        if not identity_allowed:
+            return f"no identity-based policy allows the {action} action"
+        if not resource_allowed:
+            return f"no resource-based policy allows the {action} action"
+        return None
+    if identity_allowed or resource_names_principal:
+        return None
+    return f"no identity-based policy allows the {action} action"
+
+
+def authorize(
+    service: str,
+    action: str,
+    resource: str,
+    principal: Principal,
+    identity: list[Statement],
+    context: dict[str, ContextValue],
+) -> None:
+    reason = evaluate(service, action, resource, principal, identity, context)
+    if reason is not None:
+        raise denied(service, denial_message(principal, action, resource, reason))
+
+
+@dataclass
+class Caller:
+    """The authenticated caller of the request being served, for checks made inside a handler."""
+
+    principal: Principal
+    identity: list[Statement]
+    context: dict[str, ContextValue]
+
+
+_caller: ContextVar[Caller | None] = ContextVar("emulator_caller", default=None)
+
+
+def current_caller() -> Caller | None:
+    """The caller of the request being served; None when evaluation is off."""
+    return _caller.get()
+
+
+def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
+    response = _request.get(None)
+    service = self._service
+    name = self._action.split(":", 1)[1]
+    if service == "s3":
+        name = S3_ACTIONS.get(name, name)
+    action = f"{service}:{name}"
+    account = self.account_id
+    principal = principal_of(self._access_key, account)
+    identity = identity_statements(self._access_key)
+    context = global_context(principal, getattr(response, "uri", "") or "")
+    _caller.set(Caller(principal, identity, context))
+    if action in ALWAYS_ALLOWED:
+        return
+    resources, own_context = (
+        resolve(response, service, name, account, self._region, resource) if response else ([resource], {})
     )
+    for arn in resources:
+        authorize(service, action, arn, principal, identity, {**context, **own_context})
+
+
+def install() -> None:
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        token = _request.set(self)
+        _caller.set(None)
+        try:
+            original(self, iam_request_cls, resource)
+        finally:
+            _request.reset(token)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authenticate_and_authorize  # type: ignore[method-assign]
+    # moto's own bucket policy check ignores conditions, so a TLS-only Deny refused every request;
+    # the bucket policy is evaluated above instead, with the caller and the condition keys known.
+    FakeBucket.get_permission = lambda self, action, resource: PermissionResult.NEUTRAL  # type: ignore[method-assign]
+    IAMRequestBase.check_action_permitted = _check_action_permitted  # type: ignore[method-assign]
+    set_enforcement(os.environ.get(ENFORCEMENT_VARIABLE, "on").lower() != "off")
+
+
+# --- AWS services assume roles too --------------------------------------------------------------------
+
+
+def assume_role_for_service(role_arn: str, service: str, session_name: str) -> tuple[str, str, str]:
+    """Credentials for `role_arn` as `service` (e.g. lambda.amazonaws.com) gets them: only when the
+    role exists and its trust policy names the service. In-process only; the server has no route."""
+    account = role_arn.split(":")[4]
+    principal = Principal(service, account, service, service=service)
+    try:
+        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+    except NotFoundException:
+        raise PermissionError(f"{service} cannot assume {role_arn}: the role does not exist") from None
+    request = Request("sts:AssumeRole", role_arn, principal, {})
+    refused, allowed = decide(parsed_policy(role.assume_role_policy_document), request, resource_policy=True)
+    if refused or not allowed:
+        raise PermissionError(f"{service} cannot assume {role_arn}: its trust policy does not allow {service}")
+    assumed = sts_backends[account]["aws"].assume_role(
+        region_name="us-east-1",
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy="",
+        duration=3600,
+        external_id="",
+    )
+    return assumed.access_key_id, assumed.secret_access_key, assumed.session_token

@@ -15,6 +15,7 @@ import sys
 import threading
 
 from emulator import install
+from emulator.organizations import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY
 
 
 def free_port() -> int:
@@ -48,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emulator: cannot listen on 127.0.0.1:{args.port} ({error.strerror})", file=sys.stderr)
         return 1
     print(f"export AWS_ENDPOINT_URL={endpoint}")
-    print("export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1", flush=True)
+    # The management account's administrator, as AWS Organizations sets one up (README).
+    print(f"export AWS_ACCESS_KEY_ID={ADMIN_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={ADMIN_SECRET_ACCESS_KEY}")
+    print("export AWS_DEFAULT_REGION=us-east-1", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):

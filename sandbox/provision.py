@@ -5,10 +5,12 @@ from the cloud assembly, resolved through the CloudFormation intrinsics the temp
 Fn::GetAtt, Fn::Join). Each Lambda is stood in by a queue that the sandbox drains into the real
 handler, so the emulator's own EventBridge decides which handler runs.
 
-Stood in or left out, because the emulator has no such thing or does not enforce it: IAM policies
-and the KMS key policy (moto does not evaluate them), SNS e-mail subscriptions (an SQS "reviewer
-inbox" stands in), Lambda itself (a queue and an in-process call stand in), alarms, log groups,
-access-log delivery and the CDK bootstrap resources.
+Provisioning runs as each account's administrator (OrganizationAccountAccessRole). Roles,
+policies, the KMS key policy and the bucket, queue, topic and bus policies are created as the
+templates write them, and the emulator evaluates them. Stood in or left out, because the emulator
+has no such thing: SNS e-mail subscriptions (an SQS "reviewer inbox" stands in), Lambda itself (a
+queue and an in-process call, with the function's role, stand in), alarms, log groups (their ARNs
+only), access-log delivery and the CDK bootstrap resources.
 """
 
 from __future__ import annotations
@@ -22,19 +24,14 @@ from typing import Any
 
 import boto3
 
-REGION = "us-east-1"
+from emulator.sessions import REGION, admin_session
+
+__all__ = ["REGION", "Deployed", "Function", "load_assembly", "provision_hub", "provision_spoke", "session_for"]
 
 
 def session_for(account: str, endpoint: str | None = None) -> boto3.Session:
-    """A session whose credentials the emulator maps to `account` (STS AssumeRole into it)."""
-    sts = boto3.client("sts", endpoint_url=endpoint, region_name=REGION)
-    granted = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/sandbox", RoleSessionName="sandbox")["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=granted["AccessKeyId"],
-        aws_secret_access_key=granted["SecretAccessKey"],
-        aws_session_token=granted["SessionToken"],
-        region_name=REGION,
-    )
+    """Administrator of `account` (OrganizationAccountAccessRole, assumed by the management account)."""
+    return admin_session(account, endpoint)
 
 
 @dataclass
@@ -46,6 +43,7 @@ class Function:
     environment: dict[str, str]
     queue_url: str
     queue_arn: str
+    role_arn: str
 
 
 @dataclass
@@ -140,11 +138,19 @@ def provision_hub(deployed: Deployed, inbox: tuple[str, str]) -> None:
     """Create the hub's stateful resources, shares, cards, functions and rules, in dependency order."""
     kms = deployed.client("kms")
     for logical_id, props in deployed.resources("AWS::KMS::Key"):
-        key = kms.create_key(Description=props.get("Description", ""))["KeyMetadata"]
+        key = kms.create_key(
+            Description=props.get("Description", ""), Policy=json.dumps(deployed.resolve(props["KeyPolicy"]))
+        )["KeyMetadata"]
         deployed.refs[logical_id], deployed.attrs[(logical_id, "Arn")] = key["KeyId"], key["Arn"]
     for logical_id, props in deployed.resources("AWS::KMS::Alias"):
         kms.create_alias(AliasName=props["AliasName"], TargetKeyId=deployed.resolve(props["TargetKeyId"]))
         deployed.refs[logical_id] = props["AliasName"]
+
+    for logical_id, props in deployed.resources("AWS::Logs::LogGroup"):
+        # Nothing logs here; policies only need the ARN.
+        name = props.get("LogGroupName") or f"/aws/lambda/{logical_id}"
+        deployed.refs[logical_id] = name
+        deployed.attrs[(logical_id, "Arn")] = f"arn:aws:logs:{REGION}:{deployed.account}:log-group:{name}:*"
 
     events = deployed.client("events")
     for logical_id, props in deployed.resources("AWS::Events::EventBus"):
@@ -213,6 +219,9 @@ def provision_hub(deployed: Deployed, inbox: tuple[str, str]) -> None:
         )["resourceShare"]
         deployed.refs[logical_id] = deployed.attrs[(logical_id, "Arn")] = share["resourceShareArn"]
 
+    name_rules(deployed)
+    provision_iam(deployed)
+    provision_resource_policies(deployed)
     for _, props in deployed.resources("AWS::Lambda::EventSourceMapping"):
         queue_id = props["EventSourceArn"]["Fn::GetAtt"][0]
         deployed.event_sources[queue_id] = props["FunctionName"]["Ref"]
@@ -222,9 +231,74 @@ def provision_hub(deployed: Deployed, inbox: tuple[str, str]) -> None:
         environment = {
             k: str(deployed.resolve(v)) for k, v in props.get("Environment", {}).get("Variables", {}).items()
         }
-        deployed.functions[logical_id] = Function(logical_id, props["Handler"], environment, url, arn)
+        role = deployed.resolve(props["Role"])
+        deployed.functions[logical_id] = Function(logical_id, props["Handler"], environment, url, arn, role)
         deployed.refs[logical_id], deployed.attrs[(logical_id, "Arn")] = logical_id, arn
     provision_rules(deployed)
+
+
+def name_rules(deployed: Deployed) -> None:
+    """Rule ARNs, known before the rules exist: queue policies name the rules that may send."""
+    for logical_id, props in deployed.resources("AWS::Events::Rule"):
+        bus = props.get("EventBusName")
+        path = f"rule/{deployed.resolve(bus)}/{logical_id}" if bus else f"rule/{logical_id}"
+        deployed.attrs[(logical_id, "Arn")] = f"arn:aws:events:{REGION}:{deployed.account}:{path}"
+
+
+def provision_iam(deployed: Deployed) -> None:
+    """Roles, managed policies and inline policies, as the template writes them."""
+    iam = deployed.client("iam")
+    for logical_id, props in deployed.resources("AWS::IAM::ManagedPolicy"):
+        arn = iam.create_policy(
+            PolicyName=props.get("ManagedPolicyName") or logical_id,
+            PolicyDocument=json.dumps(deployed.resolve(props["PolicyDocument"])),
+        )["Policy"]["Arn"]
+        deployed.refs[logical_id] = arn
+    for logical_id, props in deployed.resources("AWS::IAM::Role"):
+        name = props.get("RoleName") or logical_id[:64]
+        arn = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(deployed.resolve(props["AssumeRolePolicyDocument"]))
+        )["Role"]["Arn"]
+        deployed.refs[logical_id], deployed.attrs[(logical_id, "Arn")] = name, arn
+        for policy_arn in deployed.resolve(props.get("ManagedPolicyArns", [])):
+            iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
+    for _, props in deployed.resources("AWS::IAM::Policy"):
+        for role in deployed.resolve(props.get("Roles", [])):
+            iam.put_role_policy(
+                RoleName=role,
+                PolicyName=props["PolicyName"],
+                PolicyDocument=json.dumps(deployed.resolve(props["PolicyDocument"])),
+            )
+
+
+def provision_resource_policies(deployed: Deployed) -> None:
+    """Bucket, queue, topic and event bus policies: the emulator evaluates them as AWS does."""
+    s3 = deployed.client("s3")
+    for _, props in deployed.resources("AWS::S3::BucketPolicy"):
+        s3.put_bucket_policy(
+            Bucket=deployed.resolve(props["Bucket"]), Policy=json.dumps(deployed.resolve(props["PolicyDocument"]))
+        )
+    sqs = deployed.client("sqs")
+    for _, props in deployed.resources("AWS::SQS::QueuePolicy"):
+        for url in deployed.resolve(props["Queues"]):
+            sqs.set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": json.dumps(deployed.resolve(props["PolicyDocument"]))}
+            )
+    sns = deployed.client("sns")
+    for _, props in deployed.resources("AWS::SNS::TopicPolicy"):
+        for topic in deployed.resolve(props["Topics"]):
+            sns.set_topic_attributes(
+                TopicArn=topic,
+                AttributeName="Policy",
+                AttributeValue=json.dumps(deployed.resolve(props["PolicyDocument"])),
+            )
+    events = deployed.client("events")
+    for _, props in deployed.resources("AWS::Events::EventBusPolicy"):
+        statement = deployed.resolve(props["Statement"])
+        events.put_permission(
+            EventBusName=deployed.resolve(props["EventBusName"]),
+            Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
 
 
 def provision_rules(deployed: Deployed) -> None:
@@ -244,15 +318,11 @@ def provision_rules(deployed: Deployed) -> None:
 
 
 def provision_spoke(deployed: Deployed) -> None:
-    """The spoke's approval-sync role and its forwarding rule (the target is the hub's bus ARN)."""
-    iam = deployed.client("iam")
-    for logical_id, props in deployed.resources("AWS::IAM::Role"):
-        if "RoleName" in props:
-            iam.create_role(
-                RoleName=props["RoleName"],
-                AssumeRolePolicyDocument=json.dumps(deployed.resolve(props["AssumeRolePolicyDocument"])),
-            )
-            deployed.refs[logical_id] = props["RoleName"]
+    """The spoke's roles and policies and its forwarding rule (the target is the hub's bus ARN)."""
+    for logical_id, _ in deployed.resources("AWS::SQS::Queue"):
+        deployed.attrs[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{deployed.account}:{logical_id}"
+    name_rules(deployed)
+    provision_iam(deployed)
     events = deployed.client("events")
     for logical_id, props in deployed.resources("AWS::Events::Rule"):
         events.put_rule(Name=logical_id, EventPattern=json.dumps(props["EventPattern"]))

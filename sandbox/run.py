@@ -31,7 +31,9 @@ sys.path.insert(0, str(ROOT / "lambdas"))
 
 from shared.card_names import card_name_for  # noqa: E402
 
+from emulator.organizations import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY  # noqa: E402
 from emulator.server import start  # noqa: E402
+from emulator.sessions import role_session, service_role_session  # noqa: E402
 from sandbox.provision import REGION, Deployed, Function, load_assembly, provision_hub, provision_spoke, session_for  # noqa: E402
 
 HUB_STACK = "ModelCardGovernanceHub"
@@ -97,6 +99,18 @@ class Sandbox:
         spoke_names = list(self.spokes)
         self.registry = self.spokes[spoke_names[0]]  # the spoke whose data scientists register models
         self.reader = self.spokes[spoke_names[-1]]  # the spoke whose users read the shared cards
+        self.role_sessions: dict[str, boto3.Session] = {}
+        # Spoke users work through the role the spoke stack gives them for shared cards.
+        access_role = next(
+            logical_id for logical_id, p in self.reader.resources("AWS::IAM::Role") if "ManagedPolicyArns" in p
+        )
+        self.reader_user = Deployed(
+            self.reader.stack,
+            self.reader.account,
+            role_session(self.reader.account, self.reader.refs[access_role], endpoint),
+            endpoint,
+            self.reader.template,
+        )
 
     def accept_invitations(self) -> None:
         """What a spoke administrator does once outside an organization (README: accept the share)."""
@@ -112,7 +126,10 @@ class Sandbox:
 
     @contextmanager
     def function_environment(self, function: Function) -> Iterator[None]:
-        credentials = self.hub.session.get_credentials()
+        """What Lambda gives the handler: its environment and its execution role's credentials."""
+        if function.logical_id not in self.role_sessions:
+            self.role_sessions[function.logical_id] = service_role_session(function.role_arn, name=function.logical_id)
+        credentials = self.role_sessions[function.logical_id].get_credentials()
         assert credentials is not None
         values = {
             **function.environment,
@@ -238,7 +255,7 @@ class Sandbox:
             content.get("intended_uses", {}).get("risk_rating") == "Medium",
             "intended uses were not carried over from the group's template card",
         )
-        shared = self.reader.client("ram").list_resources(
+        shared = self.reader_user.client("ram").list_resources(
             resourceOwner="OTHER-ACCOUNTS", resourceType="sagemaker:ModelCard"
         )
         names = sorted(r["arn"].rsplit("/", 1)[-1] for r in shared["resources"])
@@ -317,7 +334,7 @@ class Sandbox:
 
     def step_spoke_reads(self) -> list[str]:
         card_arn = f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{self.card_of(1)}"
-        sagemaker = self.reader.client("sagemaker")
+        sagemaker = self.reader_user.client("sagemaker")
         described = sagemaker.describe_model_card(ModelCardName=card_arn)
         versions = sagemaker.list_model_card_versions(ModelCardName=card_arn)["ModelCardVersionSummaryList"]
         try:
@@ -387,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assembly", type=Path, default=ROOT / "cdk.out", help="synthesized cloud assembly")
     parser.add_argument("--keep", action="store_true", help="leave the emulator running for the AWS CLI")
     args = parser.parse_args(argv)
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID=ADMIN_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=ADMIN_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION=REGION
+    )
     for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(variable, None)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log
@@ -420,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def keep_running(sandbox: Sandbox) -> None:
-    credentials = sandbox.reader.session.get_credentials()
+    credentials = sandbox.reader_user.session.get_credentials()
     assert credentials is not None
     print(f"\nThe emulator keeps running. In another shell, as a user of spoke {sandbox.reader.account}:\n")
     print(f"export AWS_ENDPOINT_URL={sandbox.endpoint} AWS_DEFAULT_REGION={REGION}")

@@ -1,10 +1,28 @@
-"""Shared fixtures: the example config, and the example app synthesized once per test session."""
+"""Shared fixtures: the emulator and who a test acts as, the example config, and the example app
+synthesized once per test session.
+
+The emulator evaluates permissions as AWS does (identity, resource and key policies), so a test
+acts as someone, the way a person reaches accounts in AWS Organizations:
+
+    def test_x(aws, admin_of, role_of):
+        hub = admin_of(HUB)                 # administrator of HUB (OrganizationAccountAccessRole)
+        hub.client("iam").create_role(...)  # set up as that administrator
+        workflow = role_of(HUB, "model-card-governance-approval-workflow")  # AssumeRole as HUB's admin
+        sync = role_of(SPOKE, "model-card-governance-approval-sync", via=workflow)  # role chaining
+
+`admin_of(account)` and `role_of(account, role, via=None, **assume_role_args)` return boto3
+Sessions; `role_of` is refused (AccessDenied) when the role is missing or does not trust the
+caller. Inside `mock_aws` the environment's credentials are moto's fake ones, which the emulator
+refuses: make clients from these sessions.
+`tests.accounts.session_for(account)` is `admin_of` for code outside fixtures. To see what a test
+would do without evaluation, wrap it in `emulator.permissions.enforcement(False)`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +33,13 @@ EXAMPLE_CONFIG = ROOT / "config" / "example.json"
 AWS_EVENTS = Path(__file__).resolve().parent / "fixtures" / "aws-events"
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-# Credentials and region for the emulator; set before any boto3 client is made.
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
-for _variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+# The management account's administrator and the region, set before any boto3 client is made.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="AKIAMANAGEMENTADMIN0",
+    AWS_SECRET_ACCESS_KEY="emulator-management-account-administrator",
+    AWS_DEFAULT_REGION="us-east-1",
+)
+for _variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "EMULATOR_PERMISSIONS"):
     os.environ.pop(_variable, None)
 
 
@@ -29,14 +51,31 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto with the project's model card extension, fresh for each test."""
+    """The emulator in-process, permission evaluation on, fresh for each test."""
     from moto import mock_aws
 
     from emulator import install
+    from emulator.permissions import enforcement
 
     install()
-    with mock_aws():
+    with mock_aws(), enforcement(True):
         yield
+
+
+@pytest.fixture
+def admin_of(aws: None) -> Callable[[str], Any]:
+    """admin_of(account): a boto3 Session administering `account` through OrganizationAccountAccessRole."""
+    from emulator.sessions import admin_session
+
+    return admin_session
+
+
+@pytest.fixture
+def role_of(aws: None) -> Callable[..., Any]:
+    """role_of(account, role, via=None, **assume_role_args): a boto3 Session for that role, by AssumeRole."""
+    from emulator.sessions import role_session
+
+    return role_session
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,7 @@ def test_whole_lifecycle_behaves_as_documented(sandbox: Sandbox) -> None:
 
 
 def aws_cli(sandbox: Sandbox, *args: str) -> Any:
-    credentials = sandbox.reader.session.get_credentials()
+    credentials = sandbox.reader_user.session.get_credentials()
     assert credentials is not None
     env = dict(
         os.environ,

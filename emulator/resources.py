@@ -1,0 +1,187 @@
+"""Which resource an API call acts on, as the Service Authorization Reference names it.
+
+moto checks identity policies against `*` for most services, so a policy that names an ARN never
+matched. These resolvers read the request's parameters and return the ARN(s) AWS authorizes
+against, and the request's own condition keys. A call not listed here is authorized against `*`,
+which only a policy with `"Resource": "*"` allows (the administrators' policies do).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+from moto.kms.models import kms_backends
+
+from emulator.policy import ContextValue
+
+CARD_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-card/[^/]+$")
+CARD_ACTIONS_BY_NAME = {
+    "CreateModelCard",
+    "DescribeModelCard",
+    "UpdateModelCard",
+    "DeleteModelCard",
+    "ListModelCardVersions",
+    "CreateModelCardExportJob",
+    "ListModelCardExportJobs",
+}
+
+Resolved = tuple[list[str], dict[str, ContextValue]]
+
+
+def _arn(service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def _sagemaker(response: Any, action: str, account: str, region: str) -> Resolved:
+    param = response._get_param
+    if action in CARD_ACTIONS_BY_NAME:
+        name = param("ModelCardName") or ""
+        return [name if CARD_ARN.match(name) else _arn("sagemaker", region, account, f"model-card/{name}")], {}
+    if action == "DescribeModelCardExportJob":
+        return [param("ModelCardExportJobArn") or "*"], {}
+    if action in ("DescribeModelPackage", "UpdateModelPackage", "DeleteModelPackage"):
+        name = param("ModelPackageArn") or param("ModelPackageName") or ""
+        arn = name if name.startswith("arn:") else _arn("sagemaker", region, account, f"model-package/{name}")
+        context: dict[str, ContextValue] = {}
+        if param("ModelApprovalStatus"):
+            context["sagemaker:ModelApprovalStatus"] = param("ModelApprovalStatus")
+        return [arn], context
+    if action == "CreateModelPackage":
+        # The version does not exist yet; AWS authorizes the new package's ARN within its group.
+        group = param("ModelPackageGroupName") or ""
+        return [_arn("sagemaker", region, account, f"model-package/{group}")], {}
+    if action in ("CreateModelPackageGroup", "DescribeModelPackageGroup", "DeleteModelPackageGroup"):
+        name = param("ModelPackageGroupName") or ""
+        arn = name if name.startswith("arn:") else _arn("sagemaker", region, account, f"model-package-group/{name}")
+        return [arn], {}
+    if action in ("AddTags", "DeleteTags", "ListTags"):
+        return [param("ResourceArn") or "*"], {}
+    return ["*"], {}
+
+
+def key_arn(key_id: str, account: str, region: str) -> str:
+    """A KeyId as KMS takes it (key ID, key ARN, alias name or alias ARN), as the key's ARN."""
+    if key_id.startswith("arn:") and ":key/" in key_id:
+        return key_id
+    owner, name = account, key_id
+    if key_id.startswith("arn:") and ":alias/" in key_id:
+        owner, name = key_id.split(":")[4], key_id.split(":", 5)[5]
+    if name.startswith("alias/"):
+        try:
+            target = kms_backends[owner][region].get_key_id_from_alias(name)
+        except Exception:
+            target = None
+        return _arn("kms", region, owner, f"key/{target}") if target else _arn("kms", region, owner, name)
+    return _arn("kms", region, owner, f"key/{name}")
+
+
+def encryption_context_keys(context: dict[str, str] | None) -> dict[str, ContextValue]:
+    return {f"kms:EncryptionContext:{k}": v for k, v in (context or {}).items()}
+
+
+def _kms(response: Any, action: str, account: str, region: str) -> Resolved:
+    param = response._get_param
+    key_id = param("KeyId") or param("TargetKeyId") or param("DestinationKeyId")
+    if not key_id or action in ("CreateKey", "ListKeys", "ListAliases", "GenerateRandom"):
+        return ["*"], {}
+    context = encryption_context_keys(param("EncryptionContext"))
+    context["kms:CallerAccount"] = account
+    return [key_arn(key_id, account, region)], context
+
+
+def _dynamodb(response: Any, action: str, account: str, region: str) -> Resolved:
+    table = response._get_param("TableName")
+    if not table:
+        return ["*"], {}
+    return [table if table.startswith("arn:") else _arn("dynamodb", region, account, f"table/{table}")], {}
+
+
+def queue_arn_from_url(url: str, region: str) -> str:
+    path = urlparse(url).path.strip("/").split("/")
+    return _arn("sqs", region, path[0], path[1]) if len(path) == 2 else "*"
+
+
+def _sqs(response: Any, action: str, account: str, region: str) -> Resolved:
+    param = response._get_param
+    if param("QueueUrl"):
+        return [queue_arn_from_url(param("QueueUrl"), region)], {}
+    if param("QueueName"):
+        owner = param("QueueOwnerAWSAccountId") or account
+        return [_arn("sqs", region, owner, param("QueueName"))], {}
+    return ["*"], {}
+
+
+def _sns(response: Any, action: str, account: str, region: str) -> Resolved:
+    param = response._get_param
+    if param("TopicArn"):
+        return [param("TopicArn")], {}
+    if action == "CreateTopic" and param("Name"):
+        return [_arn("sns", region, account, param("Name"))], {}
+    if param("SubscriptionArn"):
+        return [param("SubscriptionArn").rsplit(":", 1)[0]], {}
+    return ["*"], {}
+
+
+def bus_arn(name: str | None, account: str, region: str) -> str:
+    name = name or "default"
+    return name if name.startswith("arn:") else _arn("events", region, account, f"event-bus/{name}")
+
+
+def _events(response: Any, action: str, account: str, region: str) -> Resolved:
+    param = response._get_param
+    if action == "PutEvents":
+        entries = param("Entries") or []
+        arns = sorted({bus_arn(e.get("EventBusName"), account, region) for e in entries}) or ["*"]
+        sources = sorted({str(e.get("Source", "")) for e in entries})
+        return arns, {"events:source": sources}
+    if action in ("CreateEventBus", "DescribeEventBus", "DeleteEventBus", "PutPermission", "RemovePermission"):
+        return [bus_arn(param("Name") or param("EventBusName"), account, region)], {}
+    rule = param("Rule") or (param("Name") if action in ("PutRule", "DescribeRule", "DeleteRule") else None)
+    if rule:
+        bus = param("EventBusName")
+        path = f"rule/{rule}" if not bus or bus == "default" else f"rule/{bus.rsplit('/', 1)[-1]}/{rule}"
+        return [_arn("events", region, account, path)], {}
+    return ["*"], {}
+
+
+def _ram(response: Any, action: str, account: str, region: str) -> Resolved:
+    param = response._get_param
+    if param("resourceShareArn"):
+        return [param("resourceShareArn")], {}
+    if param("resourceShareInvitationArn"):
+        return [param("resourceShareInvitationArn")], {}
+    if action == "CreatePermission" and param("name"):
+        return [_arn("ram", region, account, f"permission/{param('name')}")], {}
+    return ["*"], {}
+
+
+def _sts(response: Any, action: str, account: str, region: str) -> Resolved:
+    if action == "AssumeRole":
+        context: dict[str, ContextValue] = {}
+        if response._get_param("ExternalId"):
+            context["sts:ExternalId"] = response._get_param("ExternalId")
+        return [response._get_param("RoleArn") or "*"], context
+    return ["*"], {}
+
+
+RESOLVERS: dict[str, Callable[[Any, str, str, str], Resolved]] = {
+    "sagemaker": _sagemaker,
+    "kms": _kms,
+    "dynamodb": _dynamodb,
+    "sqs": _sqs,
+    "sns": _sns,
+    "events": _events,
+    "ram": _ram,
+    "sts": _sts,
+}
+
+
+def resolve(response: Any, service: str, action: str, account: str, region: str, moto_resource: str) -> Resolved:
+    """The ARNs this call is authorized against, and its request condition keys."""
+    resolver = RESOLVERS.get(service)
+    if resolver is None:
+        return [moto_resource], {}
+    return resolver(response, action, account, region)
