@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator import cloudtrail
+from emulator.sessions import management_session
 from tests.accounts import session_for
 
 HUB = "111111111111"
@@ -44,7 +45,7 @@ def test_a_card_update_is_recorded_with_the_assumed_role_and_its_issuer(aws: Non
     sagemaker.update_model_card(ModelCardName="churn", ModelCardStatus="PendingReview")
     [update, create] = history(hub)
     assert (update["EventName"], create["EventName"]) == ("UpdateModelCard", "CreateModelCard")
-    assert update["Username"] == "sandbox" and update["ReadOnly"] == "false"
+    assert update["Username"] == "admin" and update["ReadOnly"] == "false"
     assert update["EventSource"] == "sagemaker.amazonaws.com"
     assert update["Resources"] == [
         {
@@ -54,13 +55,13 @@ def test_a_card_update_is_recorded_with_the_assumed_role_and_its_issuer(aws: Non
     ]
     detail = record(update)
     assert detail["userIdentity"]["type"] == "AssumedRole"
-    assert detail["userIdentity"]["arn"] == f"arn:aws:sts::{HUB}:assumed-role/sandbox/sandbox"
+    assert detail["userIdentity"]["arn"] == f"arn:aws:sts::{HUB}:assumed-role/OrganizationAccountAccessRole/admin"
     assert detail["userIdentity"]["accessKeyId"] == update["AccessKeyId"]
     issuer = detail["userIdentity"]["sessionContext"]["sessionIssuer"]
     assert (issuer["type"], issuer["arn"], issuer["userName"]) == (
         "Role",
-        f"arn:aws:iam::{HUB}:role/sandbox",
-        "sandbox",
+        f"arn:aws:iam::{HUB}:role/OrganizationAccountAccessRole",
+        "OrganizationAccountAccessRole",
     )
     assert detail["requestParameters"] == {"modelCardName": "churn", "modelCardStatus": "PendingReview"}
     assert detail["recipientAccountId"] == HUB and detail["eventType"] == "AwsApiCall"
@@ -69,19 +70,26 @@ def test_a_card_update_is_recorded_with_the_assumed_role_and_its_issuer(aws: Non
     assert record(create)["responseElements"] == {"modelCardArn": f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/churn"}
 
 
-def test_an_iam_user_and_the_default_credentials_are_recorded_as_such(aws: None) -> None:
-    iam = boto3.client("iam")
+def test_iam_users_are_recorded_as_such(aws: None) -> None:
+    admin = management_session()
+    iam = admin.client("iam")
     iam.create_user(UserName="carol")
+    may_create = {"Effect": "Allow", "Action": "sagemaker:CreateModelCard", "Resource": "*"}
+    iam.put_user_policy(
+        UserName="carol",
+        PolicyName="cards",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [may_create]}),
+    )
     key = iam.create_access_key(UserName="carol")["AccessKey"]
     carol = boto3.Session(
         aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1"
     )
     carol.client("sagemaker").create_model_card(ModelCardName="a", Content=CONTENT, ModelCardStatus="Draft")
-    boto3.client("sagemaker").create_model_card(ModelCardName="b", Content=CONTENT, ModelCardStatus="Draft")
-    [by_root, by_carol] = [record(e)["userIdentity"] for e in history(boto3.Session(region_name="us-east-1"))]
+    admin.client("sagemaker").create_model_card(ModelCardName="b", Content=CONTENT, ModelCardStatus="Draft")
+    [by_admin, by_carol] = [record(e)["userIdentity"] for e in history(admin)]
     assert (by_carol["type"], by_carol["userName"]) == ("IAMUser", "carol")
     assert by_carol["arn"].endswith(":user/carol")
-    assert by_root["type"] == "Root"
+    assert (by_admin["type"], by_admin["userName"]) == ("IAMUser", "OrganizationAdmin")
 
 
 def test_a_spoke_call_on_a_hub_card_is_recorded_in_the_spoke_only(aws: None) -> None:
