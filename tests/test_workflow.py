@@ -45,6 +45,7 @@ class Governance:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.hub, self.spoke = session_for(HUB), session_for(SPOKE)
+        self.create_approval_sync_role()
         self.sagemaker = self.hub.client("sagemaker")
         self.dynamodb = self.hub.client("dynamodb")
         self.sqs = self.hub.client("sqs")
@@ -99,6 +100,27 @@ class Governance:
             monkeypatch.setenv(name, value)
         self.clients = {name: self.hub.client(name) for name in workflow_handler.SERVICES}
         self.linker = LinkerSettings(card_key_arn="", share_arns=[], index_table="card-index", link_table="card-links")
+
+    def create_approval_sync_role(self) -> None:
+        """The spoke stack's approval-sync role; the handlers here run as the hub's administrator."""
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        packages = {
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+            "Resource": f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/*/*",
+        }
+        iam = self.spoke.client("iam")
+        iam.create_role(RoleName="model-card-governance-approval-sync", AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(
+            RoleName="model-card-governance-approval-sync",
+            PolicyName="packages",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [packages]}),
+        )
 
     def register(self, session: Any, group: str) -> str:
         """Register the next version of `group` in `session`'s account and link its card."""
