@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from moto.kms.models import kms_backends
+from moto.ram.models import ram_backends
 
 from emulator.policy import ContextValue
 
@@ -150,7 +151,17 @@ def _events(response: Any, action: str, account: str, region: str) -> Resolved:
 def _ram(response: Any, action: str, account: str, region: str) -> Resolved:
     param = response._get_param
     if param("resourceShareArn"):
-        return [param("resourceShareArn")], {}
+        arn = param("resourceShareArn")
+        context: dict[str, ContextValue] = {}
+        owner = arn.split(":")[4]
+        share = next((s for s in ram_backends[owner][region].resource_shares if s.arn == arn), None)
+        if share is not None:
+            context["ram:ResourceShareName"] = share.name
+        if param("principals"):
+            context["ram:Principal"] = list(param("principals"))
+        if param("resourceArns"):
+            context["ram:ResourceArn"] = list(param("resourceArns"))
+        return [arn], context
     if param("resourceShareInvitationArn"):
         return [param("resourceShareInvitationArn")], {}
     if action == "CreatePermission" and param("name"):
