@@ -1,5 +1,37 @@
 """Sessions in several emulated accounts: moto keeps separate state per assumed account."""
 
+from __future__ import annotations
+
+import json
+
+import boto3
+
 from sandbox.provision import REGION, session_for
 
-__all__ = ["REGION", "session_for"]
+__all__ = ["REGION", "create_approval_sync_role", "session_for"]
+
+
+def create_approval_sync_role(
+    spoke: boto3.Session, hub_account: str, name: str = "model-card-governance-approval-sync"
+) -> None:
+    """The spoke stack's approval-sync role, trusting the hub account: tests that run the workflow
+    handler as the hub's administrator assume it the way the workflow role does."""
+    account = spoke.client("sts").get_caller_identity()["Account"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub_account}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    packages = {
+        "Effect": "Allow",
+        "Action": ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
+        "Resource": f"arn:aws:sagemaker:{REGION}:{account}:model-package/*/*",
+    }
+    iam = spoke.client("iam")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="packages",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [packages]}),
+    )

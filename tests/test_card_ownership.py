@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.accounts import session_for
+from tests.accounts import create_approval_sync_role, session_for
 from tests.conftest import ROOT, load_event
 
 sys.path.insert(0, str(ROOT / "lambdas"))
@@ -67,6 +67,8 @@ class Estate:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.hub = session_for(HUB)
         self.spokes = {account: session_for(account) for account in (OWNER_A, OWNER_B, READER)}
+        for spoke in self.spokes.values():
+            create_approval_sync_role(spoke, HUB)
         self.sagemaker = self.hub.client("sagemaker")
         self.dynamodb = self.hub.client("dynamodb")
         self.sqs = self.hub.client("sqs")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.accounts import session_for
+from tests.accounts import create_approval_sync_role, session_for
 from tests.conftest import ROOT, load_event
 
 sys.path.insert(0, str(ROOT / "lambdas"))
@@ -45,7 +45,7 @@ class Governance:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.hub, self.spoke = session_for(HUB), session_for(SPOKE)
-        self.create_approval_sync_role()
+        create_approval_sync_role(self.spoke, HUB)
         self.sagemaker = self.hub.client("sagemaker")
         self.dynamodb = self.hub.client("dynamodb")
         self.sqs = self.hub.client("sqs")
@@ -100,27 +100,6 @@ class Governance:
             monkeypatch.setenv(name, value)
         self.clients = {name: self.hub.client(name) for name in workflow_handler.SERVICES}
         self.linker = LinkerSettings(card_key_arn="", share_arns=[], index_table="card-index", link_table="card-links")
-
-    def create_approval_sync_role(self) -> None:
-        """The spoke stack's approval-sync role; the handlers here run as the hub's administrator."""
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}, "Action": "sts:AssumeRole"}
-            ],
-        }
-        packages = {
-            "Effect": "Allow",
-            "Action": ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],
-            "Resource": f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/*/*",
-        }
-        iam = self.spoke.client("iam")
-        iam.create_role(RoleName="model-card-governance-approval-sync", AssumeRolePolicyDocument=json.dumps(trust))
-        iam.put_role_policy(
-            RoleName="model-card-governance-approval-sync",
-            PolicyName="packages",
-            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [packages]}),
-        )
 
     def register(self, session: Any, group: str) -> str:
         """Register the next version of `group` in `session`'s account and link its card."""
