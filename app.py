@@ -1,20 +1,27 @@
 #!/usr/bin/env python3
 """Entry point: read the config named in cdk.json (or `-c config=PATH`), validate it, build the stacks.
 
-A bad config stops here, before any stack exists, with one line per problem and exit code 1.
+A bad config stops here, before any stack exists, with one line per problem and exit code 1. An
+artifact AWS would refuse (a template, StackSet body or policy over its quota) stops synthesis the
+same way, before the assembly reaches the CDK CLI.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from aws_quotas import QuotaViolation, check_assembly
 from governance_config import AccessLevel, ConfigError, GovernanceConfig, load_config
 
 DEFAULT_CONFIG = "config/example.json"
 HUB_STACK = "ModelCardGovernanceHub"
 OU_ROLLOUT_STACK = "ModelCardGovernanceOuRollout"
+CDK_STACK_RESOURCE_LIMIT = "@aws-cdk/core:stackResourceLimit"
 
 
 def spoke_stack_name(spoke_name: str) -> str:
@@ -54,6 +61,9 @@ def build_app(config: GovernanceConfig, app: Any = None) -> Any:
     from stacks.spoke_stack import SpokeStack
 
     app = with_nag(app if app is not None else App())
+    # The CDK's own resource-count check fails synthesis with a traceback; aws_quotas measures the
+    # same quota with every other one and reports it as one line.
+    app.node.set_context(CDK_STACK_RESOURCE_LIMIT, 0)
     hub_env = Environment(account=config.hub_account, region=config.region)
     HubStack(app, HUB_STACK, config=config, env=hub_env, description="Model card governance hub")
     for spoke in config.account_spokes:
@@ -66,32 +76,69 @@ def build_app(config: GovernanceConfig, app: Any = None) -> Any:
             description=f"Model card governance spoke {spoke.name} ({spoke.access.value})",
         )
     if config.ou_spokes:
-        assert config.organization is not None and config.organization.management_account is not None
+        assert config.organization is not None and config.organization.stack_set_admin_account is not None
+        # One template per access level, whatever the number of OUs.
+        levels = sorted({s.access for s in config.ou_spokes}, key=list(AccessLevel).index)
         OuRolloutStack(
             app,
             OU_ROLLOUT_STACK,
             config=config,
-            spoke_templates={s.name: ou_spoke_template(config, s.access) for s in config.ou_spokes},
-            env=Environment(account=config.organization.management_account, region=config.region),
+            spoke_templates={level: ou_spoke_template(config, level) for level in levels},
+            env=Environment(account=config.organization.stack_set_admin_account, region=config.region),
             description="Model card governance spokes rolled out to OUs",
         )
     return app
 
 
+def synthesize(config: GovernanceConfig, app: Any) -> list[QuotaViolation]:
+    """Build and synthesize the app into its outdir, then measure every artifact against AWS quotas."""
+    build_app(config, app)
+    assembly = app.synth()
+    return check_assembly(Path(assembly.directory))
+
+
+def publish(staging: Path, outdir: Path) -> None:
+    """Move a checked assembly into the directory the CDK CLI reads."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    for entry in staging.iterdir():
+        target = outdir / entry.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        shutil.move(str(entry), str(target))
+
+
 def main() -> int:
     from aws_cdk import App
 
-    app = App()
-    config_path = Path(str(app.node.try_get_context("config") or DEFAULT_CONFIG))
+    # The CDK CLI names the assembly directory in CDK_OUTDIR. The app synthesizes into a staging
+    # directory beside it and moves the result there only when every quota holds, so an artifact
+    # AWS would refuse never reaches the CLI.
+    outdir = Path(os.environ["CDK_OUTDIR"]) if os.environ.get("CDK_OUTDIR") else None
+    if outdir is not None:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent if outdir else None))
     try:
-        config = load_config(config_path)
-    except ConfigError as error:
-        for problem in error.problems:
-            print(f"config error: {problem}", file=sys.stderr)
-        return 1
-    build_app(config, app)
-    app.synth()
-    return 0
+        app = App(outdir=str(staging))
+        config_path = Path(str(app.node.try_get_context("config") or DEFAULT_CONFIG))
+        try:
+            config = load_config(config_path)
+        except ConfigError as error:
+            for problem in error.problems:
+                print(f"config error: {problem}", file=sys.stderr)
+            return 1
+        violations = synthesize(config, app)
+        for violation in violations:
+            print(f"quota exceeded: {violation}", file=sys.stderr)
+        if violations:
+            return 1
+        if outdir is not None:
+            publish(staging, outdir)
+        return 0
+    finally:
+        if outdir is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -195,6 +195,14 @@ class DeclaredCard:
 class Organization:
     id: str
     management_account: str | None = None
+    # A member account registered as delegated administrator for StackSets: the OU roll-out then
+    # deploys there and acts with CallAs DELEGATED_ADMIN instead of from the management account.
+    stack_set_delegated_admin: str | None = None
+
+    @property
+    def stack_set_admin_account(self) -> str | None:
+        """The account the OU roll-out stack deploys to."""
+        return self.stack_set_delegated_admin or self.management_account
 
 
 @dataclass(frozen=True)
@@ -263,6 +271,14 @@ class GovernanceConfig:
     def approval_workflow_role_name(self) -> str:
         return f"{self.prefix}-approval-workflow"
 
+    @property
+    def registry_forwarding_role_name(self) -> str:
+        """The role each spoke's forwarding rule sends events with; the hub bus admits it by name."""
+        return f"{self.prefix}-registry-forwarding"
+
+    def stack_set_name(self, level: AccessLevel) -> str:
+        return f"{self.prefix}-spoke-{level.value}"
+
     def share_name(self, level: AccessLevel) -> str:
         return f"{self.prefix}-cards-{level.value}"
 
@@ -277,9 +293,6 @@ class GovernanceConfig:
     @property
     def read_permission_name(self) -> str:
         return f"{self.prefix}-cards-read"
-
-    def stack_set_name(self, spoke: Spoke) -> str:
-        return f"{self.prefix}-spoke-{spoke.name}"
 
     @property
     def partition(self) -> str:
@@ -306,7 +319,10 @@ class GovernanceConfig:
             for s in self.account_spokes
             if s.account and s.access.can_edit
         ]
-        names += [("AWS::CloudFormation::StackSet", "StackSetName", self.stack_set_name(s)) for s in self.ou_spokes]
+        names.append(("AWS::IAM::Role", "RoleName", self.registry_forwarding_role_name))
+        names += [
+            ("AWS::CloudFormation::StackSet", "StackSetName", self.stack_set_name(level)) for level in AccessLevel
+        ]
         return names
 
 
@@ -598,7 +614,7 @@ def _parse_hub(check: _Checker, raw: Any) -> tuple[str | None, str | None, str |
 
 
 def _parse_organization(check: _Checker, raw: Any) -> Organization | None:
-    organization = check.section("organization", raw, ("id",), ("management_account",))
+    organization = check.section("organization", raw, ("id",), ("management_account", "stack_set_delegated_admin"))
     if organization is None:
         return None
     org_id = check.text(
@@ -610,7 +626,15 @@ def _parse_organization(check: _Checker, raw: Any) -> Organization | None:
     management = check.account("organization.management_account", organization.get("management_account"))
     if "management_account" in raw and management is None:  # reported: OU spokes are not checked
         return None
-    return Organization(org_id, management) if org_id else None
+    delegated = check.account("organization.stack_set_delegated_admin", organization.get("stack_set_delegated_admin"))
+    if delegated is not None and delegated == management:
+        check.fail(
+            "organization.stack_set_delegated_admin",
+            "is the management account; leave it out to deploy the OU roll-out from the management account",
+            delegated,
+        )
+        delegated = None
+    return Organization(org_id, management, delegated) if org_id else None
 
 
 def _name_key(name: str) -> str:
@@ -762,9 +786,6 @@ def _check_physical_names(check: _Checker, config: GovernanceConfig) -> None:
     """Refuse a name CloudFormation or the service would refuse at deploy, naming the config field."""
     for resource_type, prop, name in config.physical_names():
         field = "prefix"
-        for spoke in config.ou_spokes:
-            if resource_type == "AWS::CloudFormation::StackSet" and name == config.stack_set_name(spoke):
-                field = f"spokes[{config.spokes.index(spoke)}].name"
         limit = cloudformation_string(resource_type, prop)
         problem = None
         if limit.max_length is not None and len(name) > limit.max_length:

@@ -19,7 +19,7 @@ from constructs import Construct
 
 from governance_config import Organization, Spoke
 from governance_constructs.approval_sync_role import APPROVAL_STATUSES
-from governance_constructs.aws_facts import MODEL_CARD_STATE_CHANGE, SAGEMAKER_SOURCE, ou_principal_path
+from governance_constructs.aws_facts import MODEL_CARD_STATE_CHANGE, SAGEMAKER_SOURCE
 from governance_constructs.dead_letters import DeadLetterQueue
 from governance_constructs.event_forwarding import model_package_state_change_pattern
 from governance_constructs.hub_function import HubFunction
@@ -167,37 +167,40 @@ class ApprovalWorkflow(Construct):
     def _grant_spoke_approval(
         role: iam.IRole, stack: Stack, sync_role: str, spokes: Sequence[Spoke], organization: Organization | None
     ) -> None:
-        """Only this role may assume the spokes' approval-sync roles (their trust names it)."""
-        accounts = sorted({s.account for s in spokes if s.account})
-        if accounts:
+        """Only this role may assume the spokes' approval-sync roles (their trust names it).
+
+        Inside an organization one statement of constant size: the sync role's fixed name in any
+        account (`iam::*:role/<name>`) of the organization (`aws:ResourceOrgID`, a global
+        condition key present when the resource's account is in an organization; IAM User Guide,
+        "AWS global condition context keys"). Only accounts with a spoke stack have that role.
+        Outside an organization the role ARN of each spoke account is listed (a role's inline
+        policies hold at most 10,240 characters together, IAM quotas).
+        """
+        if not spokes:
+            return
+        if organization is None:
+            accounts = sorted({s.account for s in spokes if s.account})
             role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["sts:AssumeRole"],
                     resources=[f"arn:{stack.partition}:iam::{a}:role/{sync_role}" for a in accounts],
                 )
             )
-        ou_spokes = [s for s in spokes if s.ou]
-        if ou_spokes and organization is not None:
-            any_account = f"arn:{stack.partition}:iam::*:role/{sync_role}"
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["sts:AssumeRole"],
-                    resources=[any_account],
-                    conditions={
-                        "StringEquals": {"aws:ResourceOrgID": organization.id},
-                        "ForAnyValue:StringLike": {
-                            "aws:ResourceOrgPaths": [
-                                ou_principal_path(organization.id, s.ou) for s in ou_spokes if s.ou
-                            ]
-                        },
-                    },
-                )
+            return
+        any_account = f"arn:{stack.partition}:iam::*:role/{sync_role}"
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[any_account],
+                conditions={"StringEquals": {"aws:ResourceOrgID": organization.id}},
             )
-            policy = role.node.try_find_child("DefaultPolicy")
-            assert policy is not None
-            acknowledge(
-                policy,
-                f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_account)}]",
-                "Accounts of an OU spoke are not known at synth (they join and leave the OU); the "
-                "statement names the approval-sync role and requires the role to be in the OU's org path.",
-            )
+        )
+        policy = role.node.try_find_child("DefaultPolicy")
+        assert policy is not None
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_account)}]",
+            "Spoke accounts are not all known at synth (accounts join and leave OUs) and listing "
+            "them would outgrow the role's policy quota; the statement names the approval-sync "
+            "role and requires the role's account to be in the organization.",
+        )

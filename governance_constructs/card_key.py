@@ -16,7 +16,7 @@ from governance_constructs.aws_facts import (
     model_card_arn,
     via_services,
 )
-from governance_constructs.spoke_principals import merge_conditions, spoke_grantees
+from governance_constructs.spoke_principals import merge_conditions, organization_grantee
 
 
 class ModelCardKey(Construct):
@@ -28,6 +28,17 @@ class ModelCardKey(Construct):
     CreateGrant calls, so on Decrypt it never matches and would deny every spoke. Spokes allowed to
     export may also write and read export PDFs in the exports bucket: that bucket uses an S3 Bucket
     Key, so S3's encryption context is the bucket's ARN, not the object's.
+
+    The policy does not grow with the number of spokes inside an organization: each statement
+    admits principals of the organization (`aws:PrincipalOrgID`, a global condition key present
+    in every signed request) and holds them to `kms:ViaService` and the encryption context, both
+    listed for kms:Decrypt and kms:GenerateDataKey in the Service Authorization Reference (AWS Key
+    Management Service). Which spoke reaches which card stays decided by the RAM shares:
+    SageMaker asks KMS for a card's key only on behalf of a caller the share admits (a read-only
+    share has no UpdateModelCard, so no encryption), and S3 only for a request the exports
+    bucket's policy admits. Outside an organization the statements list the spoke accounts (only
+    the editing ones for encryption, only the exporting ones for exports). A key policy holds at
+    most 32 KB (KMS quotas).
     """
 
     def __init__(
@@ -57,24 +68,26 @@ class ModelCardKey(Construct):
             "StringEquals": {"kms:ViaService": via_services(region, "sagemaker", "s3")},
             "StringLike": {CARD_ENCRYPTION_CONTEXT_KEY: model_card_arn(partition, region, hub_account)},
         }
-        for index, grantee in enumerate(spoke_grantees(spokes, organization)):
+        users = organization_grantee(spokes, organization)
+        if users is not None:
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
-                    sid=f"SpokesUseKeyForSharedModelCards{index}",
-                    principals=list(grantee.principals),
+                    sid="SpokesUseKeyForSharedModelCards",
+                    principals=list(users.principals),
                     actions=["kms:Decrypt"],
                     resources=["*"],
-                    conditions=merge_conditions(grantee.conditions, card_use),
+                    conditions=merge_conditions(users.conditions, card_use),
                 )
             )
-        for index, grantee in enumerate(spoke_grantees(spokes, organization, include=lambda s: s.access.can_edit)):
+        editors = organization_grantee(spokes, organization, include=lambda s: s.access.can_edit)
+        if editors is not None:
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
-                    sid=f"SpokesEncryptSharedModelCards{index}",
-                    principals=list(grantee.principals),
+                    sid="SpokesEncryptSharedModelCards",
+                    principals=list(editors.principals),
                     actions=["kms:GenerateDataKey"],
                     resources=["*"],
-                    conditions=merge_conditions(grantee.conditions, card_use),
+                    conditions=merge_conditions(editors.conditions, card_use),
                 )
             )
         export_use = {
@@ -83,14 +96,14 @@ class ModelCardKey(Construct):
                 S3_ENCRYPTION_CONTEXT_KEY: f"arn:{partition}:s3:::{exports_bucket_name}",
             },
         }
-        exporters = spoke_grantees(spokes, organization, include=lambda s: s.access.can_export)
-        for index, grantee in enumerate(exporters):
+        exporters = organization_grantee(spokes, organization, include=lambda s: s.access.can_export)
+        if exporters is not None:
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
-                    sid=f"SpokesEncryptModelCardExports{index}",
-                    principals=list(grantee.principals),
+                    sid="SpokesEncryptModelCardExports",
+                    principals=list(exporters.principals),
                     actions=["kms:GenerateDataKey", "kms:Decrypt"],
                     resources=["*"],
-                    conditions=merge_conditions(grantee.conditions, export_use),
+                    conditions=merge_conditions(exporters.conditions, export_use),
                 )
             )

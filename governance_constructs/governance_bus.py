@@ -1,4 +1,4 @@
-"""The hub's governance event bus, which accepts events only from the spokes."""
+"""The hub's governance event bus, which accepts events only from the spokes' forwarding role."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from constructs import Construct
 
 from governance_config import Organization, Spoke
 from governance_constructs.aws_facts import MODEL_CARD_STATE_CHANGE, MODEL_PACKAGE_STATE_CHANGE, SAGEMAKER_SOURCE
-from governance_constructs.spoke_principals import merge_conditions, spoke_grantees
+from governance_constructs.spoke_principals import merge_conditions, organization_grantee
 
 # The only events a spoke's forwarding rule has reason to send (EventBridge User Guide, example
 # policy "Send events to a custom bus in a different account": events:source, events:detail-type).
@@ -24,7 +24,14 @@ class GovernanceEventBus(Construct):
     """A custom bus the spokes forward their Model Registry events to; it accepts only SageMaker's
     model package and model card state changes.
 
-    The name is fixed (from config) because each spoke's forwarding rule targets it by ARN.
+    The name is fixed (from config) because each spoke's forwarding rule targets it by ARN. The
+    policy is one statement whose size does not depend on the number of spokes inside an
+    organization: any principal of the organization (`aws:PrincipalOrgID`) that is the spokes'
+    forwarding role, whose name is fixed (`aws:PrincipalArn`). Both are global condition keys,
+    present in every signed request (IAM User Guide, "AWS global condition context keys"); the
+    EventBridge entry of the Service Authorization Reference lists only service keys for
+    PutEvents. A bus policy holds at most 10,240 characters (EventBridge quotas). Outside an
+    organization the statement lists the spoke accounts, the only way AWS offers there.
     """
 
     def __init__(
@@ -35,22 +42,26 @@ class GovernanceEventBus(Construct):
         bus_name: str,
         spokes: Sequence[Spoke],
         organization: Organization | None,
+        forwarding_role_arn_pattern: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
-        for index, grantee in enumerate(spoke_grantees(spokes, organization)):
-            statement = iam.PolicyStatement(
-                sid=f"SpokesPutEvents{index}",
-                principals=list(grantee.principals),
-                actions=["events:PutEvents"],
-                resources=[self.bus.event_bus_arn],
-                conditions=merge_conditions(grantee.conditions, ACCEPTED_EVENTS),
-            )
-            # The L1 with a whole statement: the L2 helper goes through a deprecated property.
-            events.CfnEventBusPolicy(
-                self,
-                f"Policy{index}",
-                event_bus_name=self.bus.event_bus_name,
-                statement_id=f"SpokesPutEvents{index}",
-                statement=statement.to_statement_json(),
-            )
+        self.policy: events.CfnEventBusPolicy | None = None
+        grantee = organization_grantee(spokes, organization, principal_arn=forwarding_role_arn_pattern)
+        if grantee is None:
+            return
+        statement = iam.PolicyStatement(
+            sid="SpokesPutEvents",
+            principals=list(grantee.principals),
+            actions=["events:PutEvents"],
+            resources=[self.bus.event_bus_arn],
+            conditions=merge_conditions(grantee.conditions, ACCEPTED_EVENTS),
+        )
+        # The L1 with a whole statement: the L2 helper goes through a deprecated property.
+        self.policy = events.CfnEventBusPolicy(
+            self,
+            "Policy",
+            event_bus_name=self.bus.event_bus_name,
+            statement_id="SpokesPutEvents",
+            statement=statement.to_statement_json(),
+        )

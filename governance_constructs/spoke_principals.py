@@ -1,4 +1,12 @@
-"""Who the spokes are, as IAM principals, for the hub's resource policies (key, bus, bucket)."""
+"""Who the spokes are, as IAM principals, for the hub's resource policies (key, bus, bucket).
+
+Two shapes. `organization_grantee` does not grow with the number of spokes: inside an organization
+it admits any principal of the organization (`aws:PrincipalOrgID`), optionally only a role of a
+fixed name (`aws:PrincipalArn`), and leaves the finer decision to a gate that already names the
+spokes (a RAM share, a trust policy). Only outside an organization does it list accounts, because
+there AWS offers nothing else. `spoke_grantees` names the spokes exactly (accounts, and one list of
+OU paths) for the few grants that have no other gate; it grows with the number of spokes.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +28,35 @@ class SpokeGrantee:
     conditions: dict[str, Any]
 
 
+def organization_grantee(
+    spokes: Sequence[Spoke],
+    organization: Organization | None,
+    *,
+    include: Callable[[Spoke], bool] = lambda s: True,
+    principal_arn: str | None = None,
+) -> SpokeGrantee | None:
+    """One grantee of constant size inside an organization; the spoke accounts outside one.
+
+    `principal_arn` (an ARN pattern such as `arn:aws:iam::*:role/<fixed name>`) further requires
+    the caller to be that role, in or outside an organization. None when no spoke is selected.
+    """
+    selected = [s for s in spokes if include(s)]
+    if not selected:
+        return None
+    conditions: dict[str, Any] = {}
+    if principal_arn is not None:
+        conditions["ArnLike"] = {"aws:PrincipalArn": principal_arn}
+    if organization is not None:
+        conditions["StringEquals"] = {"aws:PrincipalOrgID": organization.id}
+        return SpokeGrantee((iam.AnyPrincipal(),), conditions)
+    accounts = sorted({s.account for s in selected if s.account})
+    return SpokeGrantee(tuple(iam.AccountPrincipal(account) for account in accounts), conditions)
+
+
 def spoke_grantees(
     spokes: Sequence[Spoke], organization: Organization | None, *, include: Callable[[Spoke], bool] = lambda s: True
 ) -> list[SpokeGrantee]:
-    """Account spokes by account; OU spokes as any principal whose org path runs through the OU.
+    """Account spokes by account; OU spokes as any principal whose org path runs through one of them.
 
     Inside an organization every statement also requires `aws:PrincipalOrgID`, so an account that
     leaves the organization loses access even before the config is changed.
@@ -36,13 +69,11 @@ def spoke_grantees(
     accounts = sorted({s.account for s in selected if s.account})
     if accounts:
         grantees.append(SpokeGrantee(tuple(iam.AccountPrincipal(account) for account in accounts), dict(org_condition)))
-    for spoke in selected:
-        if spoke.ou and organization is not None:
-            conditions = dict(org_condition)
-            conditions["ForAnyValue:StringLike"] = {
-                "aws:PrincipalOrgPaths": ou_principal_path(organization.id, spoke.ou)
-            }
-            grantees.append(SpokeGrantee((iam.AnyPrincipal(),), conditions))
+    ou_paths = [ou_principal_path(organization.id, s.ou) for s in selected if s.ou and organization is not None]
+    if ou_paths and organization is not None:
+        conditions = dict(org_condition)
+        conditions["ForAnyValue:StringLike"] = {"aws:PrincipalOrgPaths": ou_paths}
+        grantees.append(SpokeGrantee((iam.AnyPrincipal(),), conditions))
     return grantees
 
 

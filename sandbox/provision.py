@@ -112,7 +112,12 @@ def load_assembly(assembly: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     for name, artifact in manifest["artifacts"].items():
         if artifact.get("type") == "aws:cloudformation:stack":
             account = artifact["environment"].removeprefix("aws://").split("/")[0]
-            stacks[name] = (account, json.loads((assembly / artifact["properties"]["templateFile"]).read_text()))
+            template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+            # Resources the stack keeps in nested stacks (the hub's owner shares) are provisioned
+            # with it; they reference nothing of the parent.
+            for nested in sorted(assembly.glob(f"{name}*.nested.template.json")):
+                template["Resources"].update(json.loads(nested.read_text()).get("Resources", {}))
+            stacks[name] = (account, template)
     return stacks
 
 

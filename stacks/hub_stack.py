@@ -54,6 +54,7 @@ class HubStack(Stack):
             bus_name=config.event_bus_name,
             spokes=config.spokes,
             organization=config.organization,
+            forwarding_role_arn_pattern=f"arn:{config.partition}:iam::*:role/{config.registry_forwarding_role_name}",
         )
         self.evidence = EvidenceArchive(
             self,

@@ -1,4 +1,4 @@
-"""Rolls the spoke stack out to every account of an OU, now and later, with a CloudFormation StackSet."""
+"""Rolls the spoke stack out to every account of the OU spokes, now and later, with StackSets."""
 
 from __future__ import annotations
 
@@ -10,15 +10,22 @@ from aws_cdk import Stack
 from aws_cdk import aws_cloudformation as cloudformation
 from constructs import Construct
 
-from governance_config import GovernanceConfig
+from governance_config import AccessLevel, GovernanceConfig
+
+# CreateStackInstances takes at most 50 OUs per call (CloudFormation API reference,
+# CreateStackInstances); each stack-instances group names half that, well inside the quota.
+MAX_OUS_PER_INSTANCES_GROUP = 25
 
 
 class OuRolloutStack(Stack):
-    """Deployed to the organization's management account (or a delegated StackSets administrator).
+    """One service-managed StackSet per access level, whose targets are every OU of that level.
 
-    Service-managed permissions with auto-deployment: an account that joins the OU gets the spoke
-    stack, one that leaves has it removed. `spoke_templates` maps each OU spoke's name to the
-    synthesized, account-agnostic spoke template.
+    Adding or removing an OU spoke changes a list of OU IDs, not the number of resources, and the
+    spoke template is embedded once per level. Auto-deployment: an account that joins one of the
+    OUs gets the spoke stack, one that leaves has it removed. Deployed to the organization's
+    management account or, with `organization.stack_set_delegated_admin`, to that delegated
+    StackSets administrator, which then acts with `CallAs: DELEGATED_ADMIN`. `spoke_templates`
+    maps each level in use to its synthesized, account-agnostic spoke template.
     """
 
     def __init__(
@@ -27,26 +34,37 @@ class OuRolloutStack(Stack):
         construct_id: str,
         *,
         config: GovernanceConfig,
-        spoke_templates: Mapping[str, Mapping[str, Any]],
+        spoke_templates: Mapping[AccessLevel, Mapping[str, Any]],
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.stack_sets: dict[str, cloudformation.CfnStackSet] = {}
-        for spoke in config.ou_spokes:
-            assert spoke.ou is not None
-            template = spoke_templates[spoke.name]
-            body = json.dumps(template, separators=(",", ":"))
-            if len(body) > 51200:
-                raise ValueError(
-                    f"OuRolloutStack: spoke template for {spoke.name!r} is {len(body)} bytes; a "
-                    "StackSet TemplateBody holds at most 51,200"
+        organization = config.organization
+        if organization is None:
+            raise ValueError("OuRolloutStack: OU spokes need organization in config")
+        call_as = "DELEGATED_ADMIN" if organization.stack_set_delegated_admin else "SELF"
+        self.stack_sets: dict[AccessLevel, cloudformation.CfnStackSet] = {}
+        for level in AccessLevel:
+            ous = [s.ou for s in config.ou_spokes if s.access is level and s.ou]
+            if not ous:
+                continue
+            if level not in spoke_templates:
+                raise ValueError(f"OuRolloutStack: no spoke template for access level {level.value!r}")
+            groups = [
+                cloudformation.CfnStackSet.StackInstancesProperty(
+                    deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
+                        organizational_unit_ids=ous[start : start + MAX_OUS_PER_INSTANCES_GROUP]
+                    ),
+                    regions=[config.region],
                 )
-            self.stack_sets[spoke.name] = cloudformation.CfnStackSet(
+                for start in range(0, len(ous), MAX_OUS_PER_INSTANCES_GROUP)
+            ]
+            self.stack_sets[level] = cloudformation.CfnStackSet(
                 self,
-                f"Spoke{spoke.name.title().replace('-', '')}",
-                stack_set_name=f"{config.prefix}-spoke-{spoke.name}",
-                description=f"Model card governance spoke ({spoke.access.value}) for OU {spoke.ou}",
+                f"Spoke{level.name.title().replace('_', '')}",
+                stack_set_name=config.stack_set_name(level),
+                description=f"Model card governance spoke ({level.value}) for {len(ous)} OU(s)",
                 permission_model="SERVICE_MANAGED",
+                call_as=call_as,
                 auto_deployment=cloudformation.CfnStackSet.AutoDeploymentProperty(
                     enabled=True, retain_stacks_on_account_removal=False
                 ),
@@ -55,13 +73,7 @@ class OuRolloutStack(Stack):
                 operation_preferences=cloudformation.CfnStackSet.OperationPreferencesProperty(
                     failure_tolerance_percentage=0, max_concurrent_percentage=25, region_concurrency_type="PARALLEL"
                 ),
-                stack_instances_group=[
-                    cloudformation.CfnStackSet.StackInstancesProperty(
-                        deployment_targets=cloudformation.CfnStackSet.DeploymentTargetsProperty(
-                            organizational_unit_ids=[spoke.ou]
-                        ),
-                        regions=[config.region],
-                    )
-                ],
-                template_body=body,
+                stack_instances_group=groups,
+                # Compact JSON: the body is measured against the StackSet TemplateBody quota.
+                template_body=json.dumps(spoke_templates[level], separators=(",", ":")),
             )

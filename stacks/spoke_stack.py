@@ -31,7 +31,9 @@ class SpokeStack(Stack):
         hub_bus_arn = (
             f"arn:{config.partition}:events:{config.region}:{config.hub_account}:event-bus/{config.event_bus_name}"
         )
-        self.forwarding = RegistryEventForwarding(self, "RegistryEvents", hub_bus_arn=hub_bus_arn)
+        self.forwarding = RegistryEventForwarding(
+            self, "RegistryEvents", hub_bus_arn=hub_bus_arn, role_name=config.registry_forwarding_role_name
+        )
         self.approval_sync = ApprovalSyncRole(
             self,
             "ApprovalSync",

@@ -453,7 +453,7 @@ def test_key_arn_of_the_hub_partition_is_accepted(example_raw: dict[str, Any]) -
 
 def test_stack_set_names_are_among_the_checked_names(example_raw: dict[str, Any]) -> None:
     names = parse_config(example_raw).physical_names()
-    assert ("AWS::CloudFormation::StackSet", "StackSetName", "model-card-governance-spoke-risk-office") in names
+    assert ("AWS::CloudFormation::StackSet", "StackSetName", "model-card-governance-spoke-read") in names
 
 
 # Message form: one line per problem, values shortened, the root named, no follow-on errors.

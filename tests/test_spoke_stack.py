@@ -155,6 +155,12 @@ def test_forwarding_rule_targets_hub_bus_with_retry_and_dlq(edit_export: Templat
     edit_export.has_resource_properties(
         "AWS::CloudWatch::Alarm", {"MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1}
     )
+    # The hub's bus admits this role by its fixed name.
+    [rule] = edit_export.find_resources("AWS::Events::Rule").values()
+    role_id = rule["Properties"]["Targets"][0]["RoleArn"]["Fn::GetAtt"][0]
+    role = edit_export.find_resources("AWS::IAM::Role")[role_id]["Properties"]
+    assert role["RoleName"] == "model-card-governance-registry-forwarding"
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "events.amazonaws.com"}
 
 
 def test_approval_sync_role_trusts_only_the_hub_workflow_role(edit_export: Template) -> None:
@@ -208,9 +214,11 @@ def test_approval_sync_role_trusts_only_the_hub_workflow_role(edit_export: Templ
 def test_ou_spokes_roll_out_through_a_service_managed_stack_set(templates: dict[str, dict[str, Any]]) -> None:
     rollout = Template.from_json(templates[OU_ROLLOUT_STACK])
     stack_sets = rollout.find_resources("AWS::CloudFormation::StackSet")
-    assert len(stack_sets) == 1
+    assert list(stack_sets) == ["SpokeRead"]  # one per access level, not per OU
     props = next(iter(stack_sets.values()))["Properties"]
+    assert props["StackSetName"] == "model-card-governance-spoke-read"
     assert props["PermissionModel"] == "SERVICE_MANAGED"
+    assert props["CallAs"] == "SELF"
     assert props["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
     assert props["StackInstancesGroup"][0]["DeploymentTargets"] == {"OrganizationalUnitIds": ["ou-ab12-riskoffc"]}
     body = json.loads(props["TemplateBody"])
