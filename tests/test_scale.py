@@ -355,3 +355,15 @@ def test_nested_chunks_keep_per_spoke_resources_inside_the_stack_quota(tmp_path:
     assert counts[0] == 4 and sum(counts[1:]) == 900  # the parent holds the 4 nested stacks
     assert max(counts) < 0.8 * 500
     assert check_assembly(tmp_path) == []
+
+
+def test_cfn_lint_finds_nothing_in_any_level_s_stack_set_body(rollout: dict[str, Any]) -> None:
+    from cfnlint.api import lint
+
+    template = json.loads((rollout["outdir"] / "ModelCardGovernanceOuRollout.template.json").read_text())
+    bodies = {k: r["Properties"]["TemplateBody"] for k, r in template["Resources"].items()}
+    assert len(bodies) == 3
+    problems = {k: [str(m) for m in lint(body, regions=["us-east-1"])] for k, body in bodies.items()}
+    assert {k: found for k, found in problems.items() if found} == {}
+    rollout_problems = [str(m) for m in lint(json.dumps(template), regions=["us-east-1"])]
+    assert rollout_problems == []
