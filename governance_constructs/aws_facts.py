@@ -47,6 +47,11 @@ def ou_arn(partition: str, management_account: str, org_id: str, ou_id: str) -> 
     return f"arn:{partition}:organizations::{management_account}:ou/{org_id}/{ou_id}"
 
 
+def organization_arn(partition: str, management_account: str, org_id: str) -> str:
+    """RAM names a whole organization by this ARN, in the organization's management account."""
+    return f"arn:{partition}:organizations::{management_account}:organization/{org_id}"
+
+
 def ou_principal_path(org_id: str, ou_id: str) -> str:
     """An `aws:PrincipalOrgPaths` pattern for every account in the OU and its child OUs."""
     return f"{org_id}/*/{ou_id}/*"

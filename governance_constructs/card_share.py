@@ -15,6 +15,7 @@ from governance_constructs.aws_facts import (
     MODEL_CARD_RESOURCE_TYPE,
     READ_ACTIONS,
     aws_managed_permission_arn,
+    organization_arn,
     ou_arn,
 )
 from governance_constructs.nested_chunks import NestedChunks
@@ -27,10 +28,12 @@ class ModelCardShares(Construct):
     """The hub's RAM shares of type sagemaker:ModelCard; the auto-linker only adds cards to them.
 
     With `own-account` sharing (the default), `ShareRead` gives every spoke read-only access to
-    every card, and each account spoke that may edit gets a share of its own (`Owner<account>`,
-    named by `owner_share_name`) with its access level, holding only the cards of packages that
-    account registered. A principal reached by several shares of a resource gets the union of
-    their permissions, so the owner edits its own cards and reads everyone else's.
+    every card (inside an organization with a management account configured: every account of
+    the organization, one principal whatever the number of spokes), and each account spoke that
+    may edit gets a share of its own (`Owner<account>`, named by `owner_share_name`) with its
+    access level, holding only the cards of packages that account registered. A principal reached
+    by several shares of a resource gets the union of their permissions, so the owner edits its
+    own cards and reads everyone else's.
 
     An OU spoke has no owner share: the hub learns a package's account from the event, never its
     OU, and sharing a card with the whole OU at edit level would let every account in it edit. Its
@@ -81,7 +84,7 @@ class ModelCardShares(Construct):
                     )
         else:
             self.shares[AccessLevel.READ] = self._share(
-                "ShareRead", share_names[AccessLevel.READ], spokes, AccessLevel.READ, card_arns
+                "ShareRead", share_names[AccessLevel.READ], spokes, AccessLevel.READ, card_arns, whole_organization=True
             )
             owners = [s for s in spokes if s.account and s.access.can_edit]
             # One share per editing account spoke: they live in nested stacks so the hub stack
@@ -112,12 +115,20 @@ class ModelCardShares(Construct):
         card_arns: Sequence[str],
         *,
         scope: Construct | None = None,
+        whole_organization: bool = False,
     ) -> ram.CfnResourceShare:
+        organization = self._organization
+        if whole_organization and organization is not None and organization.management_account is not None:
+            # One principal however many spokes: RAM has no conditions, and a list of a thousand
+            # accounts would meet its principals-per-share quota (aws_quotas).
+            principals = [organization_arn(self._partition, organization.management_account, organization.id)]
+        else:
+            principals = [self._principal(s) for s in spokes]
         share = ram.CfnResourceShare(
             scope or self,
             construct_id,
             name=name,
-            principals=[self._principal(s) for s in spokes],
+            principals=principals,
             resource_arns=list(card_arns) or None,
             permission_arns=[self._permission_arn(level)],
             # Inside an organization, nothing may leave it; outside, spokes must accept an invitation.
