@@ -58,6 +58,26 @@ def _values(element: Any) -> list[Any]:
     return element if isinstance(element, list) else [element]
 
 
+POLICY_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def with_variables(pattern: str, context: Mapping[str, ContextValue]) -> str | None:
+    """A Resource with its policy variables (`${aws:PrincipalAccount}`) replaced from the request
+    ("IAM policy elements: Variables and tags"); None when a variable has no single value, in which
+    case AWS lets the element match nothing."""
+
+    def value(match: re.Match[str]) -> str:
+        found = _lookup(context, match.group(1))
+        if not found or len(found) != 1:
+            raise LookupError(match.group(1))
+        return found[0]
+
+    try:
+        return POLICY_VARIABLE.sub(value, pattern)
+    except LookupError:
+        return None
+
+
 class Statement(IAMPolicyStatement):
     def __init__(self, statement: Mapping[str, Any]) -> None:
         super().__init__(statement)
@@ -76,7 +96,8 @@ class Statement(IAMPolicyStatement):
             if any(wildcard_match(p, request.resource) for p in _values(statement["NotResource"])):
                 return False
         elif "Resource" in statement:
-            if not any(wildcard_match(p, request.resource) for p in _values(statement["Resource"])):
+            patterns = [with_variables(str(p), request.context) for p in _values(statement["Resource"])]
+            if not any(p is not None and wildcard_match(p, request.resource) for p in patterns):
                 return False
         elif not resource_policy:
             return False  # an identity policy statement without Resource is invalid, so never applies

@@ -137,7 +137,8 @@ def _events(response: Any, action: str, account: str, region: str) -> Resolved:
         entries = param("Entries") or []
         arns = sorted({bus_arn(e.get("EventBusName"), account, region) for e in entries}) or ["*"]
         sources = sorted({str(e.get("Source", "")) for e in entries})
-        return arns, {"events:source": sources}
+        detail_types = sorted({str(e.get("DetailType", "")) for e in entries})
+        return arns, {"events:source": sources, "events:detail-type": detail_types}
     if action in ("CreateEventBus", "DescribeEventBus", "DeleteEventBus", "PutPermission", "RemovePermission"):
         return [bus_arn(param("Name") or param("EventBusName"), account, region)], {}
     rule = param("Rule") or (param("Name") if action in ("PutRule", "DescribeRule", "DeleteRule") else None)
