@@ -126,6 +126,12 @@ MAX_EXPORT_EXPIRY_DAYS = 3650
 # Where a new version's card takes its carried-over content from: the previous card's last approved
 # version, or its latest one.
 CARRY_OVER_FROM = ("approved", "latest")
+# How long an approval may wait for its CloudTrail record before it is refused. CloudTrail delivers
+# "within an average of about 5 minutes of an API call; this time is not guaranteed".
+DEFAULT_ATTRIBUTION_MINUTES = 30
+MIN_ATTRIBUTION_MINUTES = 5
+MAX_ATTRIBUTION_MINUTES = 1440
+APPROVER_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}", re.ASCII)
 # A config nests four levels; anything far deeper is a broken or hostile file, refused before
 # validation walks it.
 MAX_NESTING = 32
@@ -221,6 +227,10 @@ class GovernanceConfig:
     sharing: Sharing = Sharing.OWN_ACCOUNT
     carry_over_from: str = "approved"
     export_expiry_days: int = DEFAULT_EXPORT_EXPIRY_DAYS
+    # Hub principals (role or user ARNs) besides the stack's reviewer role whose approval counts.
+    approvers: tuple[str, ...] = ()
+    approver_may_not_edit: bool = True
+    approval_attribution_minutes: int = DEFAULT_ATTRIBUTION_MINUTES
 
     @property
     def template_cards(self) -> dict[str, str]:
@@ -279,6 +289,19 @@ class GovernanceConfig:
     def stack_set_name(self, level: AccessLevel) -> str:
         return f"{self.prefix}-spoke-{level.value}"
 
+    @property
+    def reviewer_role_name(self) -> str:
+        return f"{self.prefix}-reviewer"
+
+    @property
+    def reviewer_role_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.hub_account}:role/{self.reviewer_role_name}"
+
+    @property
+    def approver_arns(self) -> tuple[str, ...]:
+        """Every principal whose Approved status takes effect: the reviewer role, then `approvers`."""
+        return (self.reviewer_role_arn, *(a for a in self.approvers if a != self.reviewer_role_arn))
+
     def share_name(self, level: AccessLevel) -> str:
         return f"{self.prefix}-cards-{level.value}"
 
@@ -311,6 +334,7 @@ class GovernanceConfig:
             ("AWS::KMS::Alias", "AliasName", self.card_key_alias),
             ("AWS::IAM::Role", "RoleName", self.approval_sync_role_name),
             ("AWS::IAM::Role", "RoleName", self.approval_workflow_role_name),
+            ("AWS::IAM::Role", "RoleName", self.reviewer_role_name),
             ("AWS::RAM::Permission", "Name", self.read_permission_name),
         ]
         names += [("AWS::RAM::ResourceShare", "Name", self.share_name(level)) for level in AccessLevel]
@@ -526,6 +550,9 @@ def parse_config(raw: Any) -> GovernanceConfig:
             "sharing",
             "carry_over_from",
             "export_expiry_days",
+            "approvers",
+            "approver_may_not_edit",
+            "approval_attribution_minutes",
             "$comment",
         ),
     )
@@ -565,6 +592,15 @@ def parse_config(raw: Any) -> GovernanceConfig:
         MAX_EXPORT_EXPIRY_DAYS,
         " of days",
     )
+    approvers = _parse_approvers(check, top.get("approvers"), hub_account, region)
+    may_not_edit = check.boolean("approver_may_not_edit", top.get("approver_may_not_edit", True))
+    attribution_minutes = check.integer(
+        "approval_attribution_minutes",
+        top.get("approval_attribution_minutes", DEFAULT_ATTRIBUTION_MINUTES),
+        MIN_ATTRIBUTION_MINUTES,
+        MAX_ATTRIBUTION_MINUTES,
+        " of minutes",
+    )
 
     if check.problems:
         raise ConfigError(check.problems)
@@ -584,6 +620,9 @@ def parse_config(raw: Any) -> GovernanceConfig:
         sharing=Sharing(sharing or Sharing.OWN_ACCOUNT.value),
         carry_over_from=carry_over_from or "approved",
         export_expiry_days=expiry or DEFAULT_EXPORT_EXPIRY_DAYS,
+        approvers=tuple(approvers),
+        approver_may_not_edit=may_not_edit is not False,
+        approval_attribution_minutes=attribution_minutes or DEFAULT_ATTRIBUTION_MINUTES,
     )
     _check_physical_names(check, config)
     if check.problems:
@@ -695,6 +734,25 @@ def _parse_spokes(
         if name and access and target:
             spokes.append(Spoke(name=name, access=AccessLevel(access), account=account, ou=ou))
     return spokes
+
+
+def _parse_approvers(check: _Checker, raw: Any, hub_account: str | None, region: str | None) -> list[str]:
+    """IAM roles or users of the hub account: CloudTrail attributes an approval to one of them."""
+    approvers: list[str] = []
+    seen: dict[Hashable, str] = {}
+    for i, item in enumerate(check.items("approvers", raw, what="list of IAM role or user ARNs")):
+        path = f"approvers[{i}]"
+        arn = check.text(path, item, pattern=APPROVER_ARN, what="an IAM role or user ARN (arn:aws:iam::<hub>:role/<n>)")
+        if arn is None or not check.first_use(path, arn, seen):
+            continue
+        partition, account = arn.split(":")[1], arn.split(":")[4]
+        if hub_account is not None and account != hub_account:
+            check.fail(path, f"is not in the hub account {hub_account}: only hub principals approve", arn)
+        elif region is not None and partition != partition_of(region):
+            check.fail(path, f"is not in the {partition_of(region)} partition of {region}", arn)
+        else:
+            approvers.append(arn)
+    return approvers
 
 
 def _parse_reviewers(check: _Checker, raw: Any) -> list[str]:

@@ -66,6 +66,14 @@ S3_ACTIONS = {
     "PutBucketEncryption": "PutEncryptionConfiguration",
 }
 JSON_SERVICES = {"sagemaker", "kms", "dynamodb", "events", "ram", "logs", "sqs", "lambda"}
+TRANSACTIONS = {"dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"}
+TRANSACTION_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}  # AWS: "No permissions are required", even under a Deny
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -338,6 +346,16 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     context = global_context(principal, getattr(response, "uri", "") or "")
     _caller.set(Caller(principal, identity, context))
     if action in ALWAYS_ALLOWED:
+        return
+    if action in TRANSACTIONS and response is not None:
+        # "Permissions for Put, Update, Delete, and Get actions are governed by the permissions used
+        # for the underlying PutItem, UpdateItem, DeleteItem, and GetItem operations" (DynamoDB
+        # Developer Guide, "Using IAM with DynamoDB transactions"); there is no transaction action.
+        for item in response._get_param("TransactItems") or []:
+            for kind, request in item.items():
+                table = request.get("TableName", "")
+                arn = table if table.startswith("arn:") else f"arn:aws:dynamodb:{self._region}:{account}:table/{table}"
+                authorize(service, f"dynamodb:{TRANSACTION_ACTIONS[kind]}", arn, principal, identity, context)
         return
     resources, own_context = (
         resolve(response, service, name, account, self._region, resource) if response else ([resource], {})

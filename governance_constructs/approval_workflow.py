@@ -3,6 +3,7 @@ approval; package events pass through the approval gate."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from aws_cdk import Duration, Stack
@@ -45,6 +46,9 @@ class ApprovalWorkflow(Construct):
         spokes: Sequence[Spoke],
         organization: Organization | None,
         archived_rejects_package: bool,
+        approvers: Sequence[str],
+        approver_may_not_edit: bool,
+        attribution_deadline: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -63,6 +67,17 @@ class ApprovalWorkflow(Construct):
             visibility_timeout=Duration.seconds(180),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.follow_up_dead_letters.queue),
         )
+        # Approvals whose CloudTrail record has not arrived come back here to be decided again.
+        self.recheck_dead_letters = DeadLetterQueue(self, "RecheckDeadLetters", purpose="approvals not rechecked")
+        self.recheck = sqs.Queue(
+            self,
+            "ApprovalRecheck",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # Lambda's guidance for an SQS source: at least six times the function's timeout.
+            visibility_timeout=Duration.seconds(360),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.recheck_dead_letters.queue),
+        )
         common = {
             "LEDGER_TABLE": ledger.table_name,
             "TOPIC_ARN": self.topic.topic_arn,
@@ -73,6 +88,11 @@ class ApprovalWorkflow(Construct):
             "ARCHIVED_REJECTS_PACKAGE": "true" if archived_rejects_package else "false",
             "LINK_TABLE": card_links.table_name,
             "FOLLOW_UP_DELAY_SECONDS": "30",
+            "APPROVERS": json.dumps(list(approvers)),
+            "APPROVER_MAY_NOT_EDIT": "true" if approver_may_not_edit else "false",
+            "RECHECK_QUEUE_URL": self.recheck.queue_url,
+            "ATTRIBUTION_DEADLINE_SECONDS": str(int(attribution_deadline.to_seconds())),
+            "RECHECK_DELAY_SECONDS": "300",
         }
         self.handler = HubFunction(
             self,
@@ -94,6 +114,9 @@ class ApprovalWorkflow(Construct):
         self.follower.function.add_event_source(
             event_sources.SqsEventSource(self.follow_up, batch_size=10, report_batch_item_failures=True)
         )
+        self.handler.function.add_event_source(
+            event_sources.SqsEventSource(self.recheck, batch_size=10, report_batch_item_failures=True)
+        )
 
         cards = stack.format_arn(service="sagemaker", resource="model-card", resource_name="*")
         export_jobs = stack.format_arn(service="sagemaker", resource="model-card", resource_name="*/export-job/*")
@@ -103,15 +126,23 @@ class ApprovalWorkflow(Construct):
         # The ledger is append-only for the workflow: PutItem (always with attribute_not_exists) and
         # Query; no UpdateItem, DeleteItem or BatchWriteItem.
         ledger.grant(role, "dynamodb:PutItem", "dynamodb:Query")
-        ledger.grant(self.follower.role, "dynamodb:PutItem")
+        ledger.grant(self.follower.role, "dynamodb:PutItem", "dynamodb:Query")  # Query: the chain head
         # Which package a card governs, and the card's last effective approval (shared.card_links).
         card_links.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # UpdateModelCard: only to set an approval that is not an approver's back to PendingReview.
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["sagemaker:DescribeModelCard", "sagemaker:CreateModelCardExportJob"], resources=[cards]
+                actions=[
+                    "sagemaker:DescribeModelCard",
+                    "sagemaker:UpdateModelCard",
+                    "sagemaker:CreateModelCardExportJob",
+                ],
+                resources=[cards],
             )
         )
         role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]))
+        # Who set a card Approved: the account's CloudTrail event history.
+        role.add_to_policy(iam.PolicyStatement(actions=["cloudtrail:LookupEvents"], resources=["*"]))
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:UpdateModelPackage"],
@@ -127,6 +158,7 @@ class ApprovalWorkflow(Construct):
         # Not topic.grant_publish: it adds kms:GenerateDataKey*, a wildcard; the key grant below is exact.
         role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]))
         self.follow_up.grant_send_messages(role)
+        self.recheck.grant_send_messages(role)
         self.follow_up.grant_send_messages(self.follower.role)
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         key.grant(self.follower.role, "kms:Decrypt", "kms:GenerateDataKey")
@@ -143,6 +175,15 @@ class ApprovalWorkflow(Construct):
                     "Cards, package versions and evidence keys are created at run time, one per model "
                     "version; each grant is held to this account and region, and evidence to its prefix.",
                 )
+        workflow_policy = role.node.try_find_child("DefaultPolicy")
+        assert workflow_policy is not None
+        acknowledge(
+            workflow_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudtrail:LookupEvents has no resource-level permission (Service Authorization Reference, "
+            "AWS CloudTrail: LookupEvents lists no resource type and no condition key); it reads this "
+            "account's event history, which the workflow needs to attribute card approvals.",
+        )
 
         self.card_rule = events.Rule(
             self,

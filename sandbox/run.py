@@ -51,7 +51,16 @@ INFERENCE = {
 }
 # Export jobs are followed through a delayed queue; the emulator's queue delays are real seconds,
 # so the sandbox looks again at once instead of after the deployed 30 seconds.
-SANDBOX_ENVIRONMENT = {"FOLLOW_UP_DELAY_SECONDS": "0"}
+# Approvals: the emulator's CloudTrail has every record at once, so what is not in the hub's history
+# never will be; the sandbox decides at once instead of looking again for the deployed 30 minutes.
+SANDBOX_ENVIRONMENT = {
+    "FOLLOW_UP_DELAY_SECONDS": "0",
+    "ATTRIBUTION_DEADLINE_SECONDS": "0",
+    "RECHECK_DELAY_SECONDS": "0",
+}
+
+
+NOTICE_KINDS = ("notice-claim", "notice-sent")
 
 
 class StepFailed(AssertionError):
@@ -110,6 +119,23 @@ class Sandbox:
             role_session(self.reader.account, self.reader.refs[access_role], endpoint),
             endpoint,
             self.reader.template,
+        )
+        # Each spoke's users work through the role its stack gives them for shared cards.
+        registry_role = next(
+            logical_id for logical_id, p in self.registry.resources("AWS::IAM::Role") if "ManagedPolicyArns" in p
+        )
+        self.registry_user = Deployed(
+            self.registry.stack,
+            self.registry.account,
+            role_session(self.registry.account, self.registry.refs[registry_role], endpoint),
+            endpoint,
+            self.registry.template,
+        )
+        # A reviewer: a person in the hub who assumes the hub stack's reviewer role (README).
+        workflow = next(f for f in self.hub.functions.values() if "APPROVERS" in f.environment)
+        self.reviewer_role = json.loads(workflow.environment["APPROVERS"])[0]
+        self.reviewer = role_session(
+            self.hub.account, self.reviewer_role.rsplit("/", 1)[-1], endpoint, session_name="reviewer"
         )
 
     def accept_invitations(self) -> None:
@@ -228,7 +254,11 @@ class Sandbox:
         return card_name_for(self.registry.account, GROUP, version)
 
     def set_status(self, card: str, status: str) -> None:
-        self.hub.client("sagemaker").update_model_card(ModelCardName=card, ModelCardStatus=status)
+        """Approvals by the reviewer role, other changes by the hub's platform team."""
+        session = self.reviewer if status == "Approved" else self.hub.session
+        session.client("sagemaker", endpoint_url=self.endpoint).update_model_card(
+            ModelCardName=card, ModelCardStatus=status
+        )
 
     # --- The lifecycle --------------------------------------------------------------------------------
 
@@ -238,6 +268,7 @@ class Sandbox:
             ("The card goes to review; reviewers get a notice with the diff", self.step_review),
             ("A reviewer approves the card", self.step_approve),
             ("v2 is registered; its card carries over v1's business details", self.step_register_v2),
+            (f"A user in spoke {self.registry.account} sets v2's card Approved", self.step_spoke_approves),
             ("Someone approves v2's package before its card is approved", self.step_gate),
             (f"A user in spoke {self.reader.account} reads the shared card by ARN", self.step_spoke_reads),
         ]
@@ -295,8 +326,11 @@ class Sandbox:
         expect(any(e["Kind"] == "evidence-pdf" for e in ledger), "the ledger does not record the exported PDF")
         gate = [o for o in outcomes if "approval stands" in o]
         expect(bool(gate), "the gate did not see the workflow's approval")
+        effective = next((e for e in ledger if e["Kind"] == "approval-effective"), {})
+        expect(effective.get("Principal") == self.reviewer_role, "the approval is not attributed to the reviewer role")
         return [
-            f"ledger: {', '.join(e.get('Status') or e['Kind'] for e in ledger)}",
+            f"approved by {effective['Caller']} (CloudTrail {effective['CloudTrailEventId']})",
+            f"ledger: {', '.join(e.get('Status') or e['Kind'] for e in ledger if e['Kind'] not in NOTICE_KINDS)}",
             *(f"evidence: s3://{bucket}/{k}" for k in keys),
             f"package v1 in spoke {self.registry.account}: {status}",
             "gate: card is Approved, the approval stands",
@@ -319,6 +353,25 @@ class Sandbox:
             f"hub card {self.card_of(2)} cloned from "
             f"{custom['cloned_from_card']} v{custom['cloned_from_card_version']}",
             f"business_details carried over: {content['business_details']}",
+        ]
+
+    def step_spoke_approves(self) -> list[str]:
+        card = self.card_of(2)
+        card_arn = f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{card}"
+        self.registry_user.client("sagemaker").update_model_card(ModelCardName=card_arn, ModelCardStatus="Approved")
+        self.pump()
+        status = self.hub.client("sagemaker").describe_model_card(ModelCardName=card)["ModelCardStatus"]
+        expect(status == "PendingReview", f"card {card} is {status} after a spoke's approval, expected PendingReview")
+        package = self.package_status(self.package_v2)
+        expect(package == "PendingManualApproval", f"package v2 is {package} after a spoke's approval")
+        refused = [e for e in self.ledger(card) if e["Kind"] == "approval-refused"]
+        expect(len(refused) == 1, "the ledger does not record the refused approval")
+        notices = [n for n in self.notices() if n.get("Subject", "").endswith("refused")]
+        expect(len(notices) == 1, "reviewers were not told of the refused approval")
+        return [
+            f"card {card}: Approved by the spoke -> {status} (not an approver)",
+            f"package v2: {package}",
+            f"notice: {notices[0]['Subject']}",
         ]
 
     def step_gate(self) -> list[str]:
@@ -350,13 +403,11 @@ class Sandbox:
         ]
 
     def ledger(self, card: str) -> list[dict[str, str]]:
+        from card_workflow.ledger import ledger_entries
+
         table = next(i for i, p in self.hub.resources("AWS::DynamoDB::Table") if len(p["KeySchema"]) == 2)
-        items = self.hub.client("dynamodb").query(
-            TableName=table,
-            KeyConditionExpression="CardArn = :a",
-            ExpressionAttributeValues={":a": {"S": f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{card}"}},
-        )["Items"]
-        return [{k: v["S"] for k, v in item.items() if "S" in v} for item in items]
+        card_arn = f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{card}"
+        return ledger_entries(self.hub.client("dynamodb"), self.hub.refs[table], card_arn)
 
     def summary(self) -> list[str]:
         rows = [("card", "version", "status", "linked package", "approval")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from constructs import Construct
 
 from governance_config import AccessLevel, GovernanceConfig
@@ -16,6 +16,7 @@ from governance_constructs.card_share import ModelCardShares
 from governance_constructs.declared_card import DeclaredModelCard, card_construct_id
 from governance_constructs.evidence_archive import EvidenceArchive, ExportArchive
 from governance_constructs.governance_bus import GovernanceEventBus
+from governance_constructs.reviewer_role import ReviewerRole
 
 
 class HubStack(Stack):
@@ -87,6 +88,7 @@ class HubStack(Stack):
             template_cards=config.template_cards,
         )
 
+        self.reviewer = ReviewerRole(self, "Reviewer", role_name=config.reviewer_role_name, key=self.card_key.key)
         self.workflow = ApprovalWorkflow(
             self,
             "Workflow",
@@ -101,6 +103,9 @@ class HubStack(Stack):
             spokes=config.spokes,
             organization=config.organization,
             archived_rejects_package=config.archived_rejects_package,
+            approvers=config.approver_arns,
+            approver_may_not_edit=config.approver_may_not_edit,
+            attribution_deadline=Duration.minutes(config.approval_attribution_minutes),
         )
 
         CfnOutput(self, "CardKeyArn", value=self.card_key.key.key_arn, description="Set as hub.card_key_arn in config")
@@ -109,5 +114,6 @@ class HubStack(Stack):
         CfnOutput(self, "ExportsBucketName", value=self.exports.bucket.bucket_name)
         CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
         CfnOutput(self, "ReviewTopicArn", value=self.workflow.topic.topic_arn)
+        CfnOutput(self, "ReviewerRoleArn", value=self.reviewer.role.role_arn, description="Assume it to approve cards")
         for level, share in self.shares.shares.items():
             CfnOutput(self, f"ShareArn{level.name.title().replace('_', '')}", value=share.attr_arn)

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from tests.accounts import create_approval_sync_role, session_for
 from tests.conftest import ROOT, load_event
+from tests.test_workflow import REVIEWER_ROLE, assume
 
 sys.path.insert(0, str(ROOT / "lambdas"))
 
@@ -96,9 +97,14 @@ class Estate:
             "HUB_ACCOUNT": HUB,
             "DEAD_LETTER_QUEUE_URL": dlq,
             "FOLLOW_UP_DELAY_SECONDS": "0",
+            "APPROVERS": json.dumps([REVIEWER_ROLE]),
+            "RECHECK_QUEUE_URL": queue(self.hub, "recheck")[0],
+            # A spoke's edit is in the spoke's CloudTrail only; decide at once rather than wait.
+            "ATTRIBUTION_DEADLINE_SECONDS": "0",
         }.items():
             monkeypatch.setenv(name, value)
         self.clients = {name: self.hub.client(name) for name in workflow_handler.SERVICES}
+        self.reviewer = assume(HUB, "model-card-governance-reviewer", "reviewer").client("sagemaker")
 
         ram = self.hub.client("ram")
         read = ram.create_permission(
@@ -179,8 +185,8 @@ class Estate:
     def review_and_approve(self, card: str) -> list[str]:
         """The hub's reviewer takes the card through review to approval; the workflow runs."""
         self.run(self.hub_events())
-        for status in ("PendingReview", "Approved"):
-            self.sagemaker.update_model_card(ModelCardName=card, ModelCardStatus=status)
+        self.sagemaker.update_model_card(ModelCardName=card, ModelCardStatus="PendingReview")
+        self.reviewer.update_model_card(ModelCardName=card, ModelCardStatus="Approved")
         return self.run(self.hub_events())
 
     def package_status(self, arn: str) -> str:

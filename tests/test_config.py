@@ -92,12 +92,42 @@ def test_example_config_parses(example_config: Any) -> None:
             "arn:aws:kms:us-east-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab",
             "hub.card_key_arn: must be a key in the hub account, region and partition",
         ),
+        (
+            ["approvers"],
+            ["arn:aws:iam::222222222222:role/reviewer"],
+            "approvers[0]: is not in the hub account 111111111111: only hub principals approve "
+            '(got "arn:aws:iam::222222222222:role/reviewer")',
+        ),
+        (
+            ["approvers"],
+            ["arn:aws:iam::111111111111:group/reviewers"],
+            "approvers[0]: is not an IAM role or user ARN",
+        ),
+        (["approvers"], "arn:aws:iam::111111111111:role/r", "approvers: must be a list of IAM role or user ARNs"),
+        (["approver_may_not_edit"], "yes", 'approver_may_not_edit: must be true or false (got "yes")'),
+        (
+            ["approval_attribution_minutes"],
+            2,
+            "approval_attribution_minutes: must be a whole number of minutes from 5 to 1440 (got 2)",
+        ),
     ],
 )
 def test_bad_value_is_named(example_raw: dict[str, Any], path: list[Any], value: Any, expected: str) -> None:
     problems = problems_for(edited(example_raw, path, value))
     assert len(problems) == 1, problems
     assert problems[0].startswith(expected), problems[0]
+
+
+def test_the_reviewer_role_is_always_an_approver(example_raw: dict[str, Any]) -> None:
+    from governance_config import parse_config
+
+    raw = {**example_raw, "approvers": ["arn:aws:iam::111111111111:user/risk-officer"]}
+    config = parse_config(raw)
+    assert config.approver_arns == (
+        "arn:aws:iam::111111111111:role/model-card-governance-reviewer",
+        "arn:aws:iam::111111111111:user/risk-officer",
+    )
+    assert config.approver_may_not_edit is True and config.approval_attribution_minutes == 30
 
 
 def test_unknown_keys_are_named(example_raw: dict[str, Any]) -> None:

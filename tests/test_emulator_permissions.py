@@ -170,3 +170,23 @@ def test_enforcement_off_keeps_the_permissive_behaviour(aws: None) -> None:
         sts = management_session().client("sts")
         granted = sts.assume_role(RoleArn=f"arn:aws:iam::{SPOKE}:role/no-such-role", RoleSessionName="anyone")
         assert granted["AssumedRoleUser"]["Arn"].startswith(f"arn:aws:sts::{SPOKE}:assumed-role/no-such-role/")
+
+
+def test_a_transaction_is_authorized_as_its_item_actions(admin_of: Any, role_of: Any) -> None:
+    hub = admin_of(HUB)
+    hub.client("dynamodb").create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "K", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "K", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table = f"arn:aws:dynamodb:us-east-1:{HUB}:table/ledger"
+    make_role(hub, "writer", TRUST_HUB_ROOT, allow("dynamodb:PutItem", table))
+    make_role(hub, "reader", TRUST_HUB_ROOT, allow("dynamodb:GetItem", table))
+    puts = [{"Put": {"TableName": "ledger", "Item": {"K": {"S": key}}}} for key in ("a", "b")]
+    role_of(HUB, "writer").client("dynamodb").transact_write_items(TransactItems=puts)
+    with pytest.raises(ClientError) as refused:
+        role_of(HUB, "reader").client("dynamodb").transact_write_items(
+            TransactItems=[{"Put": {"TableName": "ledger", "Item": {"K": {"S": "c"}}}}]
+        )
+    assert "dynamodb:PutItem on resource: " + table in refused.value.response["Error"]["Message"]

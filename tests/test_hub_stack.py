@@ -457,3 +457,50 @@ def test_card_status_rule_and_export_follow_up(hub: Template) -> None:
     hub.has_resource_properties(
         "AWS::Lambda::EventSourceMapping", {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10}
     )
+
+
+def test_reviewer_role_is_assumable_in_the_hub_and_may_review_and_set_card_status(hub: Template) -> None:
+    [role] = hub.find_resources(
+        "AWS::IAM::Role", {"Properties": {"RoleName": "model-card-governance-reviewer"}}
+    ).values()
+    [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Action"] == "sts:AssumeRole"
+    assert json.dumps(trust["Principal"]).count(":root") == 1  # the hub account itself, nobody else
+    statements = statements_of_role(hub, "model-card-governance-reviewer")
+    cards = next(s for s in statements if "sagemaker:UpdateModelCard" in s["Action"])
+    assert sorted(cards["Action"]) == [
+        "sagemaker:DescribeModelCard",
+        "sagemaker:ListModelCardVersions",
+        "sagemaker:UpdateModelCard",
+    ]
+    assert cards["Resource"] == CARDS_OF_HUB
+    key = next(s for s in statements if "kms:Decrypt" in s["Action"])
+    assert key["Condition"] == {"StringEquals": {"kms:ViaService": f"sagemaker.{REGION}.amazonaws.com"}}
+    outputs = hub.find_outputs("ReviewerRoleArn")
+    assert outputs
+
+
+def test_workflow_attributes_approvals_to_the_approvers_and_rechecks_through_a_queue(hub: Template) -> None:
+    environment = Capture()
+    hub.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Description": "Model card approval workflow and package approval gate", "Environment": environment},
+    )
+    variables = environment.as_object()["Variables"]
+    assert json.loads(variables["APPROVERS"]) == [f"arn:aws:iam::{HUB}:role/model-card-governance-reviewer"]
+    assert variables["APPROVER_MAY_NOT_EDIT"] == "true"
+    assert variables["ATTRIBUTION_DEADLINE_SECONDS"] == "1800"
+    assert variables["RECHECK_QUEUE_URL"]["Ref"].startswith("WorkflowApprovalRecheck")
+    statements = statements_of_role(hub, "model-card-governance-approval-workflow")
+    [lookup] = [s for s in statements if s["Action"] == "cloudtrail:LookupEvents"]
+    assert lookup["Resource"] == "*"  # LookupEvents has no resource-level permission
+    cards = next(s for s in statements if "sagemaker:DescribeModelCard" in s["Action"])
+    assert "sagemaker:UpdateModelCard" in cards["Action"]
+    hub.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [Match.string_like_regexp("ApprovalRecheck"), "Arn"]},
+            "FunctionName": {"Ref": Match.string_like_regexp("WorkflowHandlerFunction")},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    )

@@ -1,10 +1,13 @@
-"""The approval workflow against the emulator: ledger, review notice, evidence, approval sync, gate."""
+"""The approval workflow against the emulator: ledger, review notice, approval authority, evidence,
+approval sync, gate. Attack tests act as spoke principals and as hub principals who are not
+approvers, calling what their shares and policies allow."""
 
 from __future__ import annotations
 
 import copy
 import json
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -15,12 +18,43 @@ from tests.conftest import ROOT, load_event
 sys.path.insert(0, str(ROOT / "lambdas"))
 
 from auto_link.card_linker import LinkerSettings, link_new_version
+from card_workflow import attribution, workflow
 from card_workflow import handler as workflow_handler
-from card_workflow import workflow
+from card_workflow.ledger import ledger_entries, verify_table
+
+from emulator import cloudtrail
 
 HUB = "111111111111"
 SPOKE = "222222222222"
+OTHER_SPOKE = "444444444444"
+READER = "333333333333"
+REVIEWER_ROLE = f"arn:aws:iam::{HUB}:role/model-card-governance-reviewer"
+EDIT = "arn:aws:ram::aws:permission/AWSRAMPermissionSageMakerModelCards"
 INFERENCE = load_event("model-package-state-change")["detail"]["InferenceSpecification"]
+
+
+def assume(account: str, role: str, session_name: str) -> Any:
+    """A session in `role` of `account`, the way a person assumes it: the role trusts the account
+    and may review cards and set their status, as the hub stack's reviewer role."""
+    from emulator.sessions import role_session
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    cards = {
+        "Effect": "Allow",
+        "Action": ["sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions", "sagemaker:UpdateModelCard"],
+        "Resource": f"arn:aws:sagemaker:us-east-1:{account}:model-card/*",
+    }
+    iam = session_for(account).client("iam")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=role, PolicyName="cards", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [cards]})
+    )
+    return role_session(account, role, session_name=session_name)
 
 
 def queue(session: Any, name: str) -> tuple[str, str]:
@@ -98,8 +132,46 @@ class Governance:
             "FOLLOW_UP_DELAY_SECONDS": "0",  # the emulator's SQS honours delays in real time
         }.items():
             monkeypatch.setenv(name, value)
+        self.recheck, _ = queue(self.hub, "approval-recheck")
+        monkeypatch.setenv("APPROVERS", json.dumps([REVIEWER_ROLE]))
+        monkeypatch.setenv("RECHECK_QUEUE_URL", self.recheck)
+        # The emulator's CloudTrail has every record at once; a test that wants "not there yet"
+        # holds delivery back and sets a later deadline.
+        monkeypatch.setenv("ATTRIBUTION_DEADLINE_SECONDS", "0")
+        monkeypatch.setenv("RECHECK_DELAY_SECONDS", "0")
         self.clients = {name: self.hub.client(name) for name in workflow_handler.SERVICES}
-        self.linker = LinkerSettings(card_key_arn="", share_arns=[], index_table="card-index", link_table="card-links")
+        self.reviewer = assume(HUB, "model-card-governance-reviewer", "alice")
+        shares = self.share_cards()
+        self.linker = LinkerSettings(
+            card_key_arn="", share_arns=shares, index_table="card-index", link_table="card-links"
+        )
+
+    def share_cards(self) -> list[str]:
+        """Edit share with both spokes, read-only share with the reader; invitations accepted."""
+        ram = self.hub.client("ram")
+        read = ram.create_permission(
+            name="cards-read",
+            resourceType="sagemaker:ModelCard",
+            policyTemplate=json.dumps(
+                {"Effect": "Allow", "Action": ["sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"]}
+            ),
+        )["permission"]["arn"]
+        shares = [
+            ram.create_resource_share(name=name, principals=principals, permissionArns=[permission])["resourceShare"][
+                "resourceShareArn"
+            ]
+            for name, principals, permission in (("edit", [SPOKE, OTHER_SPOKE], EDIT), ("read", [READER], read))
+        ]
+        for account in (SPOKE, OTHER_SPOKE, READER):
+            spoke_ram = session_for(account).client("ram")
+            for invitation in spoke_ram.get_resource_share_invitations()["resourceShareInvitations"]:
+                spoke_ram.accept_resource_share_invitation(
+                    resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
+                )
+        return shares
+
+    def card_arn(self, card: str) -> str:
+        return f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/{card}"
 
     def register(self, session: Any, group: str) -> str:
         """Register the next version of `group` in `session`'s account and link its card."""
@@ -131,14 +203,29 @@ class Governance:
     def run(self, events: list[dict[str, Any]]) -> list[str]:
         return [workflow_handler.handler(e, clients=self.clients)["outcome"] for e in events]
 
-    def set_status(self, card: str, status: str) -> list[dict[str, Any]]:
+    def set_status(self, card: str, status: str, by: Any = None) -> list[dict[str, Any]]:
+        """`by` sets the status (a spoke addresses the card by ARN); approvals default to the reviewer."""
         self.hub_events()  # earlier events are not this change's
-        self.sagemaker.update_model_card(ModelCardName=card, ModelCardStatus=status)
+        who = by or (self.reviewer if status == "Approved" else self.hub)
+        name = card if who in (self.hub, self.reviewer) else self.card_arn(card)
+        who.client("sagemaker").update_model_card(ModelCardName=name, ModelCardStatus=status)
         return self.hub_events()
 
     def ledger(self, card: str) -> list[dict[str, str]]:
-        arn = f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/{card}"
-        return list(workflow.ledger_entries(self.dynamodb, "ledger", arn))
+        return ledger_entries(self.dynamodb, "ledger", self.card_arn(card))
+
+    def status_of(self, card: str) -> tuple[int, str]:
+        described = self.sagemaker.describe_model_card(ModelCardName=card)
+        return described["ModelCardVersion"], described["ModelCardStatus"]
+
+    def evidence(self) -> list[str]:
+        return [o["Key"] for o in self.s3.list_objects_v2(Bucket="evidence-bucket").get("Contents", [])]
+
+    def run_rechecks(self) -> list[str]:
+        records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in drain(self.sqs, self.recheck)]
+        result = workflow_handler.handler({"Records": records}, clients=self.clients)
+        assert result == {"batchItemFailures": []}
+        return [json.loads(r["body"])["event"]["id"] for r in records]
 
     def notices_received(self) -> list[dict[str, Any]]:
         return [json.loads(m["Body"]) for m in drain(self.sqs, self.notices)]
@@ -155,10 +242,13 @@ def gov(aws: None, monkeypatch: pytest.MonkeyPatch) -> Governance:
     return Governance(monkeypatch)
 
 
-def edit(gov: Governance, card: str, change: dict[str, Any]) -> None:
-    content = json.loads(gov.sagemaker.describe_model_card(ModelCardName=card)["Content"])
+def edit(gov: Governance, card: str, change: dict[str, Any], by: Any = None) -> None:
+    who = by or gov.hub
+    name = card if who in (gov.hub, gov.reviewer) else gov.card_arn(card)
+    sagemaker = who.client("sagemaker")
+    content = json.loads(sagemaker.describe_model_card(ModelCardName=name)["Content"])
     content.update(change)
-    gov.sagemaker.update_model_card(ModelCardName=card, Content=json.dumps(content))
+    sagemaker.update_model_card(ModelCardName=name, Content=json.dumps(content))
 
 
 def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
@@ -179,7 +269,10 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
     assert "export approved-v2-" in outcome and f"package {package} set Approved" in outcome
     described = gov.sagemaker.describe_model_package(ModelPackageName=package)
     assert described["ModelApprovalStatus"] == "Approved"
-    assert described["ApprovalDescription"].startswith("Approved with model card churn-111111111111-v1 v2 by ")
+    assert described["ApprovalDescription"] == (
+        f"Approved with model card churn-111111111111-v1 v2 by "
+        f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice"
+    )
     # The gate sees the workflow's own approval and lets it stand.
     gate = gov.run(gov.hub_events("SageMaker Model Package State Change"))
     assert gate == ["card churn-111111111111-v1 is Approved: approval stands"]
@@ -203,11 +296,17 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
         ("status", "Draft"),
         ("status", "Draft"),
         ("status", "PendingReview"),
-        ("review-notice", ""),
+        ("notice-claim", ""),
+        ("notice-sent", ""),
         ("status", "Approved"),
+        ("approval-effective", ""),
         ("evidence-pdf", ""),
         ("status", "Archived"),
     ]
+    effective = next(e for e in gov.ledger("churn-111111111111-v1") if e["Kind"] == "approval-effective")
+    assert effective["Principal"] == REVIEWER_ROLE
+    assert effective["Caller"] == f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice"
+    assert verify_table(gov.dynamodb, "ledger").broken == ()
     assert job.endswith("/export-job/" + workflow.export_job_name("churn-111111111111-v1", 2))
 
 
@@ -256,8 +355,8 @@ def test_review_notice_diffs_against_the_source_then_the_last_approved_version(g
 
     gov.run(gov.set_status("churn-111111111111-v2", "Approved"))
     edit(gov, "churn-111111111111-v2", {"intended_uses": {"risk_rating": "High"}})  # a new version, still Approved
-    gov.run(gov.hub_events())
-    gov.run(gov.set_status("churn-111111111111-v2", "PendingReview"))
+    gov.run(gov.hub_events())  # not an approval: set back to PendingReview
+    gov.run(gov.hub_events())  # which sends v3 to review
     notices = gov.notices_received()
     assert "Changes compared with churn-111111111111-v2 v2 (last approved)" in notices[-1]["Message"]
     assert "+ intended_uses.risk_rating: High" in notices[-1]["Message"]
@@ -282,15 +381,212 @@ def test_duplicate_events_write_one_entry_and_send_one_notice(gov: Governance) -
     assert statuses == ["Draft", "PendingReview", "Approved"]
 
 
-def test_out_of_order_event_is_recorded_without_acting(gov: Governance) -> None:
-    gov.register(gov.hub, "churn")
+def test_out_of_order_event_is_recorded_without_acting(gov: Governance, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATTRIBUTION_DEADLINE_SECONDS", "3600")
+    package = gov.register(gov.hub, "churn")
     gov.run(gov.hub_events())
     [review] = gov.set_status("churn-111111111111-v1", "PendingReview")
     [approved] = gov.set_status("churn-111111111111-v1", "Approved")
-    gov.run([approved])
+    # The approval arrives first: the ledger does not show the version in review yet.
+    [early] = gov.run([approved])
+    assert early.endswith("version 1 has not been PendingReview; looking again later")
     [late] = gov.run([review])
     assert late == "recorded=True; stale: the version is now Approved, no step run"
     assert gov.notices_received() == []
+    assert gov.run_rechecks() == [approved["id"]]
+    assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "Approved"
+
+
+# --- Approval authority: attacks by spokes and by hub principals who are not approvers ------------
+
+
+def refusals(gov: Governance, card: str) -> list[dict[str, str]]:
+    return [e for e in gov.ledger(card) if e["Kind"] == "approval-refused"]
+
+
+def assert_nothing_approved(gov: Governance, card: str, package: str, owner: Any) -> None:
+    assert gov.status_of(card)[1] == "PendingReview"
+    described = owner.client("sagemaker").describe_model_package(ModelPackageName=package)
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert gov.evidence() == []
+    assert not [e for e in gov.ledger(card) if e["Kind"] == "approval-effective"]
+
+
+def test_a_spoke_cannot_approve_its_own_card(gov: Governance) -> None:
+    package = gov.register(gov.spoke, "spoke-churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("spoke-churn-222222222222-v1", "PendingReview", by=gov.spoke))
+    gov.notices_received()
+    [outcome] = gov.run(gov.set_status("spoke-churn-222222222222-v1", "Approved", by=gov.spoke))
+    assert "approval refused (no CloudTrail record of this approval in the hub account yet after 0 s)" in outcome
+    assert_nothing_approved(gov, "spoke-churn-222222222222-v1", package, gov.spoke)
+    [refused] = refusals(gov, "spoke-churn-222222222222-v1")
+    assert refused["Principal"].startswith("unknown to the hub (no CloudTrail record in the hub account")
+    [notice] = gov.notices_received()
+    assert notice["Subject"] == "Approval of model card spoke-churn-222222222222-v1 v1 refused"
+    assert "no model package was changed" in notice["Message"]
+    # The spoke's call is in the spoke's own CloudTrail history, not in the hub's.
+    spoke_history = gov.spoke.client("cloudtrail").lookup_events()["Events"]
+    assert [e["EventName"] for e in spoke_history] == ["UpdateModelCard", "UpdateModelCard", "CreateModelPackage"]
+    assert not [
+        e
+        for e in gov.hub.client("cloudtrail").lookup_events()["Events"]
+        if json.loads(e["CloudTrailEvent"])["userIdentity"]["accountId"] == SPOKE
+    ]
+
+
+def test_a_spoke_cannot_approve_another_spokes_card(gov: Governance) -> None:
+    package = gov.register(gov.spoke, "spoke-churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("spoke-churn-222222222222-v1", "PendingReview"))
+    other = session_for(OTHER_SPOKE)
+    [outcome] = gov.run(gov.set_status("spoke-churn-222222222222-v1", "Approved", by=other))
+    assert "approval refused" in outcome
+    assert_nothing_approved(gov, "spoke-churn-222222222222-v1", package, gov.spoke)
+    assert len(refusals(gov, "spoke-churn-222222222222-v1")) == 1
+
+
+def test_a_hub_principal_who_is_not_an_approver_cannot_approve(gov: Governance) -> None:
+    package = gov.register(gov.hub, "churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
+    gov.notices_received()
+    [outcome] = gov.run(gov.set_status("churn-111111111111-v1", "Approved", by=gov.hub))
+    assert f"approval refused (arn:aws:iam::{HUB}:role/OrganizationAccountAccessRole is not an approver)" in outcome
+    assert_nothing_approved(gov, "churn-111111111111-v1", package, gov.hub)
+    [refused] = refusals(gov, "churn-111111111111-v1")
+    assert refused["Principal"] == f"arn:aws:sts::{HUB}:assumed-role/OrganizationAccountAccessRole/admin"
+    assert refused["CloudTrailEventId"]
+    [notice] = gov.notices_received()
+    assert f"by: arn:aws:sts::{HUB}:assumed-role/OrganizationAccountAccessRole/admin" in notice["Message"]
+    # The revert is itself a PendingReview event of the same version: no second review notice.
+    assert gov.run(gov.hub_events()) == ["recorded=True; review notice already sent"]
+    # A retried delivery of the refused approval changes nothing more and tells no one again.
+    gov.set_status("churn-111111111111-v1", "Approved")  # the reviewer now approves, properly
+    assert (
+        gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "PendingManualApproval"
+    )
+
+
+def test_the_reviewer_approval_after_a_refused_attempt_takes_effect(
+    gov: Governance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = gov.register(gov.hub, "churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
+    [attempt] = gov.set_status("churn-111111111111-v1", "Approved", by=gov.hub)
+    gov.run([attempt])
+    gov.run(gov.hub_events())
+    # Calls in one matching window must all be approvers'; the reviewer acts after the window.
+    monkeypatch.setattr(attribution, "MATCH_SECONDS", 1)
+    time.sleep(2.1)
+    [approval] = gov.set_status("churn-111111111111-v1", "Approved")
+    assert "approved by arn:aws:sts::" in gov.run([approval])[0]
+    assert gov.run([attempt]) == [
+        "recorded=False; approval refused (arn:aws:iam::111111111111:role/OrganizationAccountAccessRole is "
+        "not an approver); card already moved on; notice already sent"
+    ]
+    assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "Approved"
+    assert gov.status_of("churn-111111111111-v1") == (1, "Approved")
+
+
+def test_an_edited_approved_card_goes_back_to_review_and_the_gate_holds_the_package(gov: Governance) -> None:
+    package = gov.register(gov.spoke, "spoke-churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("spoke-churn-222222222222-v1", "PendingReview"))
+    gov.run(gov.set_status("spoke-churn-222222222222-v1", "Approved"))
+    gov.run(gov.hub_events("SageMaker Model Package State Change"))
+    gov.notices_received()
+    # The spoke edits the approved card: SageMaker makes version 2, still Approved.
+    edit(gov, "spoke-churn-222222222222-v1", {"intended_uses": {"risk_rating": "Low"}}, by=gov.spoke)
+    [new_version] = gov.hub_events()
+    assert (new_version["detail"]["ModelCardVersion"], new_version["detail"]["ModelCardStatus"]) == (2, "Approved")
+    [outcome] = gov.run([new_version])
+    # The spoke's write is recorded in the spoke's account only: the hub refuses for want of a record.
+    assert "approval refused (no CloudTrail record of the write that made version 2 in the hub yet" in outcome
+    assert gov.status_of("spoke-churn-222222222222-v1") == (2, "PendingReview")
+    assert [key for key in gov.evidence() if "/v2/" in key] == []
+    # The package stays where the reviewed version put it; approving it by hand now is reverted.
+    spoke_sagemaker = gov.spoke.client("sagemaker")
+    assert spoke_sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "Approved"
+    gov.run(gov.hub_events())  # v2 goes to review: reviewers are told
+    review = [n for n in gov.notices_received() if n["Subject"].endswith("awaits review")]
+    assert [n["Subject"] for n in review] == ["Model card spoke-churn-222222222222-v1 v2 awaits review"]
+
+
+def test_a_hub_edit_of_an_approved_card_is_refused_from_its_record(gov: Governance) -> None:
+    gov.register(gov.hub, "churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
+    gov.run(gov.set_status("churn-111111111111-v1", "Approved"))
+    edit(gov, "churn-111111111111-v1", {"intended_uses": {"risk_rating": "Low"}})
+    [outcome] = gov.run(gov.hub_events())
+    assert "approval refused (version 2 is a content edit of an approved card" in outcome
+    assert gov.status_of("churn-111111111111-v1") == (2, "PendingReview")
+
+
+def test_the_gate_refuses_a_package_approval_while_the_card_is_approved_but_not_by_an_approver(
+    gov: Governance,
+) -> None:
+    package = gov.register(gov.hub, "churn")
+    gov.run(gov.hub_events())
+    gov.set_status("churn-111111111111-v1", "Approved", by=gov.hub)  # not yet processed: the card shows Approved
+    gov.sagemaker.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    [manual] = gov.hub_events("SageMaker Model Package State Change")
+    assert gov.run([manual]) == [
+        f"reverted {package}: model card churn-111111111111-v1 v1 is Approved, but not by an approver"
+    ]
+    assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == (
+        "PendingManualApproval"
+    )
+
+
+def test_a_read_spoke_cannot_update_a_card(gov: Governance) -> None:
+    gov.register(gov.hub, "churn")
+    gov.hub_events()
+    reader = session_for(READER).client("sagemaker")
+    for change in ({"ModelCardStatus": "Approved"}, {"Content": "{}"}):
+        with pytest.raises(reader.exceptions.ClientError) as denied:
+            reader.update_model_card(ModelCardName=gov.card_arn("churn-111111111111-v1"), **change)
+        assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert gov.status_of("churn-111111111111-v1") == (1, "Draft")
+    assert gov.hub_events() == []
+
+
+def test_an_approver_may_not_approve_a_version_they_wrote(gov: Governance, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = gov.register(gov.hub, "churn")
+    gov.run(gov.hub_events())
+    edit(gov, "churn-111111111111-v1", {"business_details": {"business_problem": "Churn"}}, by=gov.reviewer)
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
+    [approval] = gov.set_status("churn-111111111111-v1", "Approved")
+    [outcome] = gov.run([approval])
+    assert f"approval refused ({REVIEWER_ROLE} wrote version 2 and may not approve it)" in outcome
+    assert_nothing_approved(gov, "churn-111111111111-v1", package, gov.hub)
+    # With the rule off, the same approver's approval of the same version takes effect.
+    monkeypatch.setenv("APPROVER_MAY_NOT_EDIT", "false")
+    gov.run(gov.hub_events())
+    [again] = gov.set_status("churn-111111111111-v1", "Approved")
+    assert "approved by" in gov.run([again])[0]
+
+
+def test_an_approval_waits_for_its_cloudtrail_record(gov: Governance, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATTRIBUTION_DEADLINE_SECONDS", "3600")
+    package = gov.register(gov.hub, "churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
+    with cloudtrail.hold_delivery():
+        [approval] = gov.set_status("churn-111111111111-v1", "Approved")
+        [outcome] = gov.run([approval])
+        assert outcome.endswith("no CloudTrail record of this approval in the hub account yet; looking again later")
+        assert gov.status_of("churn-111111111111-v1") == (1, "Approved")  # not reverted too early
+        assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == (
+            "PendingManualApproval"
+        )
+        assert gov.run_rechecks() == [approval["id"]]  # still not there: looked for again
+    assert gov.run_rechecks() == [approval["id"]]
+    assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "Approved"
+    assert [e["Kind"] for e in gov.ledger("churn-111111111111-v1")].count("approval-effective") == 1
 
 
 def test_gate_reverts_a_manual_approval_without_an_approved_card(gov: Governance) -> None:
@@ -322,7 +618,7 @@ def test_verbatim_sample_for_a_card_that_does_not_exist_is_recorded_and_dropped(
     sample = load_event("model-card-state-change")
     [outcome] = gov.run([sample])
     assert outcome.startswith("dropped: model card example-card")
-    [entry] = list(workflow.ledger_entries(gov.dynamodb, "ledger", sample["resources"][0]))
+    [entry] = list(ledger_entries(gov.dynamodb, "ledger", sample["resources"][0]))
     assert (entry["Status"], entry["ModifiedBy"], entry["EventId"]) == ("Draft", "user", sample["id"])
 
 

@@ -1,11 +1,14 @@
 """Lambda entry points of the approval workflow.
 
-`handler`: card status events (ledger, review notice, evidence, package approval) and package
-state events (the approval gate). `follow_exports`: the delayed queue that follows export jobs.
+`handler`: card status events (ledger, review notice, approval attribution, evidence, package
+approval), package state events (the approval gate), and the recheck queue's messages (approvals
+whose CloudTrail record was not there yet). `follow_exports`: the delayed queue that follows export
+jobs.
 
 Environment (set by the ApprovalWorkflow construct): LEDGER_TABLE, TOPIC_ARN, EVIDENCE_BUCKET,
 FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, LINK_TABLE, DEAD_LETTER_QUEUE_URL,
-FOLLOW_UP_DELAY_SECONDS (optional, default 30).
+APPROVERS (JSON list of principal ARNs), APPROVER_MAY_NOT_EDIT, RECHECK_QUEUE_URL; optional:
+FOLLOW_UP_DELAY_SECONDS (default 30), ATTRIBUTION_DEADLINE_SECONDS (1800), RECHECK_DELAY_SECONDS (300).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import boto3
 from shared.runtime import RETRIES, dead_letter
 
+from card_workflow.notices import NOTICE_CLIENT_CONFIG
 from card_workflow.workflow import (
     MODEL_PACKAGE_STATE_CHANGE,
     CardGone,
@@ -30,7 +34,7 @@ from card_workflow.workflow import (
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
-SERVICES = ("sagemaker", "dynamodb", "sns", "s3", "sqs", "sts")
+SERVICES = ("sagemaker", "dynamodb", "sns", "s3", "sqs", "sts", "cloudtrail")
 
 
 def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
@@ -45,15 +49,24 @@ def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
         archived_rejects_package=environ.get("ARCHIVED_REJECTS_PACKAGE") == "true",
         link_table=environ.get("LINK_TABLE", ""),
         follow_up_delay_seconds=int(environ.get("FOLLOW_UP_DELAY_SECONDS", "30")),
+        approvers=frozenset(json.loads(environ.get("APPROVERS", "[]"))),
+        approver_may_not_edit=environ.get("APPROVER_MAY_NOT_EDIT", "true") == "true",
+        recheck_queue_url=environ.get("RECHECK_QUEUE_URL", ""),
+        attribution_deadline_seconds=int(environ.get("ATTRIBUTION_DEADLINE_SECONDS", "1800")),
+        recheck_delay_seconds=int(environ.get("RECHECK_DELAY_SECONDS", "300")),
     )
 
 
 def make_clients() -> dict[str, Any]:
-    return {name: boto3.client(name, config=RETRIES) for name in SERVICES}
+    # SNS makes one attempt per call (notices.publish retries throttling itself): botocore's retry
+    # would resend a notice whose answer was lost.
+    return {name: boto3.client(name, config=NOTICE_CLIENT_CONFIG if name == "sns" else RETRIES) for name in SERVICES}
 
 
 def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:
     clients = clients or make_clients()
+    if "Records" in event:
+        return recheck_approvals(event, clients)
     settings = settings_from_environment()
     try:
         if event.get("detail-type") == MODEL_PACKAGE_STATE_CHANGE:
@@ -78,6 +91,18 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, An
         return {"outcome": "dead-lettered", "reason": reason}
     LOG.info(json.dumps({"event_id": event.get("id"), "outcome": outcome}))
     return {"outcome": outcome}
+
+
+def recheck_approvals(event: dict[str, Any], clients: dict[str, Any]) -> dict[str, Any]:
+    """SQS batch from the recheck queue: each message holds a card event to decide again."""
+    failures = []
+    for record in event.get("Records", []):
+        try:
+            handler(json.loads(record["body"])["event"], clients=clients)
+        except Exception as error:  # reported per record; SQS redrives it, then dead-letters it
+            LOG.error(json.dumps({"message_id": record.get("messageId"), "error": f"{type(error).__name__}: {error}"}))
+            failures.append({"itemIdentifier": record.get("messageId")})
+    return {"batchItemFailures": failures}
 
 
 def follow_exports(

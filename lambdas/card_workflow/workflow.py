@@ -2,10 +2,15 @@
 
 Every status event goes to the ledger once (the only status history there is: SageMaker does not
 version status-only changes). Then, for the status the card still has:
-- PendingReview: reviewers are told what changed since the last approved version (or the source
-  card of a fresh clone);
-- Approved: the exact version is exported into the evidence bucket with a JSON snapshot beside it,
-  and the linked model package is approved (in a spoke, through its approval-sync role);
+- PendingReview: reviewers are told, once per version, what changed since the last approved
+  version (or the source card of a fresh clone);
+- Approved: the approval takes effect only when the hub's CloudTrail history shows a configured
+  approver setting it on this version after the version was PendingReview (see attribution.py).
+  Then the exact version is exported into the evidence bucket with a JSON snapshot beside it, and
+  the linked model package is approved (in a spoke, through its approval-sync role). What cannot be
+  attributed is refused: the card goes back to PendingReview, reviewers are told who tried, the
+  ledger records it, no package changes. A record not there yet is looked for again later through
+  the recheck queue, until the attribution deadline;
 - Archived: optionally, the linked package is rejected.
 A status event that is no longer the card's status (an out-of-order or late delivery) is recorded
 and nothing else: acting on it would notify or approve from a state the card has left.
@@ -20,13 +25,17 @@ import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.card_links import CardLink, card_link, content_names_other_package, record_approved_version
 from shared.card_names import card_name_for_package
+
+from card_workflow.attribution import CardCall, Verdict, card_calls, judge_approval, parse_time
+from card_workflow.ledger import append_entry, get_entry, ledger_entries
+from card_workflow.notices import publish, send_once
 
 MODEL_CARD_STATE_CHANGE = "SageMaker Model Card State Change"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
@@ -56,6 +65,14 @@ class WorkflowSettings:
     link_table: str = ""
     # First wait before looking at an export job; later waits double, up to 15 minutes.
     follow_up_delay_seconds: int = 30
+    # Principals (role or user ARNs of the hub account) whose Approved status takes effect.
+    approvers: frozenset[str] = frozenset()
+    approver_may_not_edit: bool = True
+    recheck_queue_url: str = ""
+    # How long an approval may wait for its CloudTrail record before it is refused, and how often
+    # the record is looked for meanwhile.
+    attribution_deadline_seconds: int = 1800
+    recheck_delay_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -98,42 +115,11 @@ def parse_card_event(event: Mapping[str, Any]) -> CardStatusChange:
     return CardStatusChange(str(event.get("id", "")), name, arn, version, status, modified_by or "unknown", modified_at)
 
 
-# --- The ledger: PutItem only, always conditional, never an update or a delete ---------------------
-
-
-def append_entry(dynamodb: Any, table: str, card_arn: str, entry_key: str, attributes: Mapping[str, str]) -> bool:
-    """Append one ledger item; False when it is already there (a duplicate delivery or a retry)."""
-    item = {"CardArn": {"S": card_arn}, "EntryKey": {"S": entry_key}}
-    item.update({k: {"S": v} for k, v in attributes.items() if v})
-    try:
-        dynamodb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(EntryKey)")
-    except dynamodb.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+# --- The ledger (ledger.py): conditional puts only, one hash chain per card ----------------------
 
 
 def has_entry(dynamodb: Any, table: str, card_arn: str, entry_key: str) -> bool:
-    found = dynamodb.query(
-        TableName=table,
-        KeyConditionExpression="CardArn = :a AND EntryKey = :k",
-        ExpressionAttributeValues={":a": {"S": card_arn}, ":k": {"S": entry_key}},
-        ConsistentRead=True,
-    )
-    return bool(found.get("Items"))
-
-
-def ledger_entries(dynamodb: Any, table: str, card_arn: str) -> Iterator[dict[str, str]]:
-    """Every entry of a card, oldest version first."""
-    paginator = dynamodb.get_paginator("query")
-    pages = paginator.paginate(
-        TableName=table,
-        KeyConditionExpression="CardArn = :a",
-        ExpressionAttributeValues={":a": {"S": card_arn}},
-        ConsistentRead=True,
-    )
-    for page in pages:
-        for item in page.get("Items", []):
-            yield {k: v["S"] for k, v in item.items() if "S" in v}
+    return get_entry(dynamodb, table, card_arn, entry_key) is not None
 
 
 def record_status(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange) -> bool:
@@ -151,20 +137,6 @@ def record_status(dynamodb: Any, settings: WorkflowSettings, change: CardStatusC
             "EventId": change.event_id,
             "RecordedAt": datetime.now(UTC).isoformat(timespec="seconds"),
         },
-    )
-
-
-def step_done(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange, step: str) -> bool:
-    return has_entry(dynamodb, settings.ledger_table, change.card_arn, f"{change.entry_key}#{step}")
-
-
-def mark_step(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange, step: str, detail: str) -> None:
-    append_entry(
-        dynamodb,
-        settings.ledger_table,
-        change.card_arn,
-        f"{change.entry_key}#{step}",
-        {"Kind": step, "Version": str(change.version), "Detail": detail, "EventId": change.event_id},
     )
 
 
@@ -283,7 +255,9 @@ def handle_card_event(
     s3: Any,
     sqs: Any,
     sts: Any,
+    cloudtrail: Any,
     settings: WorkflowSettings,
+    now: datetime | None = None,
 ) -> str:
     """Record the status change, then run the step for it; returns what was done, for the log."""
     change = parse_card_event(event)
@@ -293,32 +267,38 @@ def handle_card_event(
         return f"recorded={recorded}; stale: the version is now {card.get('ModelCardStatus')}, no step run"
     content = content_of(card)
     if change.status == "PendingReview":
-        if step_done(dynamodb, settings, change, "review-notice"):
-            return f"recorded={recorded}; review notice already sent"
         baseline, base_content = review_baseline(sagemaker, dynamodb, settings, change, content)
         subject, body = review_notice(change, baseline, diff_content(base_content, content), settings.region)
-        sns.publish(TopicArn=settings.topic_arn, Subject=subject, Message=body)
-        mark_step(dynamodb, settings, change, "review-notice", subject)
-        return f"recorded={recorded}; review notice sent"
+        sent = send_once(
+            dynamodb,
+            sns,
+            table=settings.ledger_table,
+            topic_arn=settings.topic_arn,
+            card_arn=change.card_arn,
+            key=f"{change.version:08d}#review-notice",
+            subject=subject,
+            message=body,
+            version=change.version,
+        )
+        return f"recorded={recorded}; review {sent}"
     if change.status == "Approved":
-        done = [start_evidence(sagemaker, dynamodb, s3, sqs, settings, change, content)]
-        package_arn = linked_package(dynamodb, sns, settings, change, content)
-        if package_arn:
-            done.append(
-                set_package_status(
-                    sagemaker,
-                    sts,
-                    settings,
-                    package_arn,
-                    "Approved",
-                    f"Approved with model card {change.card_name} v{change.version} by {change.modified_by}",
-                )
-            )
-        else:
-            done.append("no model package changed")
-        if settings.link_table:
-            record_approved_version(dynamodb, settings.link_table, change.card_name, change.version)
-        return f"recorded={recorded}; " + "; ".join(done)
+        latest = describe_card(sagemaker, change.card_name).get("ModelCardVersion")
+        if latest != change.version:
+            return f"recorded={recorded}; stale: version {change.version} is no longer current (now {latest})"
+        return f"recorded={recorded}; " + settle_approval(
+            event,
+            change,
+            content,
+            sagemaker=sagemaker,
+            dynamodb=dynamodb,
+            sns=sns,
+            s3=s3,
+            sqs=sqs,
+            sts=sts,
+            cloudtrail=cloudtrail,
+            settings=settings,
+            now=now or datetime.now(UTC),
+        )
     if change.status == "Archived" and settings.archived_rejects_package:
         package_arn = linked_package(dynamodb, sns, settings, change, content)
         if not package_arn:
@@ -327,6 +307,211 @@ def handle_card_event(
         rejected = set_package_status(sagemaker, sts, settings, package_arn, "Rejected", archived)
         return f"recorded={recorded}; {rejected}"
     return f"recorded={recorded}"
+
+
+# --- Approval authority ----------------------------------------------------------------------------
+
+
+def _version_entries(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange) -> list[dict[str, str]]:
+    return [
+        e
+        for e in ledger_entries(dynamodb, settings.ledger_table, change.card_arn)
+        if e.get("Kind") == "status" and e.get("Version") == str(change.version) and e.get("ModifiedAt")
+    ]
+
+
+def _when(entry: Mapping[str, str]) -> datetime | None:
+    try:
+        return parse_time(entry["ModifiedAt"])
+    except (KeyError, ValueError):
+        return None
+
+
+def judge(
+    dynamodb: Any, cloudtrail: Any, settings: WorkflowSettings, change: CardStatusChange, approved_at: datetime
+) -> Verdict:
+    """What the hub's CloudTrail history and the ledger say about this Approved status."""
+    calls = card_calls(cloudtrail, card_name=change.card_name, card_arn=change.card_arn, around=approved_at)
+    entries = [(when, e) for e in _version_entries(dynamodb, settings, change) if (when := _when(e)) is not None]
+    reviewed = any(e.get("Status") == "PendingReview" and when < approved_at for when, e in entries)
+    earlier = [when for when, _ in entries if when < approved_at]
+    author_calls: list[CardCall] | None = None
+    if settings.approver_may_not_edit and earlier and any(c.status == "Approved" for c in calls):
+        author_calls = card_calls(cloudtrail, card_name=change.card_name, card_arn=change.card_arn, around=min(earlier))
+    return judge_approval(
+        calls,
+        approvers=settings.approvers,
+        version=change.version,
+        reviewed=reviewed,
+        author_calls=author_calls,
+        approver_may_not_edit=settings.approver_may_not_edit,
+        new_version=not earlier,
+    )
+
+
+def settle_approval(
+    event: Mapping[str, Any],
+    change: CardStatusChange,
+    content: Mapping[str, Any],
+    *,
+    sagemaker: Any,
+    dynamodb: Any,
+    sns: Any,
+    s3: Any,
+    sqs: Any,
+    sts: Any,
+    cloudtrail: Any,
+    settings: WorkflowSettings,
+    now: datetime,
+) -> str:
+    """Make the approval effective, refuse it, or look again later; each outcome once per change."""
+    table = settings.ledger_table
+    effective = get_entry(dynamodb, table, change.card_arn, f"{change.entry_key}#approval-effective")
+    refused = get_entry(dynamodb, table, change.card_arn, f"{change.entry_key}#approval-refused")
+    if refused is not None:
+        return refuse_approval(sagemaker, dynamodb, sns, settings, change, refused["Principal"], refused["Reason"])
+    if effective is None:
+        try:
+            approved_at = parse_time(change.modified_at)
+        except ValueError:
+            raise MalformedEvent(f"detail.LastModifiedTime {change.modified_at!r} is not a time") from None
+        verdict = judge(dynamodb, cloudtrail, settings, change, approved_at)
+        if verdict.outcome == "pending":
+            deadline = approved_at + timedelta(seconds=settings.attribution_deadline_seconds)
+            if now < deadline:
+                sqs.send_message(
+                    QueueUrl=settings.recheck_queue_url,
+                    MessageBody=json.dumps({"event": event}),
+                    DelaySeconds=max(0, min(900, settings.recheck_delay_seconds)),
+                )
+                return f"approval not effective yet: {verdict.reason}; looking again later"
+            verdict = Verdict(
+                verdict.at_deadline,
+                f"{verdict.reason} after {settings.attribution_deadline_seconds} s",
+                approver=verdict.approver,
+            )
+        if verdict.outcome == "refused":
+            who = (
+                verdict.offender.caller_arn
+                if verdict.offender
+                else f"unknown to the hub (no CloudTrail record in the hub account; a call from another "
+                f"account is recorded only there; the card event names {change.modified_by})"
+            )
+            append_entry(
+                dynamodb,
+                table,
+                change.card_arn,
+                f"{change.entry_key}#approval-refused",
+                {
+                    "Kind": "approval-refused",
+                    "Version": str(change.version),
+                    "Principal": who,
+                    "Reason": verdict.reason,
+                    "CloudTrailEventId": verdict.offender.event_id if verdict.offender else "",
+                    "EventId": change.event_id,
+                },
+            )
+            return refuse_approval(sagemaker, dynamodb, sns, settings, change, who, verdict.reason)
+        assert verdict.approver is not None
+        append_entry(
+            dynamodb,
+            table,
+            change.card_arn,
+            f"{change.entry_key}#approval-effective",
+            {
+                "Kind": "approval-effective",
+                "Version": str(change.version),
+                "Principal": verdict.approver.principal,
+                "Caller": verdict.approver.caller_arn,
+                "CloudTrailEventId": verdict.approver.event_id,
+                "Reason": verdict.reason,
+                "EventId": change.event_id,
+            },
+        )
+        approver = verdict.approver.caller_arn
+    else:
+        approver = effective.get("Caller") or effective["Principal"]
+    done = [start_evidence(sagemaker, dynamodb, s3, sqs, settings, change, content, approver)]
+    package_arn = linked_package(dynamodb, sns, settings, change, content)
+    if package_arn:
+        description = f"Approved with model card {change.card_name} v{change.version} by {approver}"
+        done.append(set_package_status(sagemaker, sts, settings, package_arn, "Approved", description))
+    else:
+        done.append("no model package changed")
+    if settings.link_table:
+        record_approved_version(dynamodb, settings.link_table, change.card_name, change.version)
+    return f"approved by {approver}; " + "; ".join(done)
+
+
+def refuse_approval(
+    sagemaker: Any,
+    dynamodb: Any,
+    sns: Any,
+    settings: WorkflowSettings,
+    change: CardStatusChange,
+    who: str,
+    reason: str,
+) -> str:
+    """Undo an approval that is not effective: status back to PendingReview, reviewers told."""
+    current = describe_card(sagemaker, change.card_name)
+    # Only the refused change itself is undone: a later status change (a proper approval, or the
+    # revert itself) has moved LastModifiedTime on.
+    reverted = (
+        current.get("ModelCardVersion") == change.version
+        and current.get("ModelCardStatus") == "Approved"
+        and _same_time(current.get("LastModifiedTime"), change.modified_at)
+    )
+    if reverted:
+        # A status-only update: it changes the status of this version in place, no new version.
+        sagemaker.update_model_card(ModelCardName=change.card_name, ModelCardStatus="PendingReview")
+    subject = f"Approval of model card {change.card_name} v{change.version} refused"[:100]
+    message = "\n".join(
+        [
+            f"Model card: {change.card_name} (version {change.version})",
+            f"Set Approved at {change.modified_at} by: {who}",
+            f"Not effective: {reason}.",
+            "The card is back in PendingReview; no model package was changed and no evidence was written.",
+            f"Open it: {console_link(settings.region, change.card_name)}",
+        ]
+    )
+    sent = send_once(
+        dynamodb,
+        sns,
+        table=settings.ledger_table,
+        topic_arn=settings.topic_arn,
+        card_arn=change.card_arn,
+        key=f"{change.entry_key}#refusal-notice",
+        subject=subject,
+        message=message,
+        version=change.version,
+    )
+    card_now = "set back to PendingReview" if reverted else "already moved on"
+    return f"approval refused ({reason}); card {card_now}; {sent}"
+
+
+def _same_time(described: Any, recorded: str) -> bool:
+    if not isinstance(described, datetime):
+        return False
+    try:
+        return abs((described - parse_time(recorded)).total_seconds()) < 0.002
+    except ValueError:
+        return False
+
+
+def effectively_approved(dynamodb: Any, settings: WorkflowSettings, card_arn: str, version: int) -> bool:
+    """Does the ledger hold an effective approval of this exact version?"""
+    found = dynamodb.query(
+        TableName=settings.ledger_table,
+        KeyConditionExpression="CardArn = :a AND begins_with(EntryKey, :v)",
+        FilterExpression="Kind = :k",
+        ExpressionAttributeValues={
+            ":a": {"S": card_arn},
+            ":v": {"S": f"{version:08d}#"},
+            ":k": {"S": "approval-effective"},
+        },
+        ConsistentRead=True,
+    )
+    return bool(found.get("Items"))
 
 
 def evidence_prefix(card_name: str, version: int) -> str:
@@ -346,6 +531,7 @@ def start_evidence(
     settings: WorkflowSettings,
     change: CardStatusChange,
     content: Mapping[str, Any],
+    approver: str,
 ) -> str:
     """Snapshot the approved content and its ledger, start the PDF export, and hand the wait to a
     delayed queue message (no Lambda sleeps while SageMaker renders)."""
@@ -355,7 +541,7 @@ def start_evidence(
         "card_name": change.card_name,
         "card_arn": change.card_arn,
         "card_version": change.version,
-        "approved_by": change.modified_by,
+        "approved_by": approver,
         "approved_at": change.modified_at,
         "content": content,
         "ledger": list(ledger_entries(dynamodb, settings.ledger_table, change.card_arn)),
@@ -471,15 +657,19 @@ def linked_package(
     mismatch = content_names_other_package(content, link)
     if mismatch is None:
         return link.package_arn
-    if not step_done(dynamodb, settings, change, "link-mismatch"):
-        sns.publish(
-            TopicArn=settings.topic_arn,
-            Subject=f"Model card {change.card_name} v{change.version} names another package"[:100],
-            Message=f"Model card {change.card_name} v{change.version} was set {change.status} by "
-            f"{change.modified_by}, but its {mismatch}.\nNo model package was changed. "
-            f"Review the card: {console_link(settings.region, change.card_name)}",
-        )
-        mark_step(dynamodb, settings, change, "link-mismatch", mismatch)
+    send_once(
+        dynamodb,
+        sns,
+        table=settings.ledger_table,
+        topic_arn=settings.topic_arn,
+        card_arn=change.card_arn,
+        key=f"{change.entry_key}#link-mismatch",
+        subject=f"Model card {change.card_name} v{change.version} names another package"[:100],
+        message=f"Model card {change.card_name} v{change.version} was set {change.status} by "
+        f"{change.modified_by}, but its {mismatch}.\nNo model package was changed. "
+        f"Review the card: {console_link(settings.region, change.card_name)}",
+        version=change.version,
+    )
     return None
 
 
@@ -499,9 +689,10 @@ def set_package_status(
 def gate_package_approval(
     event: Mapping[str, Any], *, sagemaker: Any, dynamodb: Any, sns: Any, sts: Any, settings: WorkflowSettings
 ) -> str:
-    """A package set to Approved whose card is not Approved goes back to PendingManualApproval.
+    """A package set to Approved goes back to PendingManualApproval unless its card's current
+    version is Approved and the ledger holds an effective approval of that exact version.
 
-    The workflow approves a package only after its card is Approved, so its own approvals pass.
+    The workflow approves a package only after such an approval, so its own approvals pass.
     """
     detail = event.get("detail") or {}
     if event.get("detail-type") != MODEL_PACKAGE_STATE_CHANGE or detail.get("ModelApprovalStatus") != "Approved":
@@ -521,25 +712,33 @@ def gate_package_approval(
     # The card the hub linked to this very package (account, group and version), nothing else.
     card_name = card_name_for_package(arn)
     link = card_link(dynamodb, settings.link_table, card_name) if settings.link_table else None
-    card_status = None
+    card: dict[str, Any] = {}
     if link is not None and link.package_arn == arn:
         try:
-            card_status = describe_card(sagemaker, card_name).get("ModelCardStatus")
+            card = describe_card(sagemaker, card_name)
         except CardGone:
-            card_status = None
-    if card_status == "Approved":
-        return f"card {card_name} is Approved: approval stands"
-    reason = f"model card {card_name} is {card_status or 'missing'}"
+            card = {}
+    card_status, card_version = card.get("ModelCardStatus"), card.get("ModelCardVersion")
+    card_arn = card.get("ModelCardArn") or (
+        f"arn:aws:sagemaker:{settings.region}:{settings.hub_account}:model-card/{card_name}"
+    )
+    if card_status == "Approved" and isinstance(card_version, int):
+        if effectively_approved(dynamodb, settings, card_arn, card_version):
+            return f"card {card_name} is Approved: approval stands"
+        reason = f"model card {card_name} v{card_version} is Approved, but not by an approver"
+    else:
+        reason = f"model card {card_name} is {card_status or 'missing'}"
     client = package_client(sagemaker, sts, settings, arn)
     client.update_model_package(
         ModelPackageArn=arn,
         ModelApprovalStatus="PendingManualApproval",
         ApprovalDescription=f"Approval reverted: {reason}; approve the model card first",
     )
-    sns.publish(
-        TopicArn=settings.topic_arn,
-        Subject=f"Approval of {group} v{version} reverted"[:100],
-        Message=f"Model package {arn} was set to Approved, but {reason}.\n"
+    publish(
+        sns,
+        topic_arn=settings.topic_arn,
+        subject=f"Approval of {group} v{version} reverted"[:100],
+        message=f"Model package {arn} was set to Approved, but {reason}.\n"
         f"It is back in PendingManualApproval. Review the card: {console_link(settings.region, card_name)}",
     )
     return f"reverted {arn}: {reason}"

@@ -1,0 +1,179 @@
+"""Who set a card Approved, from the hub's CloudTrail event history.
+
+The card state change event does not say which IAM principal made the change (its LastModifiedBy
+names a Studio user profile, when there is one). CloudTrail event history does: every SageMaker
+management call, with its `userIdentity`, searchable with LookupEvents for 90 days. Three limits
+shape what is read from it:
+- a call is recorded in the caller's account; a spoke's call on a hub card through RAM is not in
+  the hub's history (AWS documents no copy to the resource owner for SageMaker), so such a call is
+  never attributable, which is what the hub wants: approvers are hub principals;
+- records arrive late (about 5 minutes on average, not guaranteed): "not there yet" is an answer,
+  and the caller looks again later;
+- eventTime has whole seconds and the card's LastModifiedTime comes from SageMaker a moment
+  later: calls are matched within MATCH_SECONDS of the change, and when more than one call on the
+  card falls in that window, every one of them must be an approver's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+MATCH_SECONDS = 5
+CARD_WRITES = ("CreateModelCard", "UpdateModelCard")
+
+
+@dataclass(frozen=True)
+class CardCall:
+    """One successful CreateModelCard/UpdateModelCard on the card, as CloudTrail recorded it."""
+
+    event_id: str
+    event_name: str
+    at: datetime
+    principal: str  # the role (for an assumed-role session), the user, or the root ARN
+    caller_arn: str  # the exact identity, e.g. the assumed-role session
+    status: str | None
+    writes_content: bool
+
+    def describe(self) -> str:
+        what = f"set {self.status}" if self.status else "wrote content"
+        return f"{self.caller_arn} {what} at {self.at.isoformat(timespec='seconds')} (CloudTrail {self.event_id})"
+
+
+def principal_of(identity: dict[str, Any]) -> tuple[str, str]:
+    """(the principal an approver list names, the exact caller ARN) from a CloudTrail userIdentity."""
+    arn = str(identity.get("arn", ""))
+    if identity.get("type") == "AssumedRole":
+        issuer = identity.get("sessionContext", {}).get("sessionIssuer", {}).get("arn")
+        if issuer:
+            return str(issuer), arn
+    return arn, arn
+
+
+def parse_time(value: str) -> datetime:
+    """ISO 8601 with Z and up to nanoseconds (SageMaker's event times), as an aware datetime."""
+    text = value.strip().replace("Z", "+00:00")
+    if "." in text:
+        head, rest = text.split(".", 1)
+        zone_at = next((i for i, c in enumerate(rest) if not c.isdigit()), len(rest))
+        digits, zone = rest[:zone_at], rest[zone_at:]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError(f"time {value!r} has no zone")
+    return parsed
+
+
+def _lookup(cloudtrail: Any, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    pages = cloudtrail.get_paginator("lookup_events").paginate(
+        LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "sagemaker.amazonaws.com"}],
+        StartTime=start,
+        EndTime=end,
+    )
+    for page in pages:
+        yield from page.get("Events", [])
+
+
+def card_calls(
+    cloudtrail: Any, *, card_name: str, card_arn: str, around: datetime, seconds: int | None = None
+) -> list[CardCall]:
+    """The successful writes on this card within `seconds` of `around`, as the hub's history has them."""
+    seconds = MATCH_SECONDS if seconds is None else seconds
+    found = []
+    for entry in _lookup(cloudtrail, around - timedelta(seconds=seconds), around + timedelta(seconds=seconds)):
+        if entry.get("EventName") not in CARD_WRITES:
+            continue
+        record = json.loads(entry.get("CloudTrailEvent") or "{}")
+        if record.get("errorCode"):
+            continue  # a refused call changed nothing
+        parameters = record.get("requestParameters") or {}
+        if parameters.get("modelCardName") not in (card_name, card_arn):
+            continue
+        principal, caller = principal_of(record.get("userIdentity") or {})
+        found.append(
+            CardCall(
+                event_id=str(record.get("eventID", entry.get("EventId", ""))),
+                event_name=str(record.get("eventName")),
+                at=parse_time(str(record.get("eventTime"))),
+                principal=principal,
+                caller_arn=caller,
+                status=parameters.get("modelCardStatus"),
+                writes_content="content" in parameters,
+            )
+        )
+    return sorted(found, key=lambda call: abs((call.at - around).total_seconds()))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """effective: the approval stands; refused: undo it now; pending: the record is not there yet."""
+
+    outcome: str
+    reason: str
+    approver: CardCall | None = None
+    offender: CardCall | None = None
+    # What a pending verdict becomes when the deadline passes: refused, except when only the
+    # author of the version is unseen (a write from another account never reaches the hub).
+    at_deadline: str = "refused"
+
+
+def judge_approval(
+    calls: Iterable[CardCall],
+    *,
+    approvers: frozenset[str],
+    version: int,
+    reviewed: bool,
+    author_calls: Iterable[CardCall] | None,
+    approver_may_not_edit: bool,
+    new_version: bool,
+) -> Verdict:
+    """Decide one `Approved` status change of `version` from the calls matched to it.
+
+    `reviewed`: the ledger shows the version PendingReview before the approval. `author_calls`:
+    the content writes matched to the version's creation, or None when the ledger does not yet
+    show when the version was created. `new_version`: this status event is the first the ledger
+    has of the version, so a content write may have made it (an edit keeps the Approved status).
+    """
+    calls = list(calls)
+    if new_version:
+        # A status-only call makes no version, so a version whose first status is Approved was made
+        # by a content write (an edit keeps the card's status): nobody reviewed it.
+        edits = [c for c in calls if c.writes_content and (c.event_name == "UpdateModelCard" or version == 1)]
+        if edits:
+            return Verdict(
+                "refused",
+                f"version {version} is a content edit of an approved card; an approval covers only the "
+                "version that was reviewed",
+                offender=edits[0],
+            )
+        return Verdict("pending", f"no CloudTrail record of the write that made version {version} in the hub yet")
+    approvals = [c for c in calls if c.status == "Approved"]
+    strangers = [c for c in approvals if c.principal not in approvers]
+    if strangers:
+        return Verdict("refused", f"{strangers[0].principal} is not an approver", offender=strangers[0])
+    if not approvals:
+        return Verdict("pending", "no CloudTrail record of this approval in the hub account yet")
+    approver = approvals[0]
+    if not reviewed:
+        return Verdict("pending", f"version {version} has not been PendingReview", approver=approver)
+    if approver_may_not_edit:
+        if author_calls is None:
+            return Verdict("pending", f"the creation of version {version} is not in the ledger yet", approver=approver)
+        authors = [c for c in author_calls if c.writes_content and (c.event_name == "UpdateModelCard" or version == 1)]
+        if any(c.principal == approver.principal for c in authors):
+            return Verdict(
+                "refused",
+                f"{approver.principal} wrote version {version} and may not approve it",
+                offender=approver,
+            )
+        if not authors:
+            return Verdict(
+                "pending",
+                f"no CloudTrail record of who wrote version {version} in the hub account yet",
+                approver=approver,
+                at_deadline="effective",
+            )
+    return Verdict("effective", f"approved by {approver.principal}", approver=approver)
