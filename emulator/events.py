@@ -13,6 +13,7 @@ from moto.sagemaker.models import FakeModelCard, ModelPackage, SageMakerModelBac
 from moto.utilities.arns import parse_arn
 
 from emulator.core import iso
+from emulator.permissions import bus_accepts
 
 # --- Events: AWS emits them, moto emitted none ------------------------------------------------------
 # "Automating Amazon SageMaker with Amazon EventBridge": SageMaker Model Card State Change on every
@@ -100,6 +101,10 @@ def install() -> None:
             return
         for target in bus_targets:
             arn = parse_arn(target["Arn"])
+            # Another account's bus takes the event only if its policy lets the sender put events.
+            foreign = arn.account != self.account_id
+            if foreign and not bus_accepts(target["Arn"], self.account_id, target.get("RoleArn"), original_event):
+                continue
             bus = events_backends[arn.account][arn.region].describe_event_bus(arn.resource_id)
             for rule in list(bus.rules.values()):
                 rule.send_to_targets(copy.deepcopy(original_event))

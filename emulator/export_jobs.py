@@ -15,7 +15,7 @@ from moto.sagemaker.responses import SageMakerResponse
 
 from emulator.core import ResourceNotFound, ValidationException, caller_of, now, result
 from emulator.permissions import authorize_shared_card
-from emulator.sagemaker_cards import ENTITY_NAME, card_history, resolve_card
+from emulator.sagemaker_cards import ENTITY_NAME, card_history, resolve_card, use_card_key
 
 EXPORT_JOB_ARN = re.compile(
     r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):([0-9]{12}):model-card/([^/]+)/export-job/([^/]+)$"
@@ -102,6 +102,7 @@ def _sm_create_export_job(self: Any) -> Any:
     card = next((c for c in history if c.model_card_version == version), None)
     if card is None:
         raise ResourceNotFound(f"Modelcard with name {name} and version: {version} does not exist")
+    use_card_key(card.security_config, card.arn, ["kms:Decrypt"], backend.region_name)
     output = (self._get_param("OutputConfig") or {}).get("S3OutputPath", "")
     match = re.match(r"^s3://([^/]+)/?(.*)$", output)
     if not match:

@@ -36,14 +36,16 @@ from urllib.parse import urlparse
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.core.responses import BaseResponse
 from moto.events.models import events_backends
 from moto.iam.access_control import AssumedRoleAccessKey, IAMRequestBase, PermissionResult
 from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
 from moto.ram.models import ram_backends
-from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.exceptions import MissingKey, S3AccessDeniedError
 from moto.s3.models import FakeBucket, s3_backends
+from moto.s3.responses import S3Response
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 from moto.sts.models import sts_backends
@@ -52,7 +54,7 @@ from emulator.core import AccessDeniedException
 from emulator.organizations import organization_of
 from emulator.policy import ContextValue, Principal, Request, Statement, decide, statements_of
 from emulator.ram import share_actions, share_reaches
-from emulator.resources import resolve
+from emulator.resources import encryption_context_keys, key_arn, resolve
 
 ENFORCEMENT_VARIABLE = "EMULATOR_PERMISSIONS"
 # S3 API names moto records, as the IAM actions AWS authorizes them with.
@@ -76,6 +78,7 @@ TRANSACTION_ACTIONS = {
 }
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}  # AWS: "No permissions are required", even under a Deny
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+CRYPTOGRAPHIC_ACTIONS = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"}
 
 _request: ContextVar[Any] = ContextVar("emulator_request")
 
@@ -369,7 +372,6 @@ def install() -> None:
 
     def authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         token = _request.set(self)
-        _caller.set(None)
         try:
             original(self, iam_request_cls, resource)
         finally:
@@ -380,6 +382,14 @@ def install() -> None:
     # the bucket policy is evaluated above instead, with the caller and the condition keys known.
     FakeBucket.get_permission = lambda self, action, resource: PermissionResult.NEUTRAL  # type: ignore[method-assign]
     IAMRequestBase.check_action_permitted = _check_action_permitted  # type: ignore[method-assign]
+    original_setup = BaseResponse.setup_class
+
+    def setup_class(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _caller.set(None)  # each request starts with no caller; its authorization sets one
+        return original_setup(self, *args, **kwargs)
+
+    BaseResponse.setup_class = setup_class  # type: ignore[method-assign]
+    _install_s3_missing_keys()
     set_enforcement(os.environ.get(ENFORCEMENT_VARIABLE, "on").lower() != "off")
 
 
@@ -408,3 +418,92 @@ def assume_role_for_service(role_arn: str, service: str, session_name: str) -> t
         external_id="",
     )
     return assumed.access_key_id, assumed.secret_access_key, assumed.session_token
+
+
+# --- Checks a service makes inside a call -------------------------------------------------------------
+
+
+def caller_may(service: str, action: str, resource: str, extra: dict[str, ContextValue] | None = None) -> bool:
+    """Would the current caller be allowed `action` on `resource`? True when evaluation is off."""
+    caller = current_caller()
+    if caller is None:
+        return True
+    context = {**caller.context, **(extra or {})}
+    return evaluate(service, action, resource, caller.principal, caller.identity, context) is None
+
+
+def authorize_key_use(
+    key_id: str, actions: list[str], encryption_context: dict[str, str], via_service: str, region: str
+) -> None:
+    """A service using a KMS key for its caller (a forward access session): the caller's IAM and the
+    key policy must allow each action with this encryption context and `kms:ViaService`."""
+    caller = current_caller()
+    if caller is None:
+        return
+    account = caller.principal.account
+    arn = key_arn(key_id, account, region)
+    context: dict[str, ContextValue] = {
+        **caller.context,
+        "kms:ViaService": f"{via_service}.{region}.amazonaws.com",
+        "kms:CallerAccount": account,
+    }
+    for action in actions:
+        extra: dict[str, ContextValue] = {}
+        if action == "kms:CreateGrant":
+            extra["kms:GrantIsForAWSResource"] = "true"
+        if action in CRYPTOGRAPHIC_ACTIONS:  # only these carry an encryption context
+            extra.update(encryption_context_keys(encryption_context))
+        reason = evaluate("kms", action, arn, caller.principal, caller.identity, {**context, **extra})
+        if reason is not None:
+            raise AccessDeniedException(denial_message(caller.principal, action, arn, reason))
+
+
+def _missing_key_refusal(bucket: str) -> str | None:
+    """S3 answers 403, not 404, for a missing key unless the caller may s3:ListBucket (HeadObject,
+    GetObject: "If you don't have the s3:ListBucket permission, Amazon S3 returns 403")."""
+    resource = f"arn:aws:s3:::{bucket}"
+    caller = current_caller()
+    if caller is None or caller_may("s3", "s3:ListBucket", resource):
+        return None
+    reason = "no identity-based policy allows the s3:ListBucket action"
+    return denial_message(caller.principal, "s3:ListBucket", resource, reason)
+
+
+def bus_accepts(bus_arn: str, sender_account: str, role_arn: str | None, event: dict[str, Any]) -> bool:
+    """May a rule in `sender_account` put this event on another account's bus? Its policy decides."""
+    if not enforcing():
+        return True
+    principal_arn = role_arn or f"arn:aws:iam::{sender_account}:root"
+    principal = Principal(principal_arn, sender_account, principal_arn)
+    context = global_context(principal, "https://events.amazonaws.com")
+    context["events:source"] = [str(event.get("source", ""))]
+    context["events:detail-type"] = str(event.get("detail-type", ""))
+    policy = resource_policy("events", "PutEvents", bus_arn, sender_account)
+    statements = policy.statements if policy else ()
+    refused, allowed = decide(
+        statements, Request("events:PutEvents", bus_arn, principal, context), resource_policy=True
+    )
+    return allowed and not refused
+
+
+def _install_s3_missing_keys() -> None:
+    original_head = S3Response.head_object
+    original_get = S3Response._key_response_get
+
+    def head_object(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        answer = original_head(self, bucket_name, *args, **kwargs)
+        if isinstance(answer, tuple) and answer[0] == 404 and _missing_key_refusal(bucket_name):
+            return 403, {}, ""  # a HEAD answer has no body
+        return answer
+
+    def key_response_get(self: Any, query: Any, key_name: str) -> Any:
+        try:
+            return original_get(self, query, key_name)
+        except MissingKey:
+            refusal = _missing_key_refusal(self.bucket_name)
+            if refusal:
+                raise S3AccessDenied(refusal) from None
+            raise
+
+    S3Response.head_object = head_object  # type: ignore[method-assign]
+    S3Response._key_response_get = key_response_get  # type: ignore[method-assign]

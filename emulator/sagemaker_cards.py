@@ -18,7 +18,7 @@ from moto.sagemaker.responses import SageMakerResponse
 
 from emulator.core import ResourceNotFound, ValidationException, caller_of, now, result, user_context
 from emulator.events import emit_card_event
-from emulator.permissions import authorize_shared_card
+from emulator.permissions import authorize_key_use, authorize_shared_card
 
 CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
 # The top-level sections of the model card JSON schema ("Model card JSON schema", SageMaker
@@ -102,6 +102,16 @@ def card_history(backend: SageMakerModelBackend, name: str) -> list[FakeModelCar
     return history
 
 
+CREATE_KEY_ACTIONS = ["kms:DescribeKey", "kms:GenerateDataKey", "kms:CreateGrant"]
+
+
+def use_card_key(security_config: dict[str, str] | None, card_arn: str, actions: list[str], region: str) -> None:
+    """SageMaker encrypts a card with its KMS key for the caller, with the card's ARN as context."""
+    key = (security_config or {}).get("KmsKeyId")
+    if key:
+        authorize_key_use(key, actions, {"aws:sagemaker:model-card-arn": card_arn}, "sagemaker", region)
+
+
 def _sm_create_model_card(self: Any) -> Any:
     content = self._get_param("Content")
     status = self._get_param("ModelCardStatus")
@@ -111,6 +121,9 @@ def _sm_create_model_card(self: Any) -> Any:
     validate_status(status)
     if content is not None:
         validate_content(content)
+    card_arn = f"arn:aws:sagemaker:{self.region}:{self.current_account}:model-card/{name}"
+    # What AWS's CloudFormation handler for AWS::SageMaker::ModelCard lists for create.
+    use_card_key(self._get_param("SecurityConfig"), card_arn, CREATE_KEY_ACTIONS, self.region)
     answer = _original["create_model_card"](self)
     card = self.sagemaker_backend.model_cards[name][-1]
     _, arn = caller_of(self)
@@ -141,6 +154,7 @@ def _sm_update_model_card(self: Any) -> Any:
         if latest.model_card_status == "Archived":
             raise ValidationException(f"Model card {name} is Archived; the content of an archived card cannot change.")
         validate_content(content)
+        use_card_key(latest.security_config, latest.arn, ["kms:GenerateDataKey"], backend.region_name)
         card = FakeModelCard(
             account_id=backend.account_id,
             region_name=backend.region_name,
@@ -168,6 +182,7 @@ def _sm_describe_model_card(self: Any) -> Any:
         card = next((c for c in history if c.model_card_version == version), None)  # type: ignore[assignment]
         if card is None:
             raise ResourceNotFound(f"Modelcard with name {name} and version: {version} does not exist")
+    use_card_key(card.security_config, card.arn, ["kms:Decrypt"], backend.region_name)
     described = card.describe()
     described["CreatedBy"] = getattr(history[0], "created_by", {})
     described["LastModifiedBy"] = getattr(card, "last_modified_by", {})
@@ -178,6 +193,7 @@ def _sm_describe_model_card(self: Any) -> Any:
 def _sm_list_model_card_versions(self: Any) -> Any:
     backend, name = resolve_card(self, self._get_param("ModelCardName"), "sagemaker:ListModelCardVersions")
     history = card_history(backend, name)
+    use_card_key(history[-1].security_config, history[-1].arn, ["kms:Decrypt"], backend.region_name)
     status = self._get_param("ModelCardStatus")
     versions = [c for c in history if not status or c.model_card_status == status]
     versions.sort(key=lambda c: c.model_card_version, reverse=self._get_param("SortOrder") == "Descending")

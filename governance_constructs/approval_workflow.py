@@ -151,6 +151,9 @@ class ApprovalWorkflow(Construct):
             )
         )
         role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[evidence]))
+        # HeadObject on an evidence key not written yet answers 403, not 404, unless the role may list
+        # the bucket (S3 API reference, HeadObject); that check carries no s3:prefix, so none is set.
+        role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[evidence_bucket.bucket_arn]))
         self.follower.role.add_to_policy(
             iam.PolicyStatement(actions=["sagemaker:DescribeModelCardExportJob"], resources=[export_jobs])
         )

@@ -112,6 +112,15 @@ class AutoLinker(Construct):
         self.index.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
         self.links.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        # CreateModelCard with a key: SageMaker creates a grant for itself (the CloudFormation handler
+        # of AWS::SageMaker::ModelCard lists kms:CreateGrant); only grants for an AWS resource.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:CreateGrant"],
+                resources=[key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None
         acknowledge(

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from emulator.permissions import enforcement
 from emulator.sessions import management_session
 
+READ_WRITE = "arn:aws:ram::aws:permission/AWSRAMPermissionSageMakerModelCards"
 HUB = "111111111111"
 SPOKE = "222222222222"
 TRUST_HUB_ROOT = {
@@ -190,3 +191,129 @@ def test_a_transaction_is_authorized_as_its_item_actions(admin_of: Any, role_of:
             TransactItems=[{"Put": {"TableName": "ledger", "Item": {"K": {"S": "c"}}}}]
         )
     assert "dynamodb:PutItem on resource: " + table in refused.value.response["Error"]["Message"]
+
+
+def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(admin_of: Any, role_of: Any) -> None:
+    hub = admin_of(HUB)
+    hub.client("s3").create_bucket(Bucket="hub-evidence")
+    objects = allow(["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::hub-evidence/evidence/*")
+    make_role(hub, "reader", TRUST_HUB_ROOT, objects)
+    make_role(hub, "lister", TRUST_HUB_ROOT, objects, allow("s3:ListBucket", "arn:aws:s3:::hub-evidence"))
+    reader, lister = role_of(HUB, "reader").client("s3"), role_of(HUB, "lister").client("s3")
+    with pytest.raises(ClientError) as head:
+        reader.head_object(Bucket="hub-evidence", Key="evidence/missing.json")
+    assert head.value.response["Error"]["Code"] == "403"
+    with pytest.raises(ClientError) as get:
+        reader.get_object(Bucket="hub-evidence", Key="evidence/missing.json")
+    assert get.value.response["Error"]["Code"] == "AccessDenied"
+    assert "s3:ListBucket" in get.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as listed_head:
+        lister.head_object(Bucket="hub-evidence", Key="evidence/missing.json")
+    assert listed_head.value.response["Error"]["Code"] == "404"
+    with pytest.raises(ClientError) as listed_get:
+        lister.get_object(Bucket="hub-evidence", Key="evidence/missing.json")
+    assert listed_get.value.response["Error"]["Code"] == "NoSuchKey"
+    reader.put_object(Bucket="hub-evidence", Key="evidence/there.json", Body=b"{}")
+    assert reader.head_object(Bucket="hub-evidence", Key="evidence/there.json")["ContentLength"] == 2
+
+
+def test_a_tls_only_bucket_policy_refuses_plain_http(admin_of: Any) -> None:
+    hub = admin_of(HUB)
+    hub.client("s3").create_bucket(Bucket="hub-evidence")
+    tls_only = {
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::hub-evidence", "arn:aws:s3:::hub-evidence/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    hub.client("s3").put_bucket_policy(Bucket="hub-evidence", Policy=policy(tls_only))
+    hub.client("s3").put_object(Bucket="hub-evidence", Key="a", Body=b"x")
+    plain = hub.client("s3", endpoint_url="http://s3.us-east-1.amazonaws.com")
+    with pytest.raises(ClientError) as caught:
+        plain.put_object(Bucket="hub-evidence", Key="b", Body=b"x")
+    assert "with an explicit deny in a resource-based policy" in caught.value.response["Error"]["Message"]
+
+
+def card_key(hub: Any, *spoke_statements: dict[str, Any]) -> str:
+    root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}, "Action": "kms:*", "Resource": "*"}
+    arn: str = hub.client("kms").create_key(Policy=policy(root, *spoke_statements))["KeyMetadata"]["Arn"]
+    return arn
+
+
+def test_creating_a_card_with_a_key_needs_what_cloudformation_lists(admin_of: Any, role_of: Any) -> None:
+    hub = admin_of(HUB)
+    key = card_key(hub)
+    cards = allow("sagemaker:CreateModelCard", f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/*")
+    make_role(hub, "no-grant", TRUST_HUB_ROOT, cards, allow(["kms:DescribeKey", "kms:GenerateDataKey"], key))
+    make_role(
+        hub, "linker", TRUST_HUB_ROOT, cards, allow(["kms:DescribeKey", "kms:GenerateDataKey", "kms:CreateGrant"], key)
+    )
+    card = {"ModelCardName": "churn", "Content": "{}", "ModelCardStatus": "Draft", "SecurityConfig": {"KmsKeyId": key}}
+    with pytest.raises(ClientError) as caught:
+        role_of(HUB, "no-grant").client("sagemaker").create_model_card(**card)
+    assert denied(caught).endswith("because no identity-based policy allows the kms:CreateGrant action")
+    assert hub.client("sagemaker").list_model_cards()["ModelCardSummaries"] == []
+    role_of(HUB, "linker").client("sagemaker").create_model_card(**card)
+
+
+def test_a_spoke_reads_an_encrypted_shared_card_only_when_the_key_policy_lets_it(admin_of: Any) -> None:
+    hub, spoke = admin_of(HUB), admin_of(SPOKE)
+    spoke_use = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{SPOKE}:root"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"kms:ViaService": "sagemaker.us-east-1.amazonaws.com"},
+            "StringLike": {
+                "kms:EncryptionContext:aws:sagemaker:model-card-arn": f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/*"
+            },
+        },
+    }
+    arns = {}
+    for name, key in (("closed", card_key(hub)), ("open", card_key(hub, spoke_use))):
+        arns[name] = hub.client("sagemaker").create_model_card(
+            ModelCardName=name, Content="{}", ModelCardStatus="Draft", SecurityConfig={"KmsKeyId": key}
+        )["ModelCardArn"]
+    hub.client("ram").create_resource_share(
+        name="cards", principals=[SPOKE], resourceArns=list(arns.values()), permissionArns=[READ_WRITE]
+    )
+    ram = spoke.client("ram")
+    for invitation in ram.get_resource_share_invitations()["resourceShareInvitations"]:
+        ram.accept_resource_share_invitation(resourceShareInvitationArn=invitation["resourceShareInvitationArn"])
+    sagemaker = spoke.client("sagemaker")
+    assert sagemaker.describe_model_card(ModelCardName=arns["open"])["ModelCardName"] == "open"
+    with pytest.raises(ClientError) as caught:
+        sagemaker.describe_model_card(ModelCardName=arns["closed"])
+    assert denied(caught).endswith("because no resource-based policy allows the kms:Decrypt action")
+
+
+def test_a_bus_in_another_account_takes_events_only_its_policy_allows(admin_of: Any) -> None:
+    hub, spoke = admin_of(HUB), admin_of(SPOKE)
+    hub_events = hub.client("events")
+    bus = hub_events.create_event_bus(Name="governance")["EventBusArn"]
+    queue = hub.client("sqs").create_queue(QueueName="arrived")["QueueUrl"]
+    hub_events.put_rule(Name="all", EventBusName="governance", EventPattern=json.dumps({"source": ["registry"]}))
+    hub_events.put_targets(
+        Rule="all", EventBusName="governance", Targets=[{"Id": "q", "Arn": f"arn:aws:sqs:us-east-1:{HUB}:arrived"}]
+    )
+    spoke_events = spoke.client("events")
+    spoke_events.put_rule(Name="forward", EventPattern=json.dumps({"source": ["registry"]}))
+    spoke_events.put_targets(Rule="forward", Targets=[{"Id": "hub", "Arn": bus}])
+    entry = {"Source": "registry", "DetailType": "x", "Detail": "{}"}
+    sqs = hub.client("sqs")
+
+    spoke_events.put_events(Entries=[entry])
+    assert sqs.receive_message(QueueUrl=queue).get("Messages", []) == []
+    spoke_root = {"AWS": f"arn:aws:iam::{SPOKE}:root"}
+    statement = {
+        "Sid": "spokes",
+        "Effect": "Allow",
+        "Principal": spoke_root,
+        "Action": "events:PutEvents",
+        "Resource": bus,
+    }
+    hub_events.put_permission(EventBusName="governance", Policy=policy(statement))
+    spoke_events.put_events(Entries=[entry])
+    assert len(sqs.receive_message(QueueUrl=queue).get("Messages", [])) == 1

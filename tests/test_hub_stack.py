@@ -504,3 +504,23 @@ def test_workflow_attributes_approvals_to_the_approvers_and_rechecks_through_a_q
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
         },
     )
+
+
+def test_workflow_role_may_list_the_evidence_bucket_so_a_missing_key_answers_404(hub: Template) -> None:
+    statements = statements_of_role(hub, "model-card-governance-approval-workflow")
+    [listing] = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    [bucket_id] = hub.find_resources(
+        "AWS::S3::Bucket", {"Properties": {"BucketName": f"model-card-governance-evidence-{HUB}-{REGION}"}}
+    )
+    assert listing["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+
+
+def test_auto_linker_lets_sagemaker_create_a_grant_on_the_card_key_for_the_card_only(hub: Template) -> None:
+    statements = [
+        s
+        for p in hub.find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    [grant] = [s for s in statements if s["Action"] == "kms:CreateGrant"]
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert grant["Resource"] == {"Fn::GetAtt": ["CardKey5B34247F", "Arn"]}
