@@ -8,7 +8,12 @@ import boto3
 
 from sandbox.provision import REGION, session_for
 
-__all__ = ["REGION", "create_approval_sync_role", "session_for"]
+__all__ = [
+    "REGION",
+    "allow_put_events",
+    "create_approval_sync_role",
+    "session_for",
+]
 
 
 def create_approval_sync_role(
@@ -34,4 +39,19 @@ def create_approval_sync_role(
         RoleName=name,
         PolicyName="packages",
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [packages]}),
+    )
+
+
+def allow_put_events(hub: boto3.Session, bus: str, accounts: list[str]) -> None:
+    """A bus policy letting other accounts' rules put events on `bus` (AWS refuses them otherwise)."""
+    hub_account = hub.client("sts").get_caller_identity()["Account"]
+    statement = {
+        "Sid": "OtherAccountsPutEvents",
+        "Effect": "Allow",
+        "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in accounts]},
+        "Action": "events:PutEvents",
+        "Resource": f"arn:aws:events:{REGION}:{hub_account}:event-bus/{bus}",
+    }
+    hub.client("events").put_permission(
+        EventBusName=bus, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     )

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from tests.accounts import session_for
+from tests.accounts import allow_put_events, session_for
 from tests.conftest import ROOT, load_event
 
 sys.path.insert(0, str(ROOT / "lambdas"))
@@ -25,7 +25,6 @@ from shared.runtime import RETRIES
 
 HUB = "111111111111"
 SPOKE = "222222222222"
-KEY_ARN = f"arn:aws:kms:us-east-1:{HUB}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 EDIT = "arn:aws:ram::aws:permission/AWSRAMPermissionSageMakerModelCards"
 
 
@@ -66,8 +65,10 @@ class Hub:
             "resourceShare"
         ]["resourceShareArn"]
         self.dlq = self.sqs.create_queue(QueueName="auto-link-dlq")["QueueUrl"]
+        # The card key: SageMaker uses it for the caller, so it must exist and its policy allow.
+        self.key_arn = self.session.client("kms").create_key()["KeyMetadata"]["Arn"]
         self.settings = card_linker.LinkerSettings(
-            card_key_arn=KEY_ARN, share_arns=[self.share], index_table="card-index", link_table="card-links"
+            card_key_arn=self.key_arn, share_arns=[self.share], index_table="card-index", link_table="card-links"
         )
 
     def link(self, event: dict[str, Any], **overrides: Any) -> card_linker.LinkResult:
@@ -124,7 +125,7 @@ def test_v2_carries_over_v1_and_links_its_own_package(hub: Hub) -> None:
         "cloned_from_card_version": "2",
     }
     card = hub.sagemaker.describe_model_card(ModelCardName="churn-111111111111-v2")
-    assert (card["ModelCardStatus"], card["SecurityConfig"]) == ("Draft", {"KmsKeyId": KEY_ARN})
+    assert (card["ModelCardStatus"], card["SecurityConfig"]) == ("Draft", {"KmsKeyId": hub.key_arn})
     assert hub.shared() == ["churn-111111111111-v1", "churn-111111111111-v2"]
 
 
@@ -153,7 +154,7 @@ def test_first_version_starts_from_the_template_or_an_empty_card(hub: Hub) -> No
     template = {"business_details": {"business_problem": "Money laundering"}, "model_overview": {"model_owner": "aml"}}
     hub.sagemaker.create_model_card(ModelCardName="aml", Content=json.dumps(template), ModelCardStatus="Draft")
     hub.settings = card_linker.LinkerSettings(
-        card_key_arn=KEY_ARN,
+        card_key_arn=hub.key_arn,
         share_arns=[hub.share],
         index_table="card-index",
         link_table="card-links",
@@ -256,7 +257,7 @@ def test_malformed_events_go_to_the_dlq_with_the_reason(
     event = new_version_event("churn", 1)
     mutate(event)
     for name, value in {
-        "CARD_KEY_ARN": KEY_ARN,
+        "CARD_KEY_ARN": hub.key_arn,
         "SHARE_ARNS": hub.share,
         "INDEX_TABLE": "card-index",
         "LINK_TABLE": "card-links",
@@ -276,7 +277,7 @@ def test_a_clone_too_large_for_a_card_is_refused_before_create(hub: Hub) -> None
     big = {"business_details": {"business_problem": "x" * 99_900}}
     hub.sagemaker.create_model_card(ModelCardName="churn", Content=json.dumps(big), ModelCardStatus="Draft")
     hub.settings = card_linker.LinkerSettings(
-        card_key_arn=KEY_ARN,
+        card_key_arn=hub.key_arn,
         share_arns=[hub.share],
         index_table="card-index",
         link_table="card-links",
@@ -379,6 +380,8 @@ def test_spoke_registry_event_arrives_through_the_governance_bus(hub: Hub, templ
     bus_rule = next(r for r in hub_rules if "EventBusName" in r)
     events = hub.session.client("events")
     events.create_event_bus(Name="model-card-governance-bus")
+    # The example's bus policy requires its organization ID, which no emulated organization has.
+    allow_put_events(hub.session, "model-card-governance-bus", [SPOKE])
     arrivals = hub.sqs.create_queue(QueueName="linker")["QueueUrl"]
     arrivals_arn = hub.sqs.get_queue_attributes(QueueUrl=arrivals, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.accounts import create_approval_sync_role, session_for
+from tests.accounts import allow_put_events, create_approval_sync_role, session_for
 from tests.conftest import ROOT, load_event
 from tests.test_workflow import REVIEWER_ROLE, assume
 
@@ -119,6 +119,7 @@ class Estate:
         )["resourceShare"]["resourceShareArn"]
         for account, permission in ((OWNER_A, EXPORT), (OWNER_B, EDIT)):
             ram.create_resource_share(name=f"{PREFIX}{account}", principals=[account], permissionArns=[permission])
+        allow_put_events(self.hub, "default", list(self.spokes))
         for session in self.spokes.values():
             # Each spoke forwards its registry's events to the hub, as the spoke stack's rule does.
             spoke_events = session.client("events")

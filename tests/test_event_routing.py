@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app import HUB_STACK, spoke_stack_name
-from tests.accounts import session_for
+from tests.accounts import allow_put_events, session_for
 from tests.conftest import load_event
 
 HUB = "111111111111"
@@ -43,6 +43,8 @@ def test_spoke_rule_forwards_package_events_to_the_hub_bus(aws: None, templates:
     hub_events = hub.client("events")
     bus = resources_of(hub_template, "AWS::Events::EventBus")[0]["Name"]
     hub_events.create_event_bus(Name=bus)
+    # The example's bus policy requires its organization ID, which no emulated organization has.
+    allow_put_events(hub, bus, [SPOKE])
     # A queue on the hub bus stands in for the handler that later issues attach there.
     hub_sqs = hub.client("sqs")
     queue_url = hub_sqs.create_queue(QueueName="arrivals")["QueueUrl"]
