@@ -67,6 +67,12 @@ S3_ACTIONS = {
     "GetBucketEncryption": "GetEncryptionConfiguration",
     "PutBucketEncryption": "PutEncryptionConfiguration",
 }
+# SQS authorizes a batch with the single-message action ("Amazon SQS API permissions reference").
+SQS_ACTIONS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
 JSON_SERVICES = {"sagemaker", "kms", "dynamodb", "events", "ram", "logs", "sqs", "lambda"}
 TRANSACTIONS = {"dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"}
 TRANSACTION_ACTIONS = {
@@ -342,6 +348,8 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     name = self._action.split(":", 1)[1]
     if service == "s3":
         name = S3_ACTIONS.get(name, name)
+    if service == "sqs":
+        name = SQS_ACTIONS.get(name, name)
     action = f"{service}:{name}"
     account = self.account_id
     principal = principal_of(self._access_key, account)

@@ -334,7 +334,12 @@ def provision_spoke(deployed: Deployed) -> None:
         events.put_targets(
             Rule=logical_id,
             Targets=[
-                {"Id": f"target{i}", "Arn": t["Arn"]}
+                # The rule sends with its role: the hub's bus policy names that role.
+                {
+                    "Id": f"target{i}",
+                    "Arn": t["Arn"],
+                    **({"RoleArn": deployed.resolve(t["RoleArn"])} if "RoleArn" in t else {}),
+                }
                 for i, t in enumerate(props["Targets"])
                 if isinstance(t["Arn"], str)
             ],
