@@ -8,8 +8,10 @@ same way, before the assembly reaches the CDK CLI.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -18,14 +20,9 @@ from typing import Any
 from aws_quotas import QuotaViolation, check_assembly
 from governance_config import AccessLevel, ConfigError, GovernanceConfig, load_config
 
+ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIG = "config/example.json"
-HUB_STACK = "ModelCardGovernanceHub"
-OU_ROLLOUT_STACK = "ModelCardGovernanceOuRollout"
 CDK_STACK_RESOURCE_LIMIT = "@aws-cdk/core:stackResourceLimit"
-
-
-def spoke_stack_name(spoke_name: str) -> str:
-    return f"ModelCardGovernanceSpoke-{spoke_name}"
 
 
 def with_nag(app: Any) -> Any:
@@ -65,11 +62,11 @@ def build_app(config: GovernanceConfig, app: Any = None) -> Any:
     # same quota with every other one and reports it as one line.
     app.node.set_context(CDK_STACK_RESOURCE_LIMIT, 0)
     hub_env = Environment(account=config.hub_account, region=config.region)
-    HubStack(app, HUB_STACK, config=config, env=hub_env, description="Model card governance hub")
+    HubStack(app, config.hub_stack_name, config=config, env=hub_env, description="Model card governance hub")
     for spoke in config.account_spokes:
         SpokeStack(
             app,
-            spoke_stack_name(spoke.name),
+            config.spoke_stack_name(spoke),
             config=config,
             access=spoke.access,
             env=Environment(account=spoke.account, region=config.region),
@@ -81,7 +78,7 @@ def build_app(config: GovernanceConfig, app: Any = None) -> Any:
         levels = sorted({s.access for s in config.ou_spokes}, key=list(AccessLevel).index)
         OuRolloutStack(
             app,
-            OU_ROLLOUT_STACK,
+            config.ou_rollout_stack_name,
             config=config,
             spoke_templates={level: ou_spoke_template(config, level) for level in levels},
             env=Environment(account=config.organization.stack_set_admin_account, region=config.region),
@@ -109,18 +106,38 @@ def publish(staging: Path, outdir: Path) -> None:
         shutil.move(str(entry), str(target))
 
 
+def cdk_json_context() -> dict[str, Any]:
+    """cdk.json's context (the feature flags and the default config), for `python app.py` without the CLI.
+
+    The CLI passes the same values itself; App() takes these as defaults, so `-c` still wins.
+    """
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def node_major_version() -> str | None:
+    node = shutil.which("node")
+    if node is None:
+        return None
+    found = subprocess.run([node, "-p", "process.versions.node.split('.')[0]"], capture_output=True, text=True)
+    return found.stdout.strip() or None
+
+
 def main() -> int:
+    # jsii prints an end-of-life banner on every run under Node 20, which is past its end of life; the
+    # variable silences only the version it names, and is set only where that version runs.
+    if node_major_version() == "20":
+        os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from aws_cdk import App
 
-    # The CDK CLI names the assembly directory in CDK_OUTDIR. The app synthesizes into a staging
-    # directory beside it and moves the result there only when every quota holds, so an artifact
-    # AWS would refuse never reaches the CLI.
-    outdir = Path(os.environ["CDK_OUTDIR"]) if os.environ.get("CDK_OUTDIR") else None
-    if outdir is not None:
-        outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent if outdir else None))
+    # The CDK CLI names the assembly directory in CDK_OUTDIR (run directly, the app writes where
+    # the CLI would). The app synthesizes into a staging directory beside it and moves the result
+    # there only when every quota holds, so an artifact AWS would refuse never reaches the CLI.
+    outdir = Path(os.environ.get("CDK_OUTDIR") or ROOT / "cdk.out")
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
     try:
-        app = App(outdir=str(staging))
+        app = App(outdir=str(staging), context=cdk_json_context())
         config_path = Path(str(app.node.try_get_context("config") or DEFAULT_CONFIG))
         try:
             config = load_config(config_path)
@@ -133,12 +150,10 @@ def main() -> int:
             print(f"quota exceeded: {violation}", file=sys.stderr)
         if violations:
             return 1
-        if outdir is not None:
-            publish(staging, outdir)
+        publish(staging, outdir)
         return 0
     finally:
-        if outdir is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -317,6 +317,18 @@ class GovernanceConfig:
     def read_permission_name(self) -> str:
         return f"{self.prefix}-cards-read"
 
+    # Stack names carry the prefix, so two installations (two prefixes) can live in one account.
+    @property
+    def hub_stack_name(self) -> str:
+        return f"{self.prefix}{HUB_STACK_SUFFIX}"
+
+    def spoke_stack_name(self, spoke: Spoke) -> str:
+        return f"{self.prefix}{SPOKE_STACK_INFIX}{spoke.name}"
+
+    @property
+    def ou_rollout_stack_name(self) -> str:
+        return f"{self.prefix}-ou-rollout"
+
     @property
     def partition(self) -> str:
         return partition_of(self.region)
@@ -351,6 +363,8 @@ class GovernanceConfig:
 
 
 EXPORT_PREFIX = "exports"
+HUB_STACK_SUFFIX = "-hub"
+SPOKE_STACK_INFIX = "-spoke-"
 
 
 def partition_of(region: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aws_cdk import Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -46,7 +47,10 @@ class GovernanceEventBus(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
-        self.policy: events.CfnEventBusPolicy | None = None
+        # The bus's own Policy property, not an AWS::Events::EventBusPolicy resource: cdk-nag reads
+        # that resource's deprecated `principal` property, so synth would warn (and fail under
+        # JSII_DEPRECATED=fail). The ARN is built from the name: the bus cannot GetAtt itself.
+        self.policy: iam.PolicyDocument | None = None
         grantee = organization_grantee(spokes, organization, principal_arn=forwarding_role_arn_pattern)
         if grantee is None:
             return
@@ -54,14 +58,10 @@ class GovernanceEventBus(Construct):
             sid="SpokesPutEvents",
             principals=list(grantee.principals),
             actions=["events:PutEvents"],
-            resources=[self.bus.event_bus_arn],
+            resources=[Stack.of(self).format_arn(service="events", resource="event-bus", resource_name=bus_name)],
             conditions=merge_conditions(grantee.conditions, ACCEPTED_EVENTS),
         )
-        # The L1 with a whole statement: the L2 helper goes through a deprecated property.
-        self.policy = events.CfnEventBusPolicy(
-            self,
-            "Policy",
-            event_bus_name=self.bus.event_bus_name,
-            statement_id="SpokesPutEvents",
-            statement=statement.to_statement_json(),
-        )
+        self.policy = iam.PolicyDocument(statements=[statement])
+        cfn_bus = self.bus.node.default_child
+        assert isinstance(cfn_bus, events.CfnEventBus)
+        cfn_bus.policy = self.policy.to_json()

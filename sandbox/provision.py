@@ -298,6 +298,9 @@ def provision_resource_policies(deployed: Deployed) -> None:
                 AttributeValue=json.dumps(deployed.resolve(props["PolicyDocument"])),
             )
     events = deployed.client("events")
+    for _, props in deployed.resources("AWS::Events::EventBus"):
+        if "Policy" in props:  # the governance bus carries its policy itself
+            events.put_permission(EventBusName=props["Name"], Policy=json.dumps(deployed.resolve(props["Policy"])))
     for _, props in deployed.resources("AWS::Events::EventBusPolicy"):
         statement = deployed.resolve(props["Statement"])
         events.put_permission(

@@ -34,10 +34,9 @@ from shared.card_names import card_name_for  # noqa: E402
 from emulator.organizations import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY  # noqa: E402
 from emulator.server import start  # noqa: E402
 from emulator.sessions import role_session, service_role_session  # noqa: E402
+from governance_config import HUB_STACK_SUFFIX, SPOKE_STACK_INFIX  # noqa: E402
 from sandbox.provision import REGION, Deployed, Function, load_assembly, provision_hub, provision_spoke, session_for  # noqa: E402
 
-HUB_STACK = "ModelCardGovernanceHub"
-SPOKE_PREFIX = "ModelCardGovernanceSpoke-"
 GROUP = "customer-churn"
 INFERENCE = {
     "Containers": [
@@ -84,14 +83,18 @@ class Sandbox:
         self.endpoint = endpoint
         self.out = out
         stacks = load_assembly(assembly)
-        if HUB_STACK not in stacks:
-            raise FileNotFoundError(f"{assembly} has no {HUB_STACK} stack")
-        hub_account, hub_template = stacks[HUB_STACK]
-        self.hub = Deployed(HUB_STACK, hub_account, session_for(hub_account, endpoint), endpoint, hub_template)
+        # Stack names are `<prefix>-hub` and `<prefix>-spoke-<name>` (GovernanceConfig).
+        hubs = [name for name in stacks if name.endswith(HUB_STACK_SUFFIX)]
+        if len(hubs) != 1:
+            raise FileNotFoundError(f"{assembly} has no single <prefix>{HUB_STACK_SUFFIX} stack (found {hubs})")
+        hub_stack = hubs[0]
+        spoke_prefix = hub_stack.removesuffix(HUB_STACK_SUFFIX) + SPOKE_STACK_INFIX
+        hub_account, hub_template = stacks[hub_stack]
+        self.hub = Deployed(hub_stack, hub_account, session_for(hub_account, endpoint), endpoint, hub_template)
         self.spokes = {
-            name.removeprefix(SPOKE_PREFIX): Deployed(name, account, session_for(account, endpoint), endpoint, template)
+            name.removeprefix(spoke_prefix): Deployed(name, account, session_for(account, endpoint), endpoint, template)
             for name, (account, template) in stacks.items()
-            if name.startswith(SPOKE_PREFIX)
+            if name.startswith(spoke_prefix)
         }
         if len(self.spokes) < 2:
             raise ValueError("the sandbox needs a config with two account spokes (see config/local.json)")

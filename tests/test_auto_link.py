@@ -366,7 +366,7 @@ def test_a_failed_share_association_is_completed_on_the_retry(hub: Hub) -> None:
 def test_spoke_registry_event_arrives_through_the_governance_bus(hub: Hub, templates: dict[str, Any]) -> None:
     """A spoke registers a version; the emulator emits AWS's event; the spoke stack's rule forwards
     it to the hub bus, where the hub stack's rule routes it to the linker (a queue stands in)."""
-    from app import HUB_STACK, spoke_stack_name
+    from tests.stack_names import HUB_STACK, spoke_stack_name
 
     spoke = session_for(SPOKE)
     rule = next(

@@ -17,10 +17,10 @@ from tests.conftest import ROOT
 
 def test_every_stack_of_the_example_is_synthesized(templates: dict[str, dict[str, Any]]) -> None:
     assert sorted(templates) == [
-        "ModelCardGovernanceHub",
-        "ModelCardGovernanceOuRollout",
-        "ModelCardGovernanceSpoke-ml-dev",
-        "ModelCardGovernanceSpoke-ml-prod",
+        "model-card-governance-hub",
+        "model-card-governance-ou-rollout",
+        "model-card-governance-spoke-ml-dev",
+        "model-card-governance-spoke-ml-prod",
     ]
 
 
@@ -105,3 +105,78 @@ def test_cdk_synth_refuses_a_bad_config(tmp_path: Path, example_raw: dict[str, A
     assert result.returncode != 0
     assert f'config error: {config}: reviewers[0]: is not an e-mail address (got "not-an-address")' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_python_app_py_synthesizes_without_the_cli_and_without_warnings(tmp_path: Path) -> None:
+    # No CDK_CONTEXT_JSON: the feature flags and the default config come from cdk.json via app.py.
+    # JSII_DEPRECATED=fail turns any deprecated API the app (or cdk-nag) touches into an error.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDK_", "JSII_"))}
+    env.update(JSII_DEPRECATED="fail", CDK_OUTDIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr == ""
+    assert sorted(path.name for path in tmp_path.glob("*.template.json")) == [
+        "model-card-governance-hub.template.json",
+        "model-card-governance-ou-rollout.template.json",
+        "model-card-governance-spoke-ml-dev.template.json",
+        "model-card-governance-spoke-ml-prod.template.json",
+    ]
+
+
+def test_cdk_json_sets_every_flag_aws_cdk_lib_recommends() -> None:
+    import tarfile
+
+    import aws_cdk
+
+    bundle = next((Path(aws_cdk.__file__).parent / "_jsii").glob("aws-cdk-lib@*.jsii.tgz"))
+    with tarfile.open(bundle) as archive:
+        member = archive.extractfile("package/recommended-feature-flags.json")
+        assert member is not None
+        recommended = json.loads(member.read())
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    assert {flag: context.get(flag) for flag in recommended} == recommended
+
+
+def test_two_prefixes_give_two_sets_of_stack_names(example_config: Any) -> None:
+    import dataclasses
+
+    other = dataclasses.replace(example_config, prefix="cards-staging")
+    names = [example_config.hub_stack_name, other.hub_stack_name, other.ou_rollout_stack_name]
+    names += [other.spoke_stack_name(spoke) for spoke in other.account_spokes]
+    assert names == [
+        "model-card-governance-hub",
+        "cards-staging-hub",
+        "cards-staging-ou-rollout",
+        "cards-staging-spoke-ml-dev",
+        "cards-staging-spoke-ml-prod",
+    ]
+
+
+@pytest.mark.parametrize("venv", ["activated", "repository", "none"])
+def test_cdk_app_command_finds_a_python(tmp_path: Path, venv: str) -> None:
+    """cdk.json's `app` runs with an activated virtualenv, the repository's .venv, or python3 on PATH."""
+    (tmp_path / "scripts").mkdir()
+    launcher = tmp_path / "scripts" / "app"
+    launcher.write_bytes((ROOT / "scripts" / "app").read_bytes())
+    launcher.chmod(0o755)
+    (tmp_path / "app.py").write_text("import sys\nprint(sys.argv[0], sys.executable)\n")
+    fake = tmp_path / "fake-venv" / "bin"
+    fake.mkdir(parents=True)
+    (fake / "python").symlink_to(sys.executable)
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    if venv == "activated":
+        env["VIRTUAL_ENV"] = str(fake.parent)
+    elif venv == "repository":
+        (tmp_path / ".venv").symlink_to(fake.parent)
+    else:
+        env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    assert json.loads((ROOT / "cdk.json").read_text())["app"] == "scripts/app"
+    result = subprocess.run(["scripts/app"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    script, python = result.stdout.split()
+    assert script == str(tmp_path / "app.py")
+    expected = {"activated": str(fake / "python"), "repository": str(tmp_path / ".venv" / "bin" / "python")}
+    if venv in expected:
+        assert python == expected[venv]
+    else:
+        assert python.endswith("/python3") and not python.startswith(str(tmp_path))

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from app import HUB_STACK, spoke_stack_name
 from tests.accounts import allow_put_events, session_for
 from tests.conftest import load_event
+from tests.stack_names import HUB_STACK, spoke_stack_name
 
 HUB = "111111111111"
 SPOKE = "222222222222"

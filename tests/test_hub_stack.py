@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
-from app import HUB_STACK
+from tests.stack_names import HUB_STACK
 
 HUB = "111111111111"
 REGION = "us-east-1"
@@ -225,8 +225,10 @@ def test_only_the_workflow_role_writes_the_evidence_bucket(hub: Template) -> Non
 
 def test_bus_accepts_events_only_from_the_spokes_forwarding_role_in_the_organization(hub: Template) -> None:
     hub.has_resource_properties("AWS::Events::EventBus", {"Name": "model-card-governance-bus"})
-    policies = hub.find_resources("AWS::Events::EventBusPolicy")
-    [statement] = [p["Properties"]["Statement"] for p in policies.values()]
+    assert hub.find_resources("AWS::Events::EventBusPolicy") == {}
+    buses = hub.find_resources("AWS::Events::EventBus", {"Properties": {"Name": "model-card-governance-bus"}})
+    (bus,) = buses.values()
+    [statement] = bus["Properties"]["Policy"]["Statement"]
     assert statement["Action"] == "events:PutEvents"
     assert statement["Principal"] == {"AWS": "*"}
     assert statement["Condition"] == {

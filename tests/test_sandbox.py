@@ -106,7 +106,7 @@ def test_a_rule_that_no_longer_matches_makes_its_step_fail(
 ) -> None:
     broken = tmp_path / "cdk.out"
     shutil.copytree(local_assembly, broken)
-    hub_file = broken / "ModelCardGovernanceHub.template.json"
+    hub_file = broken / "model-card-governance-hub.template.json"
     hub = json.loads(hub_file.read_text())
     for resource in hub["Resources"].values():
         if resource["Type"] == "AWS::Events::Rule" and "auto-linker" in resource["Properties"].get("Description", ""):

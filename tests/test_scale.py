@@ -195,7 +195,7 @@ def rollout(example_raw: dict[str, Any], tmp_path_factory: pytest.TempPathFactor
 def test_one_stack_set_per_access_level_targets_every_ou_of_that_level(rollout: dict[str, Any]) -> None:
     outdir: Path = rollout["outdir"]
     config: GovernanceConfig = rollout["config"]
-    template = json.loads((outdir / "ModelCardGovernanceOuRollout.template.json").read_text())
+    template = json.loads((outdir / "model-card-governance-ou-rollout.template.json").read_text())
     stack_sets = {k: r["Properties"] for k, r in template["Resources"].items()}
     assert sorted(stack_sets) == ["SpokeEdit", "SpokeEditExport", "SpokeRead"]
     for level in AccessLevel:
@@ -215,7 +215,7 @@ def test_the_spoke_template_is_synthesized_once_per_access_level(rollout: dict[s
 
 
 def test_a_delegated_administrator_deploys_the_roll_out(rollout: dict[str, Any]) -> None:
-    artifact = rollout["manifest"]["artifacts"]["ModelCardGovernanceOuRollout"]
+    artifact = rollout["manifest"]["artifacts"]["model-card-governance-ou-rollout"]
     assert artifact["environment"] == f"aws://{DELEGATED_ADMIN}/us-east-1"
 
 
@@ -228,8 +228,8 @@ def test_the_roll_out_stays_below_80_percent_of_every_quota(rollout: dict[str, A
 
 
 def test_spoke_stacks_depend_on_nothing_but_their_assets(synthesized: Any) -> None:
-    # So `cdk deploy --concurrency N 'ModelCardGovernanceSpoke-*'` deploys them side by side.
-    spokes = [s for s in synthesized.stacks if s.stack_name.startswith("ModelCardGovernanceSpoke-")]
+    # So `cdk deploy --concurrency N 'model-card-governance-spoke-*'` deploys them side by side.
+    spokes = [s for s in synthesized.stacks if s.stack_name.startswith("model-card-governance-spoke-")]
     assert len(spokes) == 2
     for stack in spokes:
         assert [d.id for d in stack.dependencies] == [f"{stack.stack_name}.assets"]
@@ -255,7 +255,7 @@ def test_a_config_over_a_quota_fails_synthesis_with_one_line(tmp_path: Path, exa
     lines = [line for line in result.stderr.splitlines() if line.startswith("quota exceeded: ")]
     assert lines, result.stderr
     assert any(
-        line.startswith("quota exceeded: ModelCardGovernanceHub: (template): resources per stack is ")
+        line.startswith("quota exceeded: model-card-governance-hub: (template): resources per stack is ")
         and line.endswith(", limit 500 (AWS CloudFormation User Guide, Understand CloudFormation quotas)")
         for line in lines
     ), lines
@@ -362,7 +362,7 @@ def test_nested_chunks_keep_per_spoke_resources_inside_the_stack_quota(tmp_path:
 def test_cfn_lint_finds_nothing_in_any_level_s_stack_set_body(rollout: dict[str, Any]) -> None:
     from cfnlint.api import lint
 
-    template = json.loads((rollout["outdir"] / "ModelCardGovernanceOuRollout.template.json").read_text())
+    template = json.loads((rollout["outdir"] / "model-card-governance-ou-rollout.template.json").read_text())
     bodies = {k: r["Properties"]["TemplateBody"] for k, r in template["Resources"].items()}
     assert len(bodies) == 3
     problems = {k: [str(m) for m in lint(body, regions=["us-east-1"])] for k, body in bodies.items()}

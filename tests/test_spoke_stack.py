@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from app import OU_ROLLOUT_STACK, spoke_stack_name
+from tests.stack_names import OU_ROLLOUT_STACK, spoke_stack_name
 
 HUB = "111111111111"
 REGION = "us-east-1"

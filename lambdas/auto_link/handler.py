@@ -13,8 +13,7 @@ import logging
 import os
 from typing import Any
 
-import boto3
-from shared.runtime import RETRIES, dead_letter
+from shared.runtime import aws_clients, dead_letter
 
 from auto_link.card_linker import (
     DEFAULT_CARRY_OVER,
@@ -27,6 +26,7 @@ from auto_link.card_linker import (
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
+SERVICES = ("sagemaker", "ram", "dynamodb", "sqs")
 
 
 def settings_from_environment(environ: Any = os.environ) -> LinkerSettings:
@@ -43,7 +43,7 @@ def settings_from_environment(environ: Any = os.environ) -> LinkerSettings:
 
 
 def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:
-    clients = clients or {name: boto3.client(name, config=RETRIES) for name in ("sagemaker", "ram", "dynamodb", "sqs")}
+    clients = clients or aws_clients(SERVICES)
     try:
         result = link_new_version(
             event,

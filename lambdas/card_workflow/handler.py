@@ -18,8 +18,7 @@ import logging
 import os
 from typing import Any
 
-import boto3
-from shared.runtime import RETRIES, dead_letter
+from shared.runtime import aws_clients, dead_letter
 
 from card_workflow.notices import NOTICE_CLIENT_CONFIG
 from card_workflow.workflow import (
@@ -60,7 +59,7 @@ def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
 def make_clients() -> dict[str, Any]:
     # SNS makes one attempt per call (notices.publish retries throttling itself): botocore's retry
     # would resend a notice whose answer was lost.
-    return {name: boto3.client(name, config=NOTICE_CLIENT_CONFIG if name == "sns" else RETRIES) for name in SERVICES}
+    return aws_clients(SERVICES, configs={"sns": NOTICE_CLIENT_CONFIG})
 
 
 def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:

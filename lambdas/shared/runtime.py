@@ -3,12 +3,38 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import boto3
 from botocore.config import Config
 
 # Throttling and 5xx are retried by botocore with exponential backoff and jitter.
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+
+# Keyed by service and the identity of its (module-level) Config.
+_clients: dict[tuple[str, int], Any] = {}
+_clients_session: Any = None
+
+
+def aws_clients(services: Sequence[str], configs: Mapping[str, Config] | None = None) -> dict[str, Any]:
+    """boto3 clients, made once per execution environment and reused by every warm invocation.
+
+    A client costs milliseconds to build (endpoint and service model resolution); Lambda keeps the
+    module between invocations, so only the first one pays. The clients belong to boto3's default
+    session: whoever resets that session (a fresh process, or the local sandbox standing in for
+    one) gets new clients with the credentials of the moment.
+    """
+    global _clients_session
+    if boto3.DEFAULT_SESSION is None or boto3.DEFAULT_SESSION is not _clients_session:
+        boto3.setup_default_session()
+        _clients.clear()
+        _clients_session = boto3.DEFAULT_SESSION
+    chosen = {name: (configs or {}).get(name, RETRIES) for name in services}
+    for name, config in chosen.items():
+        if (name, id(config)) not in _clients:
+            _clients[(name, id(config))] = _clients_session.client(name, config=config)
+    return {name: _clients[(name, id(config))] for name, config in chosen.items()}
 
 
 def dead_letter(sqs: Any, queue_url: str, event: Any, reason: str) -> None:
