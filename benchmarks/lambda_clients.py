@@ -59,6 +59,7 @@ def main() -> None:
         os.environ.update(
             CARD_KEY_ARN="arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
             INDEX_TABLE="card-index",
+            LINK_TABLE="card-links",
             DEAD_LETTER_QUEUE_URL=queue,
         )
         event = {"id": "bench", "detail-type": "SageMaker Model Package State Change", "detail": {}}

@@ -38,6 +38,7 @@ def fresh_environment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[li
     for name, value in {
         "CARD_KEY_ARN": f"arn:aws:kms:us-east-1:{HUB}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "INDEX_TABLE": "card-index",
+        "LINK_TABLE": "card-links",
         "DEAD_LETTER_QUEUE_URL": queue,
         "LEDGER_TABLE": "ledger",
         "TOPIC_ARN": f"arn:aws:sns:us-east-1:{HUB}:review",
