@@ -27,6 +27,7 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", 
 from moto import mock_aws  # noqa: E402
 
 from emulator import install  # noqa: E402
+from emulator.permissions import enforcement  # noqa: E402
 
 install()
 
@@ -54,7 +55,8 @@ def median_ms(action: Callable[[], Any]) -> float:
 
 
 def main() -> None:
-    with mock_aws():
+    # Permission evaluation is off: the benchmark measures client setup, not the emulator's policy engine.
+    with mock_aws(), enforcement(False):
         queue = boto3.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
         os.environ.update(
             CARD_KEY_ARN="arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",

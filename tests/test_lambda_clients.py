@@ -23,7 +23,13 @@ HUB = "111111111111"
 
 @pytest.fixture
 def fresh_environment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """A new execution environment (no default session), counting every client boto3 builds."""
+    """A new execution environment (no default session), counting every client boto3 builds.
+
+    Permission evaluation is off: these tests count clients, and the handlers' rights are tested
+    where they act (test_auto_link, test_workflow).
+    """
+    from emulator.permissions import enforcement
+
     built: list[str] = []
     original = boto3.session.Session.client
 
@@ -33,7 +39,8 @@ def fresh_environment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[li
 
     monkeypatch.setattr(boto3.session.Session, "client", counting_client)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="dlq")["QueueUrl"]
+    with enforcement(False):
+        queue = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="dlq")["QueueUrl"]
     built.clear()
     for name, value in {
         "CARD_KEY_ARN": f"arn:aws:kms:us-east-1:{HUB}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
@@ -49,7 +56,8 @@ def fresh_environment(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[li
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    yield built
+    with enforcement(False):
+        yield built
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
