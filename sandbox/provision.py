@@ -115,7 +115,9 @@ def load_assembly(assembly: Path) -> dict[str, tuple[str, dict[str, Any]]]:
             template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
             # Resources the stack keeps in nested stacks (the hub's owner shares) are provisioned
             # with it; they reference nothing of the parent.
-            for nested in sorted(assembly.glob(f"{name}*.nested.template.json")):
+            # Their files are named after the parent's construct path, letters and digits only.
+            file_prefix = re.sub(r"[^A-Za-z0-9]", "", name)
+            for nested in sorted(assembly.glob(f"{file_prefix}*.nested.template.json")):
                 template["Resources"].update(json.loads(nested.read_text()).get("Resources", {}))
             stacks[name] = (account, template)
     return stacks

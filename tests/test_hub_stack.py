@@ -23,7 +23,9 @@ def hub(templates: dict[str, dict[str, Any]]) -> Template:
 
 def nested_owner_shares(synthesized: Any) -> Template:
     """The hub's owner shares, which live in nested stacks (one here: a single editing spoke)."""
-    [template_file] = Path(synthesized.directory).glob(f"{HUB_STACK}CardSharesOwnerShares*.nested.template.json")
+    [template_file] = Path(synthesized.directory).glob(
+        f"{HUB_STACK.replace('-', '')}CardSharesOwnerShares*.nested.template.json"
+    )
     return Template.from_json(json.loads(template_file.read_text()))
 
 
@@ -325,7 +327,7 @@ def test_owner_shares_live_in_nested_stacks_with_pinned_ids(synthesized: Any) ->
     hub = json.loads((directory / f"{HUB_STACK}.template.json").read_text())
     nested = {k: r for k, r in hub["Resources"].items() if r["Type"] == "AWS::CloudFormation::Stack"}
     assert sorted(nested) == PINNED_OWNER_SHARE_STACKS
-    [template_file] = directory.glob(f"{HUB_STACK}CardSharesOwnerShares*.nested.template.json")
+    [template_file] = directory.glob(f"{HUB_STACK.replace('-', '')}CardSharesOwnerShares*.nested.template.json")
     shares = json.loads(template_file.read_text())["Resources"]
     assert sorted(shares) == ["Owner222222222222"]
     share = shares["Owner222222222222"]

@@ -121,8 +121,8 @@ def test_adding_a_read_spoke_inside_an_organization_changes_nothing_in_the_hub(h
 
 def test_outside_an_organization_the_hub_lists_the_spoke_accounts(hubs: Path) -> None:
     resources = hub_template(hubs, "HubOutsideOrganization")["Resources"]
-    [bus_policy] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::EventBusPolicy"]
-    assert len(bus_policy["Statement"]["Principal"]["AWS"]) == 300
+    [bus_policy] = [r["Properties"]["Policy"] for r in resources.values() if r["Type"] == "AWS::Events::EventBus"]
+    assert len(bus_policy["Statement"][0]["Principal"]["AWS"]) == 300
     [read_share] = [
         r["Properties"]
         for r in resources.values()
@@ -152,7 +152,7 @@ def test_a_large_organization_outside_aws_organizations_breaks_quotas_the_check_
     # the list of 300 role ARNs is one statement, too large for any of them.
     assert MANAGED_POLICY.name in by_quota
     bus = by_quota[EVENT_BUS_POLICY.name]
-    assert bus.resource.startswith("GovernanceBusPolicy") and bus.value > 10_240
+    assert bus.resource.startswith("GovernanceBus") and bus.value > 10_240
     line = str(bus)
     assert line.startswith(f"HubOutsideOrganization: {bus.resource}: event bus policy is ")
     assert "limit 10,240 (Amazon EventBridge User Guide" in line and "\n" not in line
