@@ -212,6 +212,15 @@ class Organization:
 
 
 @dataclass(frozen=True)
+class ReportOptions:
+    """The cross-account governance report: when a review is overdue, and whether the hub
+    publishes the report weekly into the evidence bucket."""
+
+    pending_review_days: int = 14
+    weekly: bool = False
+
+
+@dataclass(frozen=True)
 class GovernanceConfig:
     prefix: str
     hub_account: str
@@ -231,6 +240,7 @@ class GovernanceConfig:
     approvers: tuple[str, ...] = ()
     approver_may_not_edit: bool = True
     approval_attribution_minutes: int = DEFAULT_ATTRIBUTION_MINUTES
+    report: ReportOptions = ReportOptions()
 
     @property
     def template_cards(self) -> dict[str, str]:
@@ -302,6 +312,18 @@ class GovernanceConfig:
         """Every principal whose Approved status takes effect: the reviewer role, then `approvers`."""
         return (self.reviewer_role_arn, *(a for a in self.approvers if a != self.reviewer_role_arn))
 
+    @property
+    def registry_reader_role_name(self) -> str:
+        return f"{self.prefix}-registry-reader"
+
+    @property
+    def auditor_role_name(self) -> str:
+        return f"{self.prefix}-auditor"
+
+    @property
+    def report_function_role_name(self) -> str:
+        return f"{self.prefix}-report"
+
     def share_name(self, level: AccessLevel) -> str:
         return f"{self.prefix}-cards-{level.value}"
 
@@ -347,6 +369,9 @@ class GovernanceConfig:
             ("AWS::IAM::Role", "RoleName", self.approval_sync_role_name),
             ("AWS::IAM::Role", "RoleName", self.approval_workflow_role_name),
             ("AWS::IAM::Role", "RoleName", self.reviewer_role_name),
+            ("AWS::IAM::Role", "RoleName", self.registry_reader_role_name),
+            ("AWS::IAM::Role", "RoleName", self.auditor_role_name),
+            ("AWS::IAM::Role", "RoleName", self.report_function_role_name),
             ("AWS::RAM::Permission", "Name", self.read_permission_name),
         ]
         names += [("AWS::RAM::ResourceShare", "Name", self.share_name(level)) for level in AccessLevel]
@@ -567,6 +592,7 @@ def parse_config(raw: Any) -> GovernanceConfig:
             "approvers",
             "approver_may_not_edit",
             "approval_attribution_minutes",
+            "report",
             "$comment",
         ),
     )
@@ -615,6 +641,7 @@ def parse_config(raw: Any) -> GovernanceConfig:
         MAX_ATTRIBUTION_MINUTES,
         " of minutes",
     )
+    report = _parse_report(check, top.get("report"))
 
     if check.problems:
         raise ConfigError(check.problems)
@@ -637,6 +664,7 @@ def parse_config(raw: Any) -> GovernanceConfig:
         approvers=tuple(approvers),
         approver_may_not_edit=may_not_edit is not False,
         approval_attribution_minutes=attribution_minutes or DEFAULT_ATTRIBUTION_MINUTES,
+        report=report,
     )
     _check_physical_names(check, config)
     if check.problems:
@@ -842,6 +870,26 @@ def _parse_cards(check: _Checker, raw: Any) -> list[DeclaredCard]:
         if name and owner and problem_type and intended_uses and risk:
             cards.append(DeclaredCard(name, owner, problem_type, risk, intended_uses, purpose, group))
     return cards
+
+
+MAX_PENDING_REVIEW_DAYS = 365
+
+
+def _parse_report(check: _Checker, raw: Any) -> ReportOptions:
+    section = check.section("report", raw, required=(), optional=("pending_review_days", "weekly"))
+    if section is None:
+        return ReportOptions()
+    days = check.integer(
+        "report.pending_review_days",
+        section.get("pending_review_days", ReportOptions.pending_review_days),
+        1,
+        MAX_PENDING_REVIEW_DAYS,
+        " of days",
+    )
+    weekly = check.boolean("report.weekly", section.get("weekly", False))
+    return ReportOptions(
+        pending_review_days=ReportOptions.pending_review_days if days is None else days, weekly=weekly is True
+    )
 
 
 def _parse_carry_over(check: _Checker, raw: Any) -> list[str]:

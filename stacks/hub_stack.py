@@ -16,6 +16,7 @@ from governance_constructs.card_share import ModelCardShares
 from governance_constructs.declared_card import DeclaredModelCard, card_construct_id
 from governance_constructs.evidence_archive import EvidenceArchive, ExportArchive
 from governance_constructs.governance_bus import GovernanceEventBus
+from governance_constructs.governance_report import GovernanceReport
 from governance_constructs.reviewer_role import ReviewerRole
 
 
@@ -107,6 +108,22 @@ class HubStack(Stack):
             approver_may_not_edit=config.approver_may_not_edit,
             attribution_deadline=Duration.minutes(config.approval_attribution_minutes),
         )
+        self.report = GovernanceReport(
+            self,
+            "Report",
+            key=self.card_key.key,
+            ledger=self.ledger.table,
+            card_index=self.auto_linker.index,
+            evidence_bucket=self.evidence.bucket,
+            review_topic=self.workflow.topic,
+            auditor_role_name=config.auditor_role_name,
+            function_role_name=config.report_function_role_name,
+            registry_reader_role_name=config.registry_reader_role_name,
+            spokes=config.spokes,
+            organization=config.organization,
+            pending_review_days=config.report.pending_review_days,
+            weekly=config.report.weekly,
+        )
 
         CfnOutput(self, "CardKeyArn", value=self.card_key.key.key_arn, description="Set as hub.card_key_arn in config")
         CfnOutput(self, "GovernanceBusArn", value=self.bus.bus.event_bus_arn)
@@ -115,5 +132,7 @@ class HubStack(Stack):
         CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
         CfnOutput(self, "ReviewTopicArn", value=self.workflow.topic.topic_arn)
         CfnOutput(self, "ReviewerRoleArn", value=self.reviewer.role.role_arn, description="Assume it to approve cards")
+        CfnOutput(self, "CardIndexTableName", value=self.auto_linker.index.table_name)
+        CfnOutput(self, "AuditorRoleArn", value=self.report.auditor.role_arn)
         for level, share in self.shares.shares.items():
             CfnOutput(self, f"ShareArn{level.name.title().replace('_', '')}", value=share.attr_arn)

@@ -10,6 +10,7 @@ from constructs import Construct
 from governance_config import AccessLevel, GovernanceConfig
 from governance_constructs.approval_sync_role import ApprovalSyncRole
 from governance_constructs.event_forwarding import RegistryEventForwarding
+from governance_constructs.registry_reader_role import RegistryReaderRole
 from governance_constructs.spoke_access import SharedCardAccess
 
 
@@ -41,6 +42,17 @@ class SpokeStack(Stack):
             hub_account=config.hub_account,
             partition=config.partition,
             workflow_role_name=config.approval_workflow_role_name,
+        )
+        readers = [config.auditor_role_name]
+        if config.report.weekly:
+            readers.append(config.report_function_role_name)
+        self.registry_reader = RegistryReaderRole(
+            self,
+            "RegistryReader",
+            role_name=config.registry_reader_role_name,
+            hub_account=config.hub_account,
+            partition=config.partition,
+            reader_role_names=readers,
         )
         CfnOutput(self, "CardUserRoleArn", value=self.card_access.role.role_arn)
         CfnOutput(self, "CardUserPolicyArn", value=self.card_access.policy.managed_policy_arn)

@@ -1,0 +1,211 @@
+"""One row per model package version, and the findings: each names the rule that flags it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from governance_report.sources import (
+    EVIDENCE_PREFIX,
+    Approval,
+    HubRecords,
+    LedgerVerifier,
+    PackageVersion,
+    Registry,
+    ReportSettings,
+    approvals,
+    evidence_pdfs,
+    no_chain,
+    pending_since,
+    reverted_attempts,
+)
+
+# Rule ID -> what it flags. The order is the order findings are listed in.
+RULES: dict[str, str] = {
+    "ledger-chain-broken": "The approval ledger's hash chain does not verify: an entry was changed or removed.",
+    "registry-unreadable": "An account's model registry could not be read, so its versions are not in the report.",
+    "approved-package-without-approved-card": (
+        "A model package is Approved, but the current version of its card was not approved by an approver."
+    ),
+    "deployed-not-approved": "A model package serves an endpoint but is not Approved.",
+    "approval-reverted": "An approval attempt was reverted by the hub.",
+    "version-without-card": "A model package version has no model card.",
+    "approved-without-evidence-pdf": "A card version is Approved but the evidence bucket has no PDF export of it.",
+    "review-overdue": "A card has waited in PendingReview longer than the configured number of days.",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    account: str
+    subject: str
+    message: str
+
+
+@dataclass
+class Row:
+    account: str
+    model_package_group: str
+    model_package_version: int
+    model_package_arn: str
+    approval_status: str
+    card_name: str = ""
+    card_arn: str = ""
+    card_version: int | None = None
+    card_status: str = ""
+    risk_rating: str = ""
+    purpose: str = ""
+    approved_by: str = ""
+    approved_at: str = ""
+    approved_card_version: int | None = None
+    evidence: list[str] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    generated_at: str
+    hub_account: str
+    accounts: list[str]
+    pending_review_days: int
+    rows: list[Row]
+    findings: list[Finding]
+
+    @property
+    def summary(self) -> dict[str, dict[str, int]]:
+        return {
+            "findings": dict(Counter(f.rule for f in self.findings)),
+            "card_status": dict(sorted(Counter(r.card_status or "no card" for r in self.rows).items())),
+            "risk_rating": dict(sorted(Counter(r.risk_rating or "no card" for r in self.rows).items())),
+            "approval_status": dict(sorted(Counter(r.approval_status or "none" for r in self.rows).items())),
+            "account": dict(sorted(Counter(r.account for r in self.rows).items())),
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at,
+            "hub_account": self.hub_account,
+            "accounts": self.accounts,
+            "pending_review_days": self.pending_review_days,
+            "rules": RULES,
+            "summary": self.summary,
+            "findings": [asdict(f) for f in self.findings],
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+
+def parse_time(text: str) -> datetime | None:
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def build_report(
+    hub: HubRecords,
+    registries: Sequence[Registry],
+    settings: ReportSettings,
+    *,
+    now: datetime,
+    verify_ledger: LedgerVerifier = no_chain,
+) -> Report:
+    findings: list[Finding] = []
+    for card_arn, problem in verify_ledger(hub.ledger):
+        findings.append(Finding("ledger-chain-broken", settings.hub_account, card_arn, problem))
+    for registry in registries:
+        if registry.error:
+            findings.append(Finding("registry-unreadable", registry.account, registry.account, registry.error))
+
+    rows = [
+        package_row(package, registry, hub, settings, findings)
+        for registry in registries
+        for package in sorted(registry.packages, key=lambda p: (p.group, p.version))
+    ]
+    rows_by_card = {row.card_name: row for row in rows if row.card_name}
+    for card in sorted(hub.cards.values(), key=lambda c: c.name):
+        row = rows_by_card.get(card.name)
+        account = row.account if row else settings.hub_account
+        entries = hub.ledger.get(card.arn, [])
+        for attempt in reverted_attempts(entries):
+            note = attempt.get("Detail") or f"version {attempt.get('Version', '?')}"
+            add(findings, row, Finding("approval-reverted", account, card.arn, f"{card.name}: {note}"))
+        if card.status == "Approved" and not evidence_pdfs(entries, card.version, hub.evidence_keys):
+            message = f"{card.name} v{card.version} is Approved; the ledger records no PDF of it in the evidence bucket"
+            add(findings, row, Finding("approved-without-evidence-pdf", account, card.arn, message))
+        if card.status == "PendingReview":
+            since_text = pending_since(entries, card.version) or card.last_modified
+            since = parse_time(since_text)
+            if since is not None and now - since > timedelta(days=settings.pending_review_days):
+                days = (now - since).days
+                message = f"{card.name} v{card.version} in PendingReview since {since_text} ({days} days)"
+                add(findings, row, Finding("review-overdue", account, card.arn, message))
+
+    order = {rule: index for index, rule in enumerate(RULES)}
+    findings.sort(key=lambda f: (order[f.rule], f.account, f.subject))
+    return Report(
+        generated_at=now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        hub_account=settings.hub_account,
+        accounts=[r.account for r in registries],
+        pending_review_days=settings.pending_review_days,
+        rows=rows,
+        findings=findings,
+    )
+
+
+def add(findings: list[Finding], row: Row | None, finding: Finding) -> None:
+    findings.append(finding)
+    if row is not None and finding.rule not in row.findings:
+        row.findings.append(finding.rule)
+
+
+def package_row(
+    package: PackageVersion, registry: Registry, hub: HubRecords, settings: ReportSettings, findings: list[Finding]
+) -> Row:
+    row = Row(
+        account=package.account,
+        model_package_group=package.group,
+        model_package_version=package.version,
+        model_package_arn=package.arn,
+        approval_status=package.approval_status,
+        endpoints=list(registry.endpoints.get(package.arn, ())),
+    )
+    name = hub.links.get((package.group, package.version))
+    card = hub.cards.get(name) if name else None
+    if card is None:
+        message = f"{label(package)} has no card"
+        add(findings, row, Finding("version-without-card", package.account, package.arn, message))
+    else:
+        approval = latest_approval(approvals(hub.ledger.get(card.arn, []), settings.approvers))
+        row.card_name, row.card_arn, row.card_version = card.name, card.arn, card.version
+        row.card_status, row.risk_rating, row.purpose = card.status, card.risk_rating, card.purpose
+        if approval is not None:
+            row.approved_by, row.approved_at, row.approved_card_version = approval.by, approval.at, approval.version
+            prefix = f"{EVIDENCE_PREFIX}{card.name}/v{approval.version}/"
+            keys = sorted(k for k in hub.evidence_keys if k.startswith(prefix))
+            row.evidence = [f"s3://{settings.evidence_bucket}/{key}" for key in keys]
+        card_approved = card.status == "Approved" and approval is not None and approval.version == card.version
+        if package.approval_status == "Approved" and not card_approved:
+            state = f"{card.name} v{card.version} is {card.status}"
+            if card.status == "Approved":
+                state += ", with no approval by an approver in the ledger"
+            message = f"{label(package)} is Approved; {state}"
+            add(findings, row, Finding("approved-package-without-approved-card", package.account, package.arn, message))
+    if row.endpoints and package.approval_status != "Approved":
+        status = package.approval_status or "without status"
+        message = f"{label(package)} is {status}; serves {', '.join(row.endpoints)}"
+        add(findings, row, Finding("deployed-not-approved", package.account, package.arn, message))
+    return row
+
+
+def latest_approval(found: Sequence[Approval]) -> Approval | None:
+    return max(found, key=lambda a: (a.version, a.at), default=None)
+
+
+def label(package: PackageVersion) -> str:
+    return f"{package.group} v{package.version} in {package.account}"
