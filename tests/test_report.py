@@ -79,7 +79,8 @@ def lifecycle() -> Iterator[Governance]:
     """Spoke 222222222222 registers four churn versions, spoke 333333333333 one fraud version:
     v1 reviewed, approved with evidence and deployed (clean); v2's package approved by hand while
     its card is a draft (the gate has not run yet); v3 waiting in review and already deployed; v4
-    approved, its PDF export not yet recorded; fraud v1 never got a card.
+    approved, its PDF export not yet recorded; fraud v1 never got a card (though churn-v2's content
+    claims it).
 
     Built once for the module: every test here only reads it (the weekly report writes under
     reports/, which no report reads)."""
@@ -95,7 +96,10 @@ def lifecycle() -> Iterator[Governance]:
 def run_lifecycle(gov: Governance) -> Governance:
     packages = [gov.register(gov.spoke, "churn") for _ in range(4)]
     edit(gov, "churn-v1", {"intended_uses": {"risk_rating": "High", "purpose_of_model": "Rank customers by churn"}})
-    edit(gov, "churn-v2", {"intended_uses": {"purpose_of_model": ATTACK}})
+    # What a spoke team with edit access may write: markup, and a claim that this card governs
+    # another account's package. The page shows the first as text; the report ignores the second.
+    claim = {"model_package_arn": f"arn:aws:sagemaker:us-east-1:{OTHER_SPOKE}:model-package/fraud/1"}
+    edit(gov, "churn-v2", {"intended_uses": {"purpose_of_model": ATTACK}, "model_package_details": claim})
     edit(gov, "churn-v3", {"intended_uses": {"risk_rating": "Medium"}})
     gov.run(gov.hub_events())
     approve(gov, "churn-v1")
