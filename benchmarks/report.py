@@ -60,12 +60,12 @@ def populate() -> None:
     sagemaker, dynamodb, s3 = hub.client("sagemaker"), hub.client("dynamodb"), hub.client("s3")
     table(dynamodb, "ledger", "CardArn", "EntryKey")
     table(dynamodb, "card-index", "Group")
+    table(dynamodb, "card-links", "CardName")
     s3.create_bucket(Bucket=BUCKET)
-    linker = LinkerSettings(card_key_arn="", share_arns=[], index_table="card-index")
-    for number, account in enumerate(SPOKES):
+    linker = LinkerSettings(card_key_arn="", share_arns=[], index_table="card-index", link_table="card-links")
+    for account in SPOKES:
         spoke = session_for(account).client("sagemaker")
-        # Group names differ per account: the index this report reads is keyed by group name.
-        for group in (f"{g}-{number}" for g in GROUPS):
+        for group in GROUPS:
             spoke.create_model_package_group(ModelPackageGroupName=group)
             for version in range(1, VERSIONS + 1):
                 approved = version % 2 == 0
@@ -81,6 +81,7 @@ def populate() -> None:
                     approve(sagemaker, dynamodb, s3, card.card_name)
                 if version == VERSIONS:
                     serve(spoke, f"{group}-endpoint", arn)
+        print(f"account {account}: {len(GROUPS) * VERSIONS} versions", file=sys.stderr)
 
 
 def approve(sagemaker: Any, dynamodb: Any, s3: Any, card: str) -> None:
@@ -123,7 +124,7 @@ def measure(workers: int) -> tuple[float, float, Counter[str], int, int]:
         hub_account=HUB,
         region="us-east-1",
         ledger_table="ledger",
-        index_table="card-index",
+        link_table="card-links",
         evidence_bucket=BUCKET,
         spoke_accounts=SPOKES,
         registry_role_name="model-card-governance-registry-reader",

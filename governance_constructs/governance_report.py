@@ -70,7 +70,7 @@ class GovernanceReport(Construct):
         *,
         key: kms.IKey,
         ledger: dynamodb.ITable,
-        card_index: dynamodb.ITable,
+        card_links: dynamodb.ITable,
         evidence_bucket: s3.IBucket,
         review_topic: sns.ITopic,
         auditor_role_name: str,
@@ -83,7 +83,7 @@ class GovernanceReport(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self._key, self._ledger, self._index, self._bucket = key, ledger, card_index, evidence_bucket
+        self._key, self._ledger, self._links, self._bucket = key, ledger, card_links, evidence_bucket
         self._reader_role_name, self._spokes, self._organization = registry_reader_role_name, spokes, organization
 
         # Who in the hub may read the report's sources is the hub's own choice (an identity policy
@@ -112,7 +112,7 @@ class GovernanceReport(Construct):
                 environment={
                     "HUB_ACCOUNT": stack.account,
                     "LEDGER_TABLE": ledger.table_name,
-                    "INDEX_TABLE": card_index.table_name,
+                    "LINK_TABLE": card_links.table_name,
                     "EVIDENCE_BUCKET": evidence_bucket.bucket_name,
                     "TOPIC_ARN": review_topic.topic_arn,
                     "SPOKE_ACCOUNTS": ",".join(s.account for s in spokes if s.account),
@@ -152,7 +152,7 @@ class GovernanceReport(Construct):
     def _grant_report_reading(self, role: iam.Role) -> None:
         stack = Stack.of(self)
         self._ledger.grant(role, "dynamodb:Scan")
-        self._index.grant(role, "dynamodb:Scan")
+        self._links.grant(role, "dynamodb:Scan")
         self._key.grant(role, "kms:Decrypt")
         role.add_to_principal_policy(
             iam.PolicyStatement(

@@ -113,7 +113,7 @@ class HubStack(Stack):
             "Report",
             key=self.card_key.key,
             ledger=self.ledger.table,
-            card_index=self.auto_linker.index,
+            card_links=self.auto_linker.links,
             evidence_bucket=self.evidence.bucket,
             review_topic=self.workflow.topic,
             auditor_role_name=config.auditor_role_name,
@@ -132,7 +132,7 @@ class HubStack(Stack):
         CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
         CfnOutput(self, "ReviewTopicArn", value=self.workflow.topic.topic_arn)
         CfnOutput(self, "ReviewerRoleArn", value=self.reviewer.role.role_arn, description="Assume it to approve cards")
-        CfnOutput(self, "CardIndexTableName", value=self.auto_linker.index.table_name)
+        CfnOutput(self, "CardLinkTableName", value=self.auto_linker.links.table_name)
         CfnOutput(self, "AuditorRoleArn", value=self.report.auditor.role_arn)
         for level, share in self.shares.shares.items():
             CfnOutput(self, f"ShareArn{level.name.title().replace('_', '')}", value=share.attr_arn)

@@ -20,6 +20,7 @@ from tests.test_workflow import HUB, SPOKE, Governance, edit
 
 sys.path.insert(0, str(ROOT / "lambdas"))
 
+from card_workflow import workflow
 from governance_report import cli
 from governance_report.render import csv_text, html_page, json_text
 from governance_report.run import produce_report
@@ -36,7 +37,7 @@ def settings(**overrides: Any) -> ReportSettings:
         "hub_account": HUB,
         "region": "us-east-1",
         "ledger_table": "ledger",
-        "index_table": "card-index",
+        "link_table": "card-links",
         "evidence_bucket": "evidence-bucket",
         "spoke_accounts": (SPOKE, OTHER_SPOKE),
         "registry_role_name": REGISTRY_ROLE,
@@ -79,7 +80,7 @@ def lifecycle() -> Iterator[Governance]:
     """Spoke 222222222222 registers four churn versions, spoke 333333333333 one fraud version:
     v1 reviewed, approved with evidence and deployed (clean); v2's package approved by hand while
     its card is a draft (the gate has not run yet); v3 waiting in review and already deployed; v4
-    approved, its PDF export not yet recorded; fraud v1 never got a card (though churn-v2's content
+    approved, its PDF export not yet recorded; fraud v1 never got a card (though churn-222222222222-v2's content
     claims it).
 
     Built once for the module: every test here only reads it (the weekly report writes under
@@ -95,18 +96,22 @@ def lifecycle() -> Iterator[Governance]:
 
 def run_lifecycle(gov: Governance) -> Governance:
     packages = [gov.register(gov.spoke, "churn") for _ in range(4)]
-    edit(gov, "churn-v1", {"intended_uses": {"risk_rating": "High", "purpose_of_model": "Rank customers by churn"}})
+    edit(
+        gov,
+        "churn-222222222222-v1",
+        {"intended_uses": {"risk_rating": "High", "purpose_of_model": "Rank customers by churn"}},
+    )
     # What a spoke team with edit access may write: markup, and a claim that this card governs
     # another account's package. The page shows the first as text; the report ignores the second.
     claim = {"model_package_arn": f"arn:aws:sagemaker:us-east-1:{OTHER_SPOKE}:model-package/fraud/1"}
-    edit(gov, "churn-v2", {"intended_uses": {"purpose_of_model": ATTACK}, "model_package_details": claim})
-    edit(gov, "churn-v3", {"intended_uses": {"risk_rating": "Medium"}})
+    edit(gov, "churn-222222222222-v2", {"intended_uses": {"purpose_of_model": ATTACK}, "model_package_details": claim})
+    edit(gov, "churn-222222222222-v3", {"intended_uses": {"risk_rating": "Medium"}})
     gov.run(gov.hub_events())
-    approve(gov, "churn-v1")
+    approve(gov, "churn-222222222222-v1")
     gov.follow_exports()
     gov.spoke.client("sagemaker").update_model_package(ModelPackageArn=packages[1], ModelApprovalStatus="Approved")
-    gov.run(gov.set_status("churn-v3", "PendingReview"))
-    approve(gov, "churn-v4")
+    gov.run(gov.set_status("churn-222222222222-v3", "PendingReview"))
+    approve(gov, "churn-222222222222-v4")
     deploy(gov.spoke, "churn-prod", packages[0])
     deploy(gov.spoke, "churn-canary", packages[2])
     other = session_for(OTHER_SPOKE).client("sagemaker")
@@ -123,6 +128,12 @@ def ledger_time(gov: Governance, card: str, version: int, status: str) -> str:
     return entry["ModifiedAt"]
 
 
+def pdf(card: str, version: int) -> str:
+    """Where the emulator's export job of an approved card version puts the PDF."""
+    job = workflow.export_job_name(card, version)
+    return f"s3://evidence-bucket/evidence/{card}/v{version}/{card}/{job}/{card}.pdf"
+
+
 def row(version: int, **values: Any) -> dict[str, Any]:
     """A churn row of spoke 222222222222 as the report writes it; `values` are what differs."""
     base: dict[str, Any] = {
@@ -131,8 +142,8 @@ def row(version: int, **values: Any) -> dict[str, Any]:
         "model_package_version": version,
         "model_package_arn": f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/churn/{version}",
         "approval_status": "PendingManualApproval",
-        "card_name": f"churn-v{version}",
-        "card_arn": f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/churn-v{version}",
+        "card_name": f"churn-222222222222-v{version}",
+        "card_arn": f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/churn-222222222222-v{version}",
         "card_version": 1,
         "card_status": "Draft",
         "risk_rating": "Unknown",
@@ -155,7 +166,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
     report = produce_report(session_for(HUB), settings(), now=now, progress=progress.append)
     data = json.loads(json_text(report))
 
-    pending_since = ledger_time(gov, "churn-v3", 2, "PendingReview")
+    pending_since = ledger_time(gov, "churn-222222222222-v3", 2, "PendingReview")
     card = f"arn:aws:sagemaker:us-east-1:{HUB}:model-card"
     package = f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/churn"
     assert data["findings"] == [
@@ -163,7 +174,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             "rule": "approved-package-without-approved-card",
             "account": SPOKE,
             "subject": f"{package}/2",
-            "message": f"churn v2 in {SPOKE} is Approved; churn-v2 v2 is Draft",
+            "message": f"churn v2 in {SPOKE} is Approved; churn-222222222222-v2 v2 is Draft",
         },
         {
             "rule": "deployed-not-approved",
@@ -180,14 +191,14 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
         {
             "rule": "approved-without-evidence-pdf",
             "account": SPOKE,
-            "subject": f"{card}/churn-v4",
-            "message": "churn-v4 v1 is Approved; the ledger records no PDF of it in the evidence bucket",
+            "subject": f"{card}/churn-222222222222-v4",
+            "message": "churn-222222222222-v4 v1 is Approved; the ledger records no PDF of it in the evidence bucket",
         },
         {
             "rule": "review-overdue",
             "account": SPOKE,
-            "subject": f"{card}/churn-v3",
-            "message": f"churn-v3 v2 in PendingReview since {pending_since} (15 days)",
+            "subject": f"{card}/churn-222222222222-v3",
+            "message": f"churn-222222222222-v3 v2 in PendingReview since {pending_since} (15 days)",
         },
     ]
     evidence = "s3://evidence-bucket/evidence"
@@ -200,11 +211,11 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             risk_rating="High",
             purpose="Rank customers by churn",
             approved_by="sandbox",
-            approved_at=ledger_time(gov, "churn-v1", 2, "Approved"),
+            approved_at=ledger_time(gov, "churn-222222222222-v1", 2, "Approved"),
             approved_card_version=2,
             evidence=[
-                f"{evidence}/churn-v1/v2/approval.json",
-                f"{evidence}/churn-v1/v2/churn-v1/approved-v2-83a4da11e70acbf0/churn-v1.pdf",
+                f"{evidence}/churn-222222222222-v1/v2/approval.json",
+                pdf("churn-222222222222-v1", 2),
             ],
             endpoints=["churn-prod"],
         ),
@@ -228,12 +239,12 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             approval_status="Approved",
             card_status="Approved",
             approved_by="sandbox",
-            approved_at=ledger_time(gov, "churn-v4", 1, "Approved"),
+            approved_at=ledger_time(gov, "churn-222222222222-v4", 1, "Approved"),
             approved_card_version=1,
             # The export wrote its PDF, but the follow-up that records it in the ledger has not run.
             evidence=[
-                f"{evidence}/churn-v4/v1/approval.json",
-                f"{evidence}/churn-v4/v1/churn-v4/approved-v1-ab020ff88243831a/churn-v4.pdf",
+                f"{evidence}/churn-222222222222-v4/v1/approval.json",
+                pdf("churn-222222222222-v4", 1),
             ],
             findings=["approved-without-evidence-pdf"],
         ),
@@ -300,7 +311,7 @@ def test_weekly_report_is_published_once_with_a_notice(lifecycle: Governance, mo
     gov = lifecycle
     for name, value in {
         "HUB_ACCOUNT": HUB,
-        "INDEX_TABLE": "card-index",
+        "LINK_TABLE": "card-links",
         "SPOKE_ACCOUNTS": f"{SPOKE},{OTHER_SPOKE}",
         "REGISTRY_ROLE_NAME": REGISTRY_ROLE,
         "PENDING_REVIEW_DAYS": "14",
@@ -351,7 +362,7 @@ def test_cli_writes_the_three_files_and_shows_progress(
             {
                 "ModelCardGovernanceHub": {
                     "LedgerTableName": "ledger",
-                    "CardIndexTableName": "card-index",
+                    "CardLinkTableName": "card-links",
                     "EvidenceBucketName": "evidence-bucket",
                 }
             }
@@ -373,13 +384,13 @@ def test_cli_writes_the_three_files_and_shows_progress(
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        (["--ledger-table", "ledger"], "report error: --index-table: required (or --outputs with the hub stack's"),
+        (["--ledger-table", "ledger"], "report error: --link-table: required (or --outputs with the hub stack's"),
         (
-            ["--ledger-table", "l", "--index-table", "i", "--account", "12345"],
+            ["--ledger-table", "l", "--link-table", "i", "--account", "12345"],
             "report error: --account: is not a 12-digit AWS account ID (got '12345')",
         ),
         (
-            ["--ledger-table", "l", "--index-table", "i", "--pending-review-days", "0"],
+            ["--ledger-table", "l", "--link-table", "i", "--pending-review-days", "0"],
             "report error: --pending-review-days: must be 1 to 365 (got 0)",
         ),
         (
@@ -399,7 +410,7 @@ def test_cli_bad_input_is_one_line(
 
 def test_cli_bad_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path, weekly="yes")
-    assert cli.main(["--config", str(config), "--ledger-table", "l", "--index-table", "i"], session=object()) == 2
+    assert cli.main(["--config", str(config), "--ledger-table", "l", "--link-table", "i"], session=object()) == 2
     err = capsys.readouterr().err
     assert err == f'report error: {config}: report.weekly: must be true or false (got "yes")\n'
 

@@ -26,7 +26,7 @@ def test_card_content_is_shown_as_text_never_run(aws: None, monkeypatch: pytest.
     gov = Governance(monkeypatch)
     gov.register(gov.spoke, "churn")
     attack = '<script>document.title="pwned"</script><img src=x onerror="alert(1)">&amp;'
-    edit(gov, "churn-v1", {"intended_uses": {"purpose_of_model": attack}})
+    edit(gov, "churn-222222222222-v1", {"intended_uses": {"purpose_of_model": attack}})
     page = html_page(produce_report(session_for(HUB), settings(spoke_accounts=(SPOKE,)), now=datetime.now(UTC)))
     assert (
         "&lt;script&gt;document.title=&#34;pwned&#34;&lt;/script&gt;&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"

@@ -137,7 +137,7 @@ def test_auditor_is_assumable_from_the_hub_only(hub: Template) -> None:
         },
     )
     hub.has_output("AuditorRoleArn", {})
-    hub.has_output("CardIndexTableName", {})
+    hub.has_output("CardLinkTableName", {})
 
 
 def test_weekly_report_runs_on_monday_with_the_template_engine_layer(hub: Template) -> None:

@@ -21,8 +21,6 @@ from governance_report.render import write_report
 from governance_report.run import produce_report
 from governance_report.sources import ReportSettings
 
-HUB_OUTPUTS = ("LedgerTableName", "CardIndexTableName", "EvidenceBucketName")
-
 
 class UsageError(Exception):
     """Bad input: one line for the user, no traceback."""
@@ -37,7 +35,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the hub stack outputs (`cdk deploy --outputs-file`); or give the names with the options below",
     )
     parser.add_argument("--ledger-table", help="the hub stack output LedgerTableName")
-    parser.add_argument("--index-table", help="the hub stack output CardIndexTableName")
+    parser.add_argument("--link-table", help="the hub stack output CardLinkTableName")
     parser.add_argument("--out", type=Path, default=Path("report"), help="folder to write to (default: report)")
     parser.add_argument("--profile", help="AWS profile with hub credentials (e.g. auditor)")
     parser.add_argument(
@@ -70,11 +68,11 @@ def settings_from(args: argparse.Namespace) -> ReportSettings:
         raise UsageError(error.problems[0]) from None
     outputs = hub_outputs(args.outputs) if args.outputs else {}
     ledger = args.ledger_table or outputs.get("LedgerTableName")
-    index = args.index_table or outputs.get("CardIndexTableName")
+    links = args.link_table or outputs.get("CardLinkTableName")
     if not ledger:
         raise UsageError("--ledger-table: required (or --outputs with the hub stack's LedgerTableName)")
-    if not index:
-        raise UsageError("--index-table: required (or --outputs with the hub stack's CardIndexTableName)")
+    if not links:
+        raise UsageError("--link-table: required (or --outputs with the hub stack's CardLinkTableName)")
     days = config.report.pending_review_days if args.pending_review_days is None else args.pending_review_days
     if not 1 <= days <= 365:
         raise UsageError(f"--pending-review-days: must be 1 to 365 (got {days})")
@@ -87,7 +85,7 @@ def settings_from(args: argparse.Namespace) -> ReportSettings:
         hub_account=config.hub_account,
         region=config.region,
         ledger_table=ledger,
-        index_table=index,
+        link_table=links,
         evidence_bucket=outputs.get("EvidenceBucketName", config.evidence_bucket_name),
         spoke_accounts=tuple(dict.fromkeys([*config.spoke_accounts, *args.account])),
         registry_role_name=config.registry_reader_role_name,

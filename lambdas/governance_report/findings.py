@@ -175,7 +175,7 @@ def package_row(
         approval_status=package.approval_status,
         endpoints=list(registry.endpoints.get(package.arn, ())),
     )
-    name = hub.links.get((package.group, package.version))
+    name = hub.links.get(package.arn)
     card = hub.cards.get(name) if name else None
     if card is None:
         message = f"{label(package)} has no card"

@@ -1,7 +1,7 @@
 """The weekly report: the same module as `scripts/report`, written to the evidence bucket under
 `reports/<date>/` (Object Lock applies), and a notice to reviewers when there are findings.
 
-Environment (set by the GovernanceReport construct): HUB_ACCOUNT, LEDGER_TABLE, INDEX_TABLE,
+Environment (set by the GovernanceReport construct): HUB_ACCOUNT, LEDGER_TABLE, LINK_TABLE,
 EVIDENCE_BUCKET, TOPIC_ARN, SPOKE_ACCOUNTS (comma-separated), REGISTRY_ROLE_NAME,
 PENDING_REVIEW_DAYS.
 """
@@ -33,7 +33,7 @@ def settings_from_environment(environ: Mapping[str, str] = os.environ) -> Report
         hub_account=environ["HUB_ACCOUNT"],
         region=region,
         ledger_table=environ["LEDGER_TABLE"],
-        index_table=environ["INDEX_TABLE"],
+        link_table=environ["LINK_TABLE"],
         evidence_bucket=environ["EVIDENCE_BUCKET"],
         spoke_accounts=tuple(a for a in environ.get("SPOKE_ACCOUNTS", "").split(",") if a),
         registry_role_name=environ["REGISTRY_ROLE_NAME"],

@@ -4,9 +4,9 @@ Each data source is one small function or method, so a new hub record (a link ta
 attribution item in the ledger) is read by changing one place. Every list call is paginated;
 describes run on a bounded thread pool; retries are botocore's standard mode.
 
-What the report trusts: the hub's own records decide which package a card governs (the auto-link
-index, written by the hub when it created the card under the naming rule) and who approved what
-(the ledger). Card content is data written by spoke teams: it is shown, never used to link.
+What the report trusts: the hub's own records decide which package a card governs (the link
+table, written by the auto-linker when it created the card) and who approved what (the ledger).
+Card content is data written by spoke teams: it is shown, never used to link.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from shared.card_names import card_name_for
 
 # Throttling and 5xx are retried with exponential backoff and jitter; a report of a large
 # organization makes thousands of describe calls.
@@ -43,7 +42,7 @@ class ReportSettings:
     hub_account: str
     region: str
     ledger_table: str
-    index_table: str
+    link_table: str
     evidence_bucket: str
     spoke_accounts: tuple[str, ...]
     registry_role_name: str
@@ -89,8 +88,8 @@ class HubRecords:
     cards: dict[str, Card]
     # card ARN -> its ledger items, oldest first
     ledger: dict[str, list[dict[str, str]]]
-    # (group, version) -> card name, as the hub recorded when it created the card
-    links: dict[tuple[str, int], str]
+    # package ARN -> the name of the card the hub created for it
+    links: dict[str, str]
     evidence_keys: set[str] = field(default_factory=set)
 
 
@@ -136,7 +135,7 @@ def read_hub(clients: HubClients, settings: ReportSettings, progress: Progress =
     cards = bounded_map(lambda name: describe_card(sagemaker, name), names, settings.workers)
     ledger = read_ledger(dynamodb, settings.ledger_table)
     progress(f"hub {settings.hub_account}: ledger of {len(ledger)} cards")
-    links = read_links(dynamodb, settings.index_table)
+    links = read_links(dynamodb, settings.link_table)
     evidence = set(evidence_keys(s3, settings.evidence_bucket))
     progress(f"hub {settings.hub_account}: {len(links)} linked versions, {len(evidence)} evidence objects")
     return HubRecords({card.name: card for card in cards}, ledger, links, evidence)
@@ -192,15 +191,14 @@ def read_ledger(dynamodb: Any, table: str) -> dict[str, list[dict[str, str]]]:
     return ledger
 
 
-def read_links(dynamodb: Any, table: str) -> dict[tuple[str, int], str]:
-    """The hub's record of which package version each of its cards was created for: the auto-link
-    index (group -> versions with a card) under the card naming rule."""
-    links: dict[tuple[str, int], str] = {}
+def read_links(dynamodb: Any, table: str) -> dict[str, str]:
+    """The hub's record of which package version each of its cards was created for (the link
+    table: one item per card, `CardName` -> `PackageArn`)."""
+    links: dict[str, str] = {}
     for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page.get("Items", []):
-            group = item["Group"]["S"]
-            for version in item.get("CardVersions", {}).get("NS", []):
-                links[(group, int(version))] = card_name_for(group, int(version))
+            if "PackageArn" in item:
+                links[item["PackageArn"]["S"]] = item["CardName"]["S"]
     return links
 
 
