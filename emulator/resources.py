@@ -60,7 +60,18 @@ def _sagemaker(response: Any, action: str, account: str, region: str) -> Resolve
         return [arn], {}
     if action in ("AddTags", "DeleteTags", "ListTags"):
         return [param("ResourceArn") or "*"], {}
+    # Which package an endpoint serves: endpoint -> endpoint config -> model, each its own resource.
+    for describe, (parameter, kind) in DEPLOYMENT_DESCRIBES.items():
+        if action == describe:
+            return [_arn("sagemaker", region, account, f"{kind}/{(param(parameter) or '').lower()}")], {}
     return ["*"], {}
+
+
+DEPLOYMENT_DESCRIBES = {
+    "DescribeEndpoint": ("EndpointName", "endpoint"),
+    "DescribeEndpointConfig": ("EndpointConfigName", "endpoint-config"),
+    "DescribeModel": ("ModelName", "model"),
+}
 
 
 def key_arn(key_id: str, account: str, region: str) -> str:

@@ -154,12 +154,10 @@ class GovernanceReport(Construct):
         self._ledger.grant(role, "dynamodb:Scan")
         self._links.grant(role, "dynamodb:Scan")
         self._key.grant(role, "kms:Decrypt")
+        # The bucket holds only evidence/ and reports/ (exports have their own bucket): listing it
+        # shows the report nothing else.
         role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[self._bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{EVIDENCE_PREFIX}/*", f"{REPORTS_PREFIX}/*"]}},
-            )
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self._bucket.bucket_arn])
         )
         objects = [self._bucket.arn_for_objects(f"{prefix}/*") for prefix in (EVIDENCE_PREFIX, REPORTS_PREFIX)]
         role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))

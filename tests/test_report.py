@@ -28,6 +28,8 @@ from governance_report.sources import ReportSettings
 
 OTHER_SPOKE = "333333333333"
 REGISTRY_ROLE = "model-card-governance-registry-reader"
+AUDITOR_ROLE = "model-card-governance-auditor"
+REPORT_ROLE = "model-card-governance-report"
 # Card content is written by spoke teams; the page must show this as text.
 ATTACK = '<script>document.title="pwned"</script><img src=x onerror="document.title=\'pwned\'">'
 
@@ -45,6 +47,95 @@ def settings(**overrides: Any) -> ReportSettings:
     }
     values.update(overrides)
     return ReportSettings(**values)
+
+
+def create_role(session: Any, name: str, trust: dict[str, Any], statements: list[dict[str, Any]]) -> str:
+    iam = session.client("iam")
+    arn: str = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]})
+    )["Role"]["Arn"]
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    iam.put_role_policy(RoleName=name, PolicyName="report", PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def create_report_roles(gov: Governance, spokes: tuple[str, ...] = (SPOKE, OTHER_SPOKE)) -> None:
+    """The roles the stacks give the report, with the statements tests/test_report_stacks.py pins:
+    the hub's auditor and weekly-report roles, and each spoke's registry reader trusting only them."""
+    hub_root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}, "Action": "sts:AssumeRole"}
+    lambda_trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    registry_reads: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Action": ["sagemaker:ListEndpoints", "sagemaker:ListModelPackageGroups", "sagemaker:ListModelPackages"],
+            "Resource": "*",
+        },
+        *(
+            {
+                "Effect": "Allow",
+                "Action": f"sagemaker:{action}",
+                "Resource": f"arn:aws:sagemaker:us-east-1:{{}}:{kind}/*",
+            }
+            for action, kind in (
+                ("DescribeEndpoint", "endpoint"),
+                ("DescribeEndpointConfig", "endpoint-config"),
+                ("DescribeModel", "model"),
+            )
+        ),
+    ]
+
+    def in_account(account: str) -> list[dict[str, Any]]:
+        return [{**s, "Resource": s["Resource"].format(account)} for s in registry_reads]
+
+    tables = [f"arn:aws:dynamodb:us-east-1:{HUB}:table/{name}" for name in ("ledger", "card-links")]
+    reads: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": tables},
+        {
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::evidence-bucket",
+        },
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": ["arn:aws:s3:::evidence-bucket/evidence/*", "arn:aws:s3:::evidence-bucket/reports/*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"],
+            "Resource": f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/*",
+        },
+        {"Effect": "Allow", "Action": "sagemaker:ListModelCards", "Resource": "*"},
+        *in_account(HUB),
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": [f"arn:aws:iam::{a}:role/{REGISTRY_ROLE}" for a in spokes],
+        },
+    ]
+    readers = [
+        create_role(gov.hub, AUDITOR_ROLE, hub_root, reads),
+        create_role(
+            gov.hub,
+            REPORT_ROLE,
+            lambda_trust,
+            [
+                *reads,
+                {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::evidence-bucket/reports/*"},
+                {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
+            ],
+        ),
+    ]
+    for account in spokes:
+        trust = {**hub_root, "Condition": {"ArnEquals": {"aws:PrincipalArn": readers}}}
+        create_role(session_for(account), REGISTRY_ROLE, trust, in_account(account))
+
+
+def auditor() -> Any:
+    """The hub's auditor role, assumed by the hub's administrator."""
+    from emulator.sessions import role_session
+
+    return role_session(HUB, AUDITOR_ROLE)
 
 
 def deploy(session: Any, endpoint: str, package_arn: str) -> None:
@@ -88,10 +179,13 @@ def lifecycle() -> Iterator[Governance]:
     from moto import mock_aws
 
     from emulator import install
+    from emulator.permissions import enforcement
 
     install()
-    with mock_aws(), pytest.MonkeyPatch.context() as monkeypatch:
-        yield run_lifecycle(Governance(monkeypatch))
+    with mock_aws(), enforcement(True), pytest.MonkeyPatch.context() as monkeypatch:
+        gov = Governance(monkeypatch)
+        create_report_roles(gov)
+        yield run_lifecycle(gov)
 
 
 def run_lifecycle(gov: Governance) -> Governance:
@@ -163,7 +257,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
     gov = lifecycle
     now = datetime.now(UTC) + timedelta(days=15)
     progress: list[str] = []
-    report = produce_report(session_for(HUB), settings(), now=now, progress=progress.append)
+    report = produce_report(auditor(), settings(), now=now, progress=progress.append)
     data = json.loads(json_text(report))
 
     pending_since = ledger_time(gov, "churn-222222222222-v3", 2, "PendingReview")
@@ -210,7 +304,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             card_status="Approved",
             risk_rating="High",
             purpose="Rank customers by churn",
-            approved_by="sandbox",
+            approved_by="admin",
             approved_at=ledger_time(gov, "churn-222222222222-v1", 2, "Approved"),
             approved_card_version=2,
             evidence=[
@@ -238,7 +332,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             4,
             approval_status="Approved",
             card_status="Approved",
-            approved_by="sandbox",
+            approved_by="admin",
             approved_at=ledger_time(gov, "churn-222222222222-v4", 1, "Approved"),
             approved_card_version=1,
             # The export wrote its PDF, but the follow-up that records it in the ledger has not run.
@@ -292,14 +386,14 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
 
 
 def test_a_review_inside_the_limit_is_not_overdue(lifecycle: Governance) -> None:
-    report = produce_report(session_for(HUB), settings(), now=datetime.now(UTC) + timedelta(days=13))
+    report = produce_report(auditor(), settings(), now=datetime.now(UTC) + timedelta(days=13))
     assert "review-overdue" not in [f.rule for f in report.findings]
 
 
 def test_approvals_count_only_from_configured_approvers(lifecycle: Governance) -> None:
-    report = produce_report(session_for(HUB), settings(approvers=("model-risk-officer",)), now=datetime.now(UTC))
+    report = produce_report(auditor(), settings(approvers=("model-risk-officer",)), now=datetime.now(UTC))
     flagged = {(f.rule, f.subject.rsplit("/", 2)[-2] + "/" + f.subject.rsplit("/", 1)[-1]) for f in report.findings}
-    # "sandbox" approved v1 and v4 in the emulator; it is not an approver, so neither approval counts.
+    # "admin" approved v1 and v4 in the emulator; it is not an approver, so neither approval counts.
     assert ("approved-package-without-approved-card", "churn/1") in flagged
     assert ("approved-package-without-approved-card", "churn/4") in flagged
     assert report.rows[0].approved_by == ""
@@ -319,7 +413,11 @@ def test_weekly_report_is_published_once_with_a_notice(lifecycle: Governance, mo
         monkeypatch.setenv(name, value)
     now = datetime.now(UTC)
     topic = gov.clients["sns"].list_topics()["Topics"][0]["TopicArn"]
-    outcome = weekly.publish_report(gov.hub, weekly.settings_from_environment(), topic, now)
+    from emulator.sessions import service_role_session
+
+    # As the function runs: in its own role, which may write only under reports/.
+    function = service_role_session(f"arn:aws:iam::{HUB}:role/{REPORT_ROLE}")
+    outcome = weekly.publish_report(function, weekly.settings_from_environment(), topic, now)
     prefix = f"reports/{now.date().isoformat()}"
     assert outcome == f"s3://evidence-bucket/{prefix}/: 5 versions, 4 findings"
     keys = sorted(o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket", Prefix="reports/")["Contents"])
@@ -337,7 +435,7 @@ def test_weekly_report_is_published_once_with_a_notice(lifecycle: Governance, mo
     assert f"- version-without-card: fraud v1 in {OTHER_SPOKE} has no card" in notice["Message"]
 
     # The schedule delivered twice: nothing is written again and no second notice goes out.
-    again = weekly.publish_report(gov.hub, weekly.settings_from_environment(), topic, now)
+    again = weekly.publish_report(function, weekly.settings_from_environment(), topic, now)
     assert again == f"s3://evidence-bucket/{prefix}/ already written"
     versions = gov.s3.list_object_versions(Bucket="evidence-bucket", Prefix="reports/").get("Versions", [])
     assert len(versions) == 3
@@ -370,7 +468,7 @@ def test_cli_writes_the_three_files_and_shows_progress(
     )
     config = write_config(tmp_path, pending_review_days=30)
     code = cli.main(
-        ["--config", str(config), "--outputs", str(outputs), "--out", str(tmp_path / "out")], session=session_for(HUB)
+        ["--config", str(config), "--outputs", str(outputs), "--out", str(tmp_path / "out")], session=auditor()
     )
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -465,7 +563,7 @@ def visible_rows(driver: Any) -> list[tuple[str, str]]:
 def test_the_page_in_headless_chromium(lifecycle: Governance, browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
-    report = produce_report(session_for(HUB), settings(), now=datetime.now(UTC) + timedelta(days=15))
+    report = produce_report(auditor(), settings(), now=datetime.now(UTC) + timedelta(days=15))
     page = tmp_path / "report.html"
     page.write_text(html_page(report), encoding="utf-8")
     browser.get(page.as_uri())
@@ -509,3 +607,41 @@ def test_the_page_in_headless_chromium(lifecycle: Governance, browser: Any, tmp_
     browser.find_element(By.ID, "flagged-only").click()
     assert sorted(visible_rows(browser)) == [("churn", "2"), ("churn", "3"), ("churn", "4"), ("fraud", "1")]
     browser.find_element(By.ID, "flagged-only").click()
+
+
+def test_spokes_cannot_use_the_report_roles_and_the_auditor_changes_nothing(lifecycle: Governance) -> None:
+    from botocore.exceptions import ClientError
+
+    from emulator.sessions import role_session
+
+    other_spoke = session_for(OTHER_SPOKE)
+    # A spoke's administrator tries another spoke's registry reader, and the hub's auditor role.
+    for account, role in ((SPOKE, REGISTRY_ROLE), (HUB, AUDITOR_ROLE)):
+        with pytest.raises(ClientError, match="AccessDenied"):
+            role_session(account, role, via=other_spoke)
+    # Even the hub's own administrator is not a report principal of a spoke.
+    with pytest.raises(ClientError, match="AccessDenied"):
+        role_session(SPOKE, REGISTRY_ROLE, via=session_for(HUB))
+    before = lifecycle.ledger("churn-222222222222-v1")
+    hub_reader = auditor()
+    with pytest.raises(ClientError, match="AccessDenied"):
+        hub_reader.client("dynamodb").put_item(
+            TableName="ledger", Item={"CardArn": {"S": "x"}, "EntryKey": {"S": "forged"}}
+        )
+    with pytest.raises(ClientError, match="AccessDenied"):
+        hub_reader.client("sagemaker").update_model_card(
+            ModelCardName="churn-222222222222-v3", ModelCardStatus="Approved"
+        )
+    reader = role_session(SPOKE, REGISTRY_ROLE, via=hub_reader)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        reader.client("sagemaker").update_model_package(
+            ModelPackageArn=f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/churn/3", ModelApprovalStatus="Approved"
+        )
+    assert lifecycle.ledger("churn-222222222222-v1") == before
+    packages = lifecycle.spoke.client("sagemaker").list_model_packages(ModelPackageGroupName="churn")
+    assert [p["ModelApprovalStatus"] for p in packages["ModelPackageSummaryList"]] == [
+        "Approved",
+        "Approved",
+        "PendingManualApproval",
+        "Approved",
+    ]

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.accounts import session_for
 from tests.conftest import ROOT
-from tests.test_report import settings
-from tests.test_workflow import HUB, SPOKE, Governance, edit
+from tests.test_report import auditor, create_report_roles, settings
+from tests.test_workflow import SPOKE, Governance, edit
 
 sys.path.insert(0, str(ROOT / "lambdas"))
 
@@ -24,10 +23,11 @@ from governance_report.run import produce_report
 
 def test_card_content_is_shown_as_text_never_run(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     gov = Governance(monkeypatch)
+    create_report_roles(gov, (SPOKE,))
     gov.register(gov.spoke, "churn")
     attack = '<script>document.title="pwned"</script><img src=x onerror="alert(1)">&amp;'
     edit(gov, "churn-222222222222-v1", {"intended_uses": {"purpose_of_model": attack}})
-    page = html_page(produce_report(session_for(HUB), settings(spoke_accounts=(SPOKE,)), now=datetime.now(UTC)))
+    page = html_page(produce_report(auditor(), settings(spoke_accounts=(SPOKE,)), now=datetime.now(UTC)))
     assert (
         "&lt;script&gt;document.title=&#34;pwned&#34;&lt;/script&gt;&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"
         in page
