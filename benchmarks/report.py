@@ -11,6 +11,7 @@ session. Prints a table.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", 
 from moto import mock_aws  # noqa: E402
 
 from emulator import install  # noqa: E402
+from emulator.permissions import enforcement  # noqa: E402
 
 install()
 
@@ -41,6 +43,7 @@ SPOKES = tuple(f"2000000000{i:02d}" for i in range(10))
 GROUPS = ("churn", "fraud", "pricing", "credit")
 VERSIONS = 25
 BUCKET = "evidence"
+REGISTRY_ROLE = "model-card-governance-registry-reader"
 INFERENCE = {"Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"}]}
 
 
@@ -64,7 +67,14 @@ def populate() -> None:
     s3.create_bucket(Bucket=BUCKET)
     linker = LinkerSettings(card_key_arn="", share_arns=[], index_table="card-index", link_table="card-links")
     for account in SPOKES:
-        spoke = session_for(account).client("sagemaker")
+        spoke_session = session_for(account)
+        # The spoke stack's registry reader, trusting the hub (the report runs as its administrator).
+        trust = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}, "Action": "sts:AssumeRole"}
+        spoke_session.client("iam").create_role(
+            RoleName=REGISTRY_ROLE,
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+        )
+        spoke = spoke_session.client("sagemaker")
         for group in GROUPS:
             spoke.create_model_package_group(ModelPackageGroupName=group)
             for version in range(1, VERSIONS + 1):
@@ -127,7 +137,7 @@ def measure(workers: int) -> tuple[float, float, Counter[str], int, int]:
         link_table="card-links",
         evidence_bucket=BUCKET,
         spoke_accounts=SPOKES,
-        registry_role_name="model-card-governance-registry-reader",
+        registry_role_name=REGISTRY_ROLE,
         workers=workers,
     )
     started = time.perf_counter()
@@ -140,7 +150,8 @@ def measure(workers: int) -> tuple[float, float, Counter[str], int, int]:
 
 
 def main() -> None:
-    with mock_aws():
+    # Policy evaluation is the emulator's own cost, not the report's: it is off here.
+    with mock_aws(), enforcement(False):
         started = time.perf_counter()
         populate()
         print(
