@@ -21,7 +21,6 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from governance_config import Organization, Spoke
-from governance_constructs.aws_facts import ou_principal_path
 from governance_constructs.hub_function import RUNTIME, HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
 from governance_constructs.registry_reader_role import acknowledge_registry_reads, registry_read_statements
@@ -115,7 +114,9 @@ class GovernanceReport(Construct):
                     "LINK_TABLE": card_links.table_name,
                     "EVIDENCE_BUCKET": evidence_bucket.bucket_name,
                     "TOPIC_ARN": review_topic.topic_arn,
-                    "SPOKE_ACCOUNTS": ",".join(s.account for s in spokes if s.account),
+                    # Inside an organization the hub stays the same as spokes come and go: the
+                    # report then reads every account the link table names (see run.py).
+                    "SPOKE_ACCOUNTS": "" if organization else ",".join(s.account for s in spokes if s.account),
                     "REGISTRY_ROLE_NAME": registry_reader_role_name,
                     "PENDING_REVIEW_DAYS": str(pending_review_days),
                 },
@@ -172,29 +173,24 @@ class GovernanceReport(Construct):
         statements[0].add_actions("sagemaker:ListModelCards")
         for statement in statements:
             role.add_to_principal_policy(statement)
-        accounts = sorted({s.account for s in self._spokes if s.account})
-        if accounts:
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["sts:AssumeRole"],
-                    resources=[f"arn:{stack.partition}:iam::{a}:role/{self._reader_role_name}" for a in accounts],
-                )
-            )
+        # As the approval workflow does for the sync roles: outside an organization each spoke's
+        # reader ARN; inside one, one statement of constant size held to the organization.
         any_account = f"arn:{stack.partition}:iam::*:role/{self._reader_role_name}"
-        ou_spokes = [s for s in self._spokes if s.ou]
-        if ou_spokes and self._organization is not None:
+        if self._organization is None:
+            accounts = sorted({s.account for s in self._spokes if s.account})
+            if accounts:
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        actions=["sts:AssumeRole"],
+                        resources=[f"arn:{stack.partition}:iam::{a}:role/{self._reader_role_name}" for a in accounts],
+                    )
+                )
+        elif self._spokes:
             role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["sts:AssumeRole"],
                     resources=[any_account],
-                    conditions={
-                        "StringEquals": {"aws:ResourceOrgID": self._organization.id},
-                        "ForAnyValue:StringLike": {
-                            "aws:ResourceOrgPaths": [
-                                ou_principal_path(self._organization.id, s.ou) for s in ou_spokes if s.ou
-                            ]
-                        },
-                    },
+                    conditions={"StringEquals": {"aws:ResourceOrgID": self._organization.id}},
                 )
             )
         policy = role.node.try_find_child("DefaultPolicy")
@@ -207,10 +203,11 @@ class GovernanceReport(Construct):
                 "Cards and evidence objects are created at run time, one per model version; the grant "
                 "is read-only, held to this account and region, and evidence to its two prefixes.",
             )
-        if ou_spokes and self._organization is not None:
+        if self._organization is not None and self._spokes:
             acknowledge(
                 policy,
                 f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_account)}]",
-                "Accounts of an OU spoke are not known at synth (they join and leave the OU); the "
-                "statement names the registry-reader role and requires it to be in the OU's org path.",
+                "Spoke accounts are not all known at synth (accounts join and leave OUs) and listing "
+                "them would outgrow the role's policy quota; the statement names the registry-reader "
+                "role and requires the role's account to be in the organization.",
             )

@@ -103,7 +103,7 @@ def test_hub_policies_do_not_grow_with_the_spokes_inside_an_organization(hubs: P
     small = {key: value for key, value in measured(hubs, "HubSmall").items() if key[1] in constant}
     large = {key: value for key, value in measured(hubs, "HubLarge").items() if key[1] in constant}
     kinds = sorted(quota for _, quota in small)
-    assert kinds == sorted([EVENT_BUS_POLICY.name, KEY_POLICY.name] + [ROLE_INLINE_POLICIES.name] * 4)
+    assert kinds == sorted([EVENT_BUS_POLICY.name, KEY_POLICY.name] + [ROLE_INLINE_POLICIES.name] * 6)
     assert large == small
 
 
@@ -138,7 +138,7 @@ def test_outside_an_organization_the_hub_lists_the_spoke_accounts(hubs: Path) ->
         for r in resources.values()
         if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
         for s in r["Properties"]["PolicyDocument"]["Statement"]
-        if s["Action"] == "sts:AssumeRole"
+        if s["Action"] == "sts:AssumeRole" and "approval-sync" in json.dumps(s["Resource"])
     ]
     assert len(assume) == 1 and len(assume[0]["Resource"]) == 300
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from governance_report.sources import (
     no_chain,
     quiet,
     read_hub,
+    read_links,
     read_registry,
     registry_client,
 )
@@ -28,9 +29,10 @@ from governance_report.sources import (
 ACCOUNTS_AT_ONCE = 4
 
 
-def accounts_of(settings: ReportSettings) -> list[str]:
-    """The hub first (registries may live there too), then each spoke once, in config order."""
-    return list(dict.fromkeys([settings.hub_account, *settings.spoke_accounts]))
+def accounts_of(settings: ReportSettings, linked: Iterable[str] = ()) -> list[str]:
+    """The hub first (registries may live there too), then each configured spoke, then every
+    other account the hub has linked a card for (accounts of OU spokes are not in the config)."""
+    return list(dict.fromkeys([settings.hub_account, *settings.spoke_accounts, *sorted(linked)]))
 
 
 def read_account(sagemaker: Any, settings: ReportSettings, account: str, progress: Progress) -> Registry:
@@ -56,9 +58,11 @@ def produce_report(
     verify_ledger: LedgerVerifier = no_chain,
     accounts: Sequence[str] | None = None,
 ) -> Report:
-    accounts = list(accounts) if accounts is not None else accounts_of(settings)
     # Clients are made here, in one thread (boto3 sessions are not thread-safe; clients are).
     hub = HubClients.of(session)
+    if accounts is None:
+        linked = {arn.split(":")[4] for arn in read_links(hub.dynamodb, settings.link_table)}
+        accounts = accounts_of(settings, linked)
     clients: dict[str, Any] = {}
     failed: dict[str, Registry] = {}
     for account in accounts:
