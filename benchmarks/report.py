@@ -31,7 +31,7 @@ from emulator.permissions import enforcement  # noqa: E402
 install()
 
 from auto_link.card_linker import LinkerSettings, link_new_version  # noqa: E402
-from card_workflow.workflow import append_entry  # noqa: E402
+from card_workflow.ledger import append_entry  # noqa: E402
 from governance_report.render import render_files  # noqa: E402
 from governance_report.run import produce_report  # noqa: E402
 from governance_report.sources import ReportSettings  # noqa: E402
