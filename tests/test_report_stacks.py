@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from app import HUB_STACK, spoke_stack_name
+from tests.stack_names import HUB_STACK, spoke_stack_name
 
 HUB = "111111111111"
 SPOKE = "222222222222"
