@@ -26,6 +26,8 @@ import boto3
 
 from emulator.sessions import REGION, admin_session
 
+QUEUE_ATTRIBUTES = ("DelaySeconds", "MessageRetentionPeriod", "VisibilityTimeout")
+
 __all__ = ["REGION", "Deployed", "Function", "load_assembly", "provision_hub", "provision_spoke", "session_for"]
 
 
@@ -185,11 +187,19 @@ def provision_hub(deployed: Deployed, inbox: tuple[str, str]) -> None:
         deployed.refs[logical_id], deployed.attrs[(logical_id, "Arn")] = logical_id, table["TableArn"]
 
     sqs = deployed.client("sqs")
-    for logical_id, _ in deployed.resources("AWS::SQS::Queue"):
+    queues = deployed.resources("AWS::SQS::Queue")
+    for logical_id, _ in queues:
         url = sqs.create_queue(QueueName=logical_id)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         deployed.refs[logical_id], deployed.attrs[(logical_id, "Arn")] = url, arn
         deployed.attrs[(logical_id, "QueueName")] = logical_id
+    # A second pass: a redrive policy names its dead-letter queue, which must exist first.
+    for logical_id, props in queues:
+        attributes = {k: str(props[k]) for k in QUEUE_ATTRIBUTES if k in props}
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(deployed.resolve(props["RedrivePolicy"]))
+        if attributes:
+            sqs.set_queue_attributes(QueueUrl=deployed.refs[logical_id], Attributes=attributes)
 
     sns = deployed.client("sns")
     for logical_id, _ in deployed.resources("AWS::SNS::Topic"):

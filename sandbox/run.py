@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
 import logging
 import os
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,23 +31,24 @@ sys.path.insert(0, str(ROOT / "lambdas"))
 
 from shared.card_names import card_name_for  # noqa: E402
 
-from emulator.organizations import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY  # noqa: E402
+from emulator.organizations import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, access_role_arn  # noqa: E402
 from emulator.server import start  # noqa: E402
 from emulator.sessions import role_session, service_role_session  # noqa: E402
-from governance_config import HUB_STACK_SUFFIX, SPOKE_STACK_INFIX  # noqa: E402
+from governance_config import (  # noqa: E402  # noqa: E402
+    HUB_STACK_SUFFIX,
+    SPOKE_STACK_INFIX,
+    ConfigError,
+    GovernanceConfig,
+    Organization,
+    load_config,
+)
+from sandbox.live import serve  # noqa: E402
+from sandbox.organization import emulate_organization  # noqa: E402
 from sandbox.provision import REGION, Deployed, Function, load_assembly, provision_hub, provision_spoke, session_for  # noqa: E402
 
 GROUP = "customer-churn"
-INFERENCE = {
-    "Containers": [
-        {
-            "Image": "257758044811.dkr.ecr.us-east-2.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3",
-            "ModelDataUrl": "s3://sagemaker-project/customer-churn/model.tar.gz",
-        }
-    ],
-    "SupportedContentTypes": ["text/csv"],
-    "SupportedResponseMIMETypes": ["text/csv"],
-}
+# The same file serves the README's AWS CLI commands (--inference-specification file://...).
+INFERENCE = json.loads((ROOT / "sandbox" / "inference-specification.json").read_text())
 # Export jobs are followed through a delayed queue; the emulator's queue delays are real seconds,
 # so the sandbox looks again at once instead of after the deployed 30 seconds.
 # Approvals: the emulator's CloudTrail has every record at once, so what is not in the hub's history
@@ -79,9 +80,18 @@ class StepResult:
 
 
 class Sandbox:
-    def __init__(self, assembly: Path, endpoint: str, out: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        assembly: Path,
+        endpoint: str,
+        out: Callable[[str], None] = print,
+        *,
+        organization: Organization | None = None,
+        ous: Sequence[str] = (),
+    ) -> None:
         self.endpoint = endpoint
         self.out = out
+        self.warm_sessions: dict[tuple[str, str], boto3.Session] = {}
         stacks = load_assembly(assembly)
         # Stack names are `<prefix>-hub` and `<prefix>-spoke-<name>` (GovernanceConfig).
         hubs = [name for name in stacks if name.endswith(HUB_STACK_SUFFIX)]
@@ -96,8 +106,13 @@ class Sandbox:
             for name, (account, template) in stacks.items()
             if name.startswith(spoke_prefix)
         }
-        if len(self.spokes) < 2:
-            raise ValueError("the sandbox needs a config with two account spokes (see config/local.json)")
+        if not self.spokes:
+            raise ValueError("the sandbox needs a config with at least one account spoke (see config/local.json)")
+        if organization is not None:
+            members = [s.account for s in self.spokes.values()]
+            emulate_organization(
+                organization.id, hub_account, members, management_account=organization.management_account, ous=ous
+            )
         sqs = self.hub.client("sqs")
         url = sqs.create_queue(QueueName="reviewer-inbox")["QueueUrl"]
         self.inbox = (
@@ -108,9 +123,10 @@ class Sandbox:
         for spoke in self.spokes.values():
             provision_spoke(spoke)
         self.accept_invitations()
-        spoke_names = list(self.spokes)
-        self.registry = self.spokes[spoke_names[0]]  # the spoke whose data scientists register models
-        self.reader = self.spokes[spoke_names[-1]]  # the spoke whose users read the shared cards
+        spokes = list(self.spokes.values())
+        self.registry = spokes[0]  # the spoke whose data scientists register models
+        # the spoke whose users read the shared cards: a read-only one where the config has one
+        self.reader = next((s for s in spokes if not can_edit_cards(s)), spokes[-1])
         self.role_sessions: dict[str, boto3.Session] = {}
         # Spoke users work through the role the spoke stack gives them for shared cards.
         access_role = next(
@@ -153,6 +169,10 @@ class Sandbox:
 
     # --- Running the Lambdas: their stand-in queues, drained into the real handlers ---------------
 
+    def admin_role_arn(self, account: str) -> str:
+        """The role an administrator of the account works in (AWS Organizations' access role)."""
+        return access_role_arn(account)
+
     @contextmanager
     def function_environment(self, function: Function) -> Iterator[None]:
         """What Lambda gives the handler: its environment and its execution role's credentials."""
@@ -172,12 +192,15 @@ class Sandbox:
         }
         saved = {k: os.environ.get(k) for k in values}
         os.environ.update(values)
-        # A Lambda starts with a fresh process; boto3's default session would otherwise keep the
-        # credentials it resolved first.
-        boto3.DEFAULT_SESSION = None
+        # Lambda keeps a function's execution environment warm between invocations: its boto3
+        # default session (with the service models it loaded) lives on while its credentials do.
+        warm = (function.logical_id, credentials.access_key)
+        boto3.DEFAULT_SESSION = self.warm_sessions.get(warm)
         try:
             yield
         finally:
+            if boto3.DEFAULT_SESSION is not None:
+                self.warm_sessions[warm] = boto3.DEFAULT_SESSION
             boto3.DEFAULT_SESSION = None
             for key, value in saved.items():
                 if value is None:
@@ -285,10 +308,12 @@ class Sandbox:
             details.get("model_package_arn") == self.package_v1,
             f"card {self.card_of(1)} is not linked to {self.package_v1}",
         )
-        expect(
-            content.get("intended_uses", {}).get("risk_rating") == "Medium",
-            "intended uses were not carried over from the group's template card",
-        )
+        template = self.template_cards().get(GROUP)
+        if template is not None:
+            expect(
+                content.get("intended_uses") == self.content(template).get("intended_uses"),
+                "intended uses were not carried over from the group's template card",
+            )
         shared = self.reader_user.client("ram").list_resources(
             resourceOwner="OTHER-ACCOUNTS", resourceType="sagemaker:ModelCard"
         )
@@ -393,17 +418,26 @@ class Sandbox:
         sagemaker = self.reader_user.client("sagemaker")
         described = sagemaker.describe_model_card(ModelCardName=card_arn)
         versions = sagemaker.list_model_card_versions(ModelCardName=card_arn)["ModelCardVersionSummaryList"]
+        lines = [
+            f"describe-model-card {card_arn}: {described['ModelCardStatus']}, version {described['ModelCardVersion']}",
+            f"list-model-card-versions: {[v['ModelCardVersion'] for v in versions]}",
+        ]
+        if can_edit_cards(self.reader):
+            return lines  # the config has no read-only spoke to try an edit from
         try:
             sagemaker.update_model_card(ModelCardName=card_arn, Content="{}")
             denied = False
         except sagemaker.exceptions.ClientError as error:
             denied = error.response["Error"]["Code"] == "AccessDeniedException"
         expect(denied, "a read-only spoke could update the card")
-        return [
-            f"describe-model-card {card_arn}: {described['ModelCardStatus']}, version {described['ModelCardVersion']}",
-            f"list-model-card-versions: {[v['ModelCardVersion'] for v in versions]}",
-            "update-model-card: AccessDeniedException (read-only share)",
-        ]
+        return [*lines, "update-model-card: AccessDeniedException (read-only share)"]
+
+    def template_cards(self) -> dict[str, str]:
+        """Model package group -> its template card, from the auto-link function's environment."""
+        found: dict[str, str] = {}
+        for function in self.hub.functions.values():
+            found |= json.loads(function.environment.get("TEMPLATE_CARDS") or "{}")
+        return found
 
     def ledger(self, card: str) -> list[dict[str, str]]:
         from card_workflow.ledger import ledger_entries
@@ -443,6 +477,13 @@ class Sandbox:
         return results
 
 
+def can_edit_cards(spoke: Deployed) -> bool:
+    """Whether the spoke stack's policies let its users update shared cards (its share's access)."""
+    return "sagemaker:UpdateModelCard" in json.dumps(
+        [p["PolicyDocument"] for _, p in spoke.resources("AWS::IAM::ManagedPolicy")]
+    )
+
+
 def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
@@ -456,12 +497,23 @@ def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the model card governance lifecycle locally.")
     parser.add_argument("--assembly", type=Path, default=ROOT / "cdk.out", help="synthesized cloud assembly")
-    parser.add_argument("--keep", action="store_true", help="leave the emulator running for the AWS CLI")
+    parser.add_argument("--config", type=Path, help="the config the assembly was synthesized from (names OU spokes)")
+    parser.add_argument("--keep", action="store_true", help="keep the product running for the AWS CLI until Ctrl-C")
+    parser.add_argument("--no-walk", action="store_true", help="provision only; skip the scripted lifecycle")
+    parser.add_argument("--state-dir", type=Path, default=ROOT / ".local-run", help="where --keep writes its files")
     args = parser.parse_args(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # one handler run, one line, as it happens
+    try:
+        config = load_config(args.config) if args.config else None
+    except ConfigError as error:
+        print(f"sandbox: {error}", file=sys.stderr)
+        return 2
+    notes = not_emulated(config) if config else []
     os.environ.update(
         AWS_ACCESS_KEY_ID=ADMIN_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=ADMIN_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION=REGION
     )
-    for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL"):
         os.environ.pop(variable, None)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log
     server, endpoint = start()
@@ -469,8 +521,12 @@ def main(argv: list[str] | None = None) -> int:
         # Every run starts from an empty emulator, even inside a process that used it before.
         requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
         print(f"emulator: {endpoint} (moto with the model card extension)")
+        for note in notes:
+            print(f"note: {note}")
         try:
-            sandbox = Sandbox(args.assembly, endpoint)
+            organization = config.organization if config else None
+            ous = [spoke.ou for spoke in config.ou_spokes if spoke.ou] if config else []
+            sandbox = Sandbox(args.assembly, endpoint, organization=organization, ous=ous)
         except (FileNotFoundError, ValueError, KeyError) as error:
             print(f"sandbox: {error}", file=sys.stderr)
             return 2
@@ -478,32 +534,35 @@ def main(argv: list[str] | None = None) -> int:
             f"provisioned from {args.assembly}: hub {sandbox.hub.account}, spokes "
             f"{', '.join(s.account for s in sandbox.spokes.values())}"
         )
-        results = sandbox.run()
-        print("\nSummary")
-        for line in sandbox.summary():
-            print(f"    {line}")
-        # A failed step stops the run, so the steps never reached count as failed too.
-        passed, total = sum(r.ok for r in results), len(sandbox.steps())
-        print(f"\n{passed} passed, {total - passed} failed")
+        failed = 0
+        if not args.no_walk:
+            results = sandbox.run()
+            print("\nSummary")
+            for line in sandbox.summary():
+                print(f"    {line}")
+            # A failed step stops the run, so the steps never reached count as failed too.
+            passed, total = sum(r.ok for r in results), len(sandbox.steps())
+            failed = total - passed
+            print(f"\n{passed} passed, {failed} failed")
         if args.keep:
-            keep_running(sandbox)
-        return 1 if passed < total else 0
+            serve(sandbox, args.state_dir, notes=notes)
+        return 1 if failed else 0
     finally:
         server.stop()  # type: ignore[attr-defined]
 
 
-def keep_running(sandbox: Sandbox) -> None:
-    credentials = sandbox.reader_user.session.get_credentials()
-    assert credentials is not None
-    print(f"\nThe emulator keeps running. In another shell, as a user of spoke {sandbox.reader.account}:\n")
-    print(f"export AWS_ENDPOINT_URL={sandbox.endpoint} AWS_DEFAULT_REGION={REGION}")
-    print(f"export AWS_ACCESS_KEY_ID={credentials.access_key} AWS_SECRET_ACCESS_KEY={credentials.secret_key}")
-    print(f"export AWS_SESSION_TOKEN={credentials.token}")
-    print("\nthen the README's spoke-user commands. Ctrl-C stops the emulator.", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        print("stopped")
+def not_emulated(config: GovernanceConfig) -> list[str]:
+    """What the config has that the local run plays differently or not at all."""
+    notes = [
+        f"spoke {spoke.name} (OU {spoke.ou}) is not emulated: the local run plays account spokes only"
+        for spoke in config.ou_spokes
+    ]
+    if config.organization and config.organization.management_account not in (None, config.hub_account):
+        notes.append(
+            f"organization {config.organization.id}: the hub plays its management account "
+            f"({config.organization.management_account} in the config)"
+        )
+    return notes
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from sandbox.provision import Deployed
 from sandbox.run import Sandbox
-from tests.test_sandbox import endpoint, local_assembly  # noqa: F401 - fixtures shared with the local run
+from tests.test_sandbox import endpoint  # noqa: F401 - a fixture shared with the local run (local_assembly is in conftest)
 
 EDITOR, READER = "222222222222", "333333333333"
 

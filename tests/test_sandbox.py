@@ -16,23 +16,8 @@ import pytest
 import requests
 
 from sandbox.run import Sandbox, main
-from tests.conftest import ROOT
 
 AWS_CLI = Path(sys.executable).parent / "aws"
-
-
-@pytest.fixture(scope="session")
-def local_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """config/local.json synthesized once, as `scripts/run-local` synthesizes it."""
-    from aws_cdk import App
-
-    from app import build_app
-    from governance_config import load_config
-
-    outdir = tmp_path_factory.mktemp("local-cdk.out")
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    build_app(load_config(ROOT / "config" / "local.json"), App(outdir=str(outdir), context=context)).synth()
-    return outdir
 
 
 @pytest.fixture
