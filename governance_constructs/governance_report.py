@@ -152,7 +152,7 @@ class GovernanceReport(Construct):
 
     def _grant_report_reading(self, role: iam.Role) -> None:
         stack = Stack.of(self)
-        self._ledger.grant(role, "dynamodb:Scan")
+        self._ledger.grant(role, "dynamodb:Scan", "dynamodb:Query")
         self._links.grant(role, "dynamodb:Scan")
         self._key.grant(role, "kms:Decrypt")
         # The bucket holds only evidence/ and reports/ (exports have their own bucket): listing it

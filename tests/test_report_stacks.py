@@ -18,6 +18,7 @@ AUDITOR = f"arn:aws:iam::{HUB}:role/model-card-governance-auditor"
 REPORT_FUNCTION = f"arn:aws:iam::{HUB}:role/model-card-governance-report"
 READ_ONLY_ACTIONS = {
     "dynamodb:Scan",
+    "dynamodb:Query",
     "kms:Decrypt",
     "s3:ListBucket",
     "s3:GetObject",
