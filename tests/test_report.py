@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.accounts import session_for
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_event
 from tests.test_workflow import HUB, SPOKE, Governance, edit
 
 sys.path.insert(0, str(ROOT / "lambdas"))
@@ -205,6 +206,12 @@ def run_lifecycle(gov: Governance) -> Governance:
     gov.follow_exports()
     gov.spoke.client("sagemaker").update_model_package(ModelPackageArn=packages[1], ModelApprovalStatus="Approved")
     gov.run(gov.set_status("churn-222222222222-v3", "PendingReview"))
+    # The spoke team approves v3 itself, card and package: the hub reverts both (the card's
+    # status event comes back as PendingReview; the package goes back to PendingManualApproval).
+    gov.run(gov.set_status("churn-222222222222-v3", "Approved", by=gov.spoke))
+    gov.run(gov.hub_events())
+    gov.spoke.client("sagemaker").update_model_package(ModelPackageArn=packages[2], ModelApprovalStatus="Approved")
+    gov.run([package_approved(packages[2])])
     approve(gov, "churn-222222222222-v4")
     deploy(gov.spoke, "churn-prod", packages[0])
     deploy(gov.spoke, "churn-canary", packages[2])
@@ -215,11 +222,33 @@ def run_lifecycle(gov: Governance) -> Governance:
     return gov
 
 
+def package_approved(arn: str) -> dict[str, Any]:
+    """The state change SageMaker sends when a package's approval status is set to Approved."""
+    event = copy.deepcopy(load_event("model-package-state-change"))
+    group, version = arn.rsplit("/", 2)[-2:]
+    event.update(account=arn.split(":")[4], region="us-east-1", resources=[arn])
+    event["detail"].update(
+        ModelPackageGroupName=group,
+        ModelPackageVersion=int(version),
+        ModelPackageArn=arn,
+        ModelApprovalStatus="Approved",
+        UpdatedModelPackageFields=["ModelApprovalStatus"],
+    )
+    return event
+
+
 def ledger_time(gov: Governance, card: str, version: int, status: str) -> str:
-    [entry] = [
-        e for e in gov.ledger(card) if e["Kind"] == "status" and e["Status"] == status and e["Version"] == str(version)
-    ]
-    return entry["ModifiedAt"]
+    """When the version last took `status`, by the ledger."""
+    return max(
+        e["ModifiedAt"]
+        for e in gov.ledger(card)
+        if e["Kind"] == "status" and e["Status"] == status and e["Version"] == str(version)
+    )
+
+
+def ledger_entry(gov: Governance, card: str, kind: str) -> dict[str, str]:
+    [entry] = [e for e in gov.ledger(card) if e["Kind"] == kind]
+    return entry
 
 
 def pdf(card: str, version: int) -> str:
@@ -263,6 +292,10 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
     pending_since = ledger_time(gov, "churn-222222222222-v3", 2, "PendingReview")
     card = f"arn:aws:sagemaker:us-east-1:{HUB}:model-card"
     package = f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/churn"
+    # The spoke's write is recorded only in the spoke's CloudTrail: the hub cannot name its caller.
+    refused = ledger_entry(gov, "churn-222222222222-v3", "approval-refused")
+    assert refused["Principal"].startswith("unknown to the hub (no CloudTrail record in the hub account")
+    reviewer = f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice"
     assert data["findings"] == [
         {
             "rule": "approved-package-without-approved-card",
@@ -275,6 +308,20 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             "account": SPOKE,
             "subject": f"{package}/3",
             "message": f"churn v3 in {SPOKE} is PendingManualApproval; serves churn-canary",
+        },
+        {
+            "rule": "approval-reverted",
+            "account": SPOKE,
+            "subject": f"{card}/churn-222222222222-v3",
+            "message": f"churn-222222222222-v3 v2 set Approved by {refused['Principal']}; "
+            f"refused ({refused['Reason']})",
+        },
+        {
+            "rule": "approval-reverted",
+            "account": SPOKE,
+            "subject": f"{card}/churn-222222222222-v3",
+            "message": f"churn-222222222222-v3: package {package}/3 set Approved by hand; reverted "
+            "(model card churn-222222222222-v3 is PendingReview)",
         },
         {
             "rule": "version-without-card",
@@ -304,7 +351,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             card_status="Approved",
             risk_rating="High",
             purpose="Rank customers by churn",
-            approved_by="alice",
+            approved_by=reviewer,
             approved_at=ledger_time(gov, "churn-222222222222-v1", 2, "Approved"),
             approved_card_version=2,
             evidence=[
@@ -326,13 +373,13 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             card_status="PendingReview",
             risk_rating="Medium",
             endpoints=["churn-canary"],
-            findings=["deployed-not-approved", "review-overdue"],
+            findings=["deployed-not-approved", "approval-reverted", "review-overdue"],
         ),
         row(
             4,
             approval_status="Approved",
             card_status="Approved",
-            approved_by="alice",
+            approved_by=reviewer,
             approved_at=ledger_time(gov, "churn-222222222222-v4", 1, "Approved"),
             approved_card_version=1,
             # The export wrote its PDF, but the follow-up that records it in the ledger has not run.
@@ -359,6 +406,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
         "findings": {
             "approved-package-without-approved-card": 1,
             "deployed-not-approved": 1,
+            "approval-reverted": 2,
             "version-without-card": 1,
             "approved-without-evidence-pdf": 1,
             "review-overdue": 1,
@@ -376,12 +424,12 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
     assert [(r["account"], r["model_package_group"], r["model_package_version"], r["findings"]) for r in parsed] == [
         (SPOKE, "churn", "1", ""),
         (SPOKE, "churn", "2", "approved-package-without-approved-card"),
-        (SPOKE, "churn", "3", "deployed-not-approved review-overdue"),
+        (SPOKE, "churn", "3", "deployed-not-approved approval-reverted review-overdue"),
         (SPOKE, "churn", "4", "approved-without-evidence-pdf"),
         (OTHER_SPOKE, "fraud", "1", "version-without-card"),
     ]
     page = html_page(report)
-    assert page.count('<tr class="finding">') == 5
+    assert page.count('<tr class="finding">') == 7
     assert page.count('<tr class="version') == 5
 
 
@@ -393,10 +441,43 @@ def test_a_review_inside_the_limit_is_not_overdue(lifecycle: Governance) -> None
 def test_approvals_count_only_from_configured_approvers(lifecycle: Governance) -> None:
     report = produce_report(auditor(), settings(approvers=("model-risk-officer",)), now=datetime.now(UTC))
     flagged = {(f.rule, f.subject.rsplit("/", 2)[-2] + "/" + f.subject.rsplit("/", 1)[-1]) for f in report.findings}
-    # "admin" approved v1 and v4 in the emulator; it is not an approver, so neither approval counts.
+    # The reviewer role approved v1 and v4; it is not one of these approvers, so neither counts.
     assert ("approved-package-without-approved-card", "churn/1") in flagged
     assert ("approved-package-without-approved-card", "churn/4") in flagged
     assert report.rows[0].approved_by == ""
+
+
+def test_a_changed_ledger_entry_breaks_the_chain(lifecycle: Governance) -> None:
+    """Someone with write access to the table (an administrator) rewrites who approved v1."""
+    gov = lifecycle
+    card_arn = gov.card_arn("churn-222222222222-v1")
+    effective = ledger_entry(gov, "churn-222222222222-v1", "approval-effective")
+    forged = {**effective, "Caller": f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/mallory"}
+    gov.dynamodb.put_item(TableName="ledger", Item={k: {"S": v} for k, v in forged.items()})
+    try:
+        report = produce_report(auditor(), settings(), now=datetime.now(UTC))
+    finally:
+        gov.dynamodb.put_item(TableName="ledger", Item={k: {"S": v} for k, v in effective.items()})
+    [broken] = [f for f in report.findings if f.rule == "ledger-chain-broken"]
+    assert (broken.account, broken.subject) == (HUB, card_arn)
+    assert broken.message == (
+        f"link {int(effective['Seq'])} ({effective['EntryKey']}): the entry's content no longer matches its hash"
+    )
+    assert report.findings[0] == broken  # listed first
+    assert [f.rule for f in produce_report(auditor(), settings(), now=datetime.now(UTC)).findings].count(
+        "ledger-chain-broken"
+    ) == 0
+
+
+def test_an_approved_status_counts_only_with_the_workflows_effective_approval(lifecycle: Governance) -> None:
+    """The ledger's status entries record what the card said (a spoke's Approved too); only an
+    `approval-effective` entry, written after CloudTrail named an approver, makes an approval."""
+    gov = lifecycle
+    statuses = [e["Status"] for e in gov.ledger("churn-222222222222-v3") if e["Kind"] == "status"]
+    assert "Approved" in statuses  # the spoke's attempt is in the ledger...
+    report = produce_report(auditor(), settings(), now=datetime.now(UTC))
+    [v3] = [r for r in report.rows if r.model_package_version == 3]
+    assert (v3.approved_by, v3.approved_card_version, v3.evidence) == ("", None, [])  # ...and counts for nothing
 
 
 def test_weekly_report_is_published_once_with_a_notice(lifecycle: Governance, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -419,18 +500,20 @@ def test_weekly_report_is_published_once_with_a_notice(lifecycle: Governance, mo
     function = service_role_session(f"arn:aws:iam::{HUB}:role/{REPORT_ROLE}")
     outcome = weekly.publish_report(function, weekly.settings_from_environment(), topic, now)
     prefix = f"reports/{now.date().isoformat()}"
-    assert outcome == f"s3://evidence-bucket/{prefix}/: 5 versions, 4 findings"
+    assert outcome == f"s3://evidence-bucket/{prefix}/: 5 versions, 6 findings"
     keys = sorted(o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket", Prefix="reports/")["Contents"])
     assert keys == [f"{prefix}/report.csv", f"{prefix}/report.html", f"{prefix}/report.json"]
     published = json.loads(gov.s3.get_object(Bucket="evidence-bucket", Key=f"{prefix}/report.json")["Body"].read())
     assert [f["rule"] for f in published["findings"]] == [
         "approved-package-without-approved-card",
         "deployed-not-approved",
+        "approval-reverted",
+        "approval-reverted",
         "version-without-card",
         "approved-without-evidence-pdf",
     ]
     [notice] = gov.notices_received()
-    assert notice["Subject"] == "Model card governance report: 4 findings"
+    assert notice["Subject"] == "Model card governance report: 6 findings"
     assert f"s3://evidence-bucket/{prefix}/report.html" in notice["Message"]
     assert f"- version-without-card: fraud v1 in {OTHER_SPOKE} has no card" in notice["Message"]
 
@@ -474,7 +557,7 @@ def test_cli_writes_the_three_files_and_shows_progress(
     assert code == 0, err
     assert out.splitlines() == [str(tmp_path / "out" / n) for n in ("report.html", "report.json", "report.csv")]
     assert f"report: account {SPOKE}: 1 groups, 4 versions, 2 deployed" in err.splitlines()
-    assert err.splitlines()[-1] == "report: 5 versions, 4 findings"
+    assert err.splitlines()[-1] == "report: 5 versions, 6 findings"
     data = json.loads((tmp_path / "out" / "report.json").read_text())
     assert data["pending_review_days"] == 30
 

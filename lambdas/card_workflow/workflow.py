@@ -35,7 +35,7 @@ from shared.card_names import card_name_for_package
 
 from card_workflow.attribution import CardCall, Verdict, card_calls, judge_approval, parse_time
 from card_workflow.ledger import append_entry, get_entry, ledger_entries
-from card_workflow.notices import publish, send_once
+from card_workflow.notices import send_once
 
 MODEL_CARD_STATE_CHANGE = "SageMaker Model Card State Change"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
@@ -734,11 +734,32 @@ def gate_package_approval(
         ModelApprovalStatus="PendingManualApproval",
         ApprovalDescription=f"Approval reverted: {reason}; approve the model card first",
     )
-    publish(
+    # The revert is the card's history too: auditors and the report read it from the ledger. One
+    # approval of the package is one change (its LastModifiedTime), however often it is delivered.
+    change = f"package#{version:08d}#{detail.get('LastModifiedTime') or event.get('id', '')}"
+    append_entry(
+        dynamodb,
+        settings.ledger_table,
+        card_arn,
+        f"{change}#reverted",
+        {
+            "Kind": "package-approval-reverted",
+            "Version": str(card_version) if isinstance(card_version, int) else "",
+            "Package": arn,
+            "Reason": reason,
+            "EventId": str(event.get("id", "")),
+        },
+    )
+    send_once(
+        dynamodb,
         sns,
+        table=settings.ledger_table,
         topic_arn=settings.topic_arn,
+        card_arn=card_arn,
+        key=f"{change}#revert-notice",
         subject=f"Approval of {group} v{version} reverted"[:100],
         message=f"Model package {arn} was set to Approved, but {reason}.\n"
         f"It is back in PendingManualApproval. Review the card: {console_link(settings.region, card_name)}",
+        version=card_version if isinstance(card_version, int) else 0,
     )
     return f"reverted {arn}: {reason}"

@@ -41,7 +41,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--account", action="append", default=[], help="another account to read (accounts of OU spokes); repeatable"
     )
-    parser.add_argument("--approver", action="append", default=[], help="a principal whose approval counts")
+    parser.add_argument(
+        "--approver",
+        action="append",
+        default=[],
+        help="count only approvals by this principal (repeatable; default: the config's reviewer role and approvers)",
+    )
     parser.add_argument("--pending-review-days", type=int, help="override the config's report.pending_review_days")
     parser.add_argument("--workers", type=int, default=8, help="describe calls in flight per account (default 8)")
     return parser.parse_args(argv)
@@ -90,7 +95,7 @@ def settings_from(args: argparse.Namespace) -> ReportSettings:
         spoke_accounts=tuple(dict.fromkeys([*config.spoke_accounts, *args.account])),
         registry_role_name=config.registry_reader_role_name,
         pending_review_days=days,
-        approvers=tuple(args.approver),
+        approvers=tuple(args.approver) or config.approver_arns,
         workers=args.workers,
         partition=config.partition,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,13 +12,12 @@ from governance_report.sources import (
     EVIDENCE_PREFIX,
     Approval,
     HubRecords,
-    LedgerVerifier,
     PackageVersion,
     Registry,
     ReportSettings,
     approvals,
+    broken_chains,
     evidence_pdfs,
-    no_chain,
     pending_since,
     reverted_attempts,
 )
@@ -113,10 +112,9 @@ def build_report(
     settings: ReportSettings,
     *,
     now: datetime,
-    verify_ledger: LedgerVerifier = no_chain,
 ) -> Report:
     findings: list[Finding] = []
-    for card_arn, problem in verify_ledger(hub.ledger):
+    for card_arn, problem in broken_chains(hub.ledger):
         findings.append(Finding("ledger-chain-broken", settings.hub_account, card_arn, problem))
     for registry in registries:
         if registry.error:
@@ -133,8 +131,7 @@ def build_report(
         account = row.account if row else settings.hub_account
         entries = hub.ledger.get(card.arn, [])
         for attempt in reverted_attempts(entries):
-            note = attempt.get("Detail") or f"version {attempt.get('Version', '?')}"
-            add(findings, row, Finding("approval-reverted", account, card.arn, f"{card.name}: {note}"))
+            add(findings, row, Finding("approval-reverted", account, card.arn, attempt_message(card.name, attempt)))
         if card.status == "Approved" and not evidence_pdfs(entries, card.version, hub.evidence_keys):
             message = f"{card.name} v{card.version} is Approved; the ledger records no PDF of it in the evidence bucket"
             add(findings, row, Finding("approved-without-evidence-pdf", account, card.arn, message))
@@ -201,6 +198,16 @@ def package_row(
         message = f"{label(package)} is {status}; serves {', '.join(row.endpoints)}"
         add(findings, row, Finding("deployed-not-approved", package.account, package.arn, message))
     return row
+
+
+def attempt_message(card_name: str, attempt: Mapping[str, str]) -> str:
+    """What the ledger says of a reverted approval: who set the card Approved and why it did not
+    count, or which package was approved by hand before its card."""
+    if attempt.get("Kind") == "package-approval-reverted":
+        package = attempt.get("Package", "")
+        return f"{card_name}: package {package} set Approved by hand; reverted ({attempt.get('Reason', '')})"
+    version, principal = attempt.get("Version", "?"), attempt.get("Principal", "unknown")
+    return f"{card_name} v{version} set Approved by {principal}; refused ({attempt.get('Reason', '')})"
 
 
 def latest_approval(found: Sequence[Approval]) -> Approval | None:

@@ -13,11 +13,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from governance_report.findings import Report, build_report
 from governance_report.sources import (
     HubClients,
-    LedgerVerifier,
     Progress,
     Registry,
     ReportSettings,
-    no_chain,
     quiet,
     read_hub,
     read_links,
@@ -55,7 +53,6 @@ def produce_report(
     *,
     now: datetime | None = None,
     progress: Progress = quiet,
-    verify_ledger: LedgerVerifier = no_chain,
     accounts: Sequence[str] | None = None,
 ) -> Report:
     # Clients are made here, in one thread (boto3 sessions are not thread-safe; clients are).
@@ -76,4 +73,4 @@ def produce_report(
         records = hub_records.result()
         read = [failed[a] if a in failed else futures[a].result() for a in accounts]
     progress(f"report: {sum(len(r.packages) for r in read)} versions in {len(read)} accounts")
-    return build_report(records, read, settings, now=now or datetime.now(UTC), verify_ledger=verify_ledger)
+    return build_report(records, read, settings, now=now or datetime.now(UTC))

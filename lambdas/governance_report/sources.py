@@ -19,14 +19,16 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
+from card_workflow.ledger import scan_table, verify_card
 
 # Throttling and 5xx are retried with exponential backoff and jitter; a report of a large
 # organization makes thousands of describe calls.
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=16)
 EVIDENCE_PREFIX = "evidence/"
-# Ledger item kinds the report reads besides status changes.
+# Ledger item kinds the report reads besides status changes (the workflow writes them).
 EVIDENCE_PDF_KIND = "evidence-pdf"
-REVERTED_KINDS = frozenset({"approval-reverted"})
+APPROVAL_EFFECTIVE_KIND = "approval-effective"
+REVERTED_KINDS = frozenset({"approval-refused", "package-approval-reverted"})
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -180,12 +182,11 @@ def shown_content(content: Any) -> tuple[str, str]:
 
 
 def read_ledger(dynamodb: Any, table: str) -> dict[str, list[dict[str, str]]]:
-    """Every ledger item, grouped by card; one paginated scan instead of a query per card."""
+    """Every ledger item, chain links included (the chain is verified from them), grouped by
+    card; one paginated scan instead of a query per card."""
     ledger: dict[str, list[dict[str, str]]] = {}
-    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-        for item in page.get("Items", []):
-            entry = {k: v["S"] for k, v in item.items() if "S" in v}
-            ledger.setdefault(entry["CardArn"], []).append(entry)
+    for item in scan_table(dynamodb, table):
+        ledger.setdefault(item["CardArn"], []).append(item)
     for entries in ledger.values():
         entries.sort(key=lambda e: e["EntryKey"])
     return ledger
@@ -223,20 +224,24 @@ def status_entries(entries: Sequence[Mapping[str, str]]) -> list[Mapping[str, st
 
 
 def approvals(entries: Sequence[Mapping[str, str]], approvers: Sequence[str]) -> list[Approval]:
-    """Approvals the ledger attributes to a principal allowed to approve, oldest first.
+    """The approvals the workflow made effective (`approval-effective` entries), oldest first.
 
-    An approval whose principal is unknown, or not one of `approvers` when they are configured,
-    does not count: what cannot be attributed is not approved.
+    The workflow writes one only after CloudTrail showed an approver set the status, so an
+    Approved status without one (a spoke's, or one the hub could not attribute) does not count.
+    With `approvers` given, the entry's principal (the role) or its exact caller must be one.
     """
+    status_times = {e["EntryKey"]: e.get("ModifiedAt", "") for e in status_entries(entries)}
     found = []
-    for entry in status_entries(entries):
-        if entry.get("Status") != "Approved":
+    for entry in entries:
+        if entry.get("Kind") != APPROVAL_EFFECTIVE_KIND:
             continue
-        by = entry.get("ModifiedBy", "")
-        if not by or by == "unknown" or (approvers and by not in approvers):
+        principal, caller = entry.get("Principal", ""), entry.get("Caller", "")
+        if approvers and principal not in approvers and caller not in approvers:
             continue
-        found.append(Approval(int(entry["Version"]), by, entry.get("ModifiedAt", "")))
-    return found
+        # The entry is keyed after the status change it made effective: "<change>#approval-effective".
+        change = entry["EntryKey"].rsplit("#", 1)[0]
+        found.append(Approval(int(entry["Version"]), caller or principal, status_times.get(change, "")))
+    return sorted(found, key=lambda a: (a.version, a.at))
 
 
 def evidence_pdfs(entries: Sequence[Mapping[str, str]], version: int, keys: set[str]) -> list[str]:
@@ -266,12 +271,15 @@ def pending_since(entries: Sequence[Mapping[str, str]], version: int) -> str | N
     return max(times) if times else None
 
 
-LedgerVerifier = Callable[[Mapping[str, Sequence[Mapping[str, str]]]], list[tuple[str, str]]]
-
-
-def no_chain(_: Mapping[str, Sequence[Mapping[str, str]]]) -> list[tuple[str, str]]:
-    """The verifier for a ledger that carries no hash chain: there is nothing to break."""
-    return []
+def broken_chains(ledger: Mapping[str, Sequence[Mapping[str, str]]]) -> list[tuple[str, str]]:
+    """(card ARN, its first broken link) for every card whose hash chain does not verify, by the
+    workflow's own verifier (the one `scripts/verify-ledger` runs)."""
+    found = []
+    for card_arn in sorted(ledger):
+        broken = verify_card(card_arn, ledger[card_arn])
+        if broken is not None:
+            found.append((card_arn, f"link {broken.seq} ({broken.entry_key or 'no entry'}): {broken.reason}"))
+    return found
 
 
 # --- Every account's registry ---------------------------------------------------------------------
