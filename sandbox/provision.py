@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,11 @@ from typing import Any
 import boto3
 
 from emulator.sessions import REGION, admin_session
+
+# A handler runs with its function's environment in os.environ (sandbox.run.function_environment).
+# botocore iterates os.environ while it makes a client, so a client made in another thread meanwhile
+# fails or picks up the function's credentials: both take this lock.
+ENVIRONMENT_LOCK = threading.RLock()
 
 QUEUE_ATTRIBUTES = ("DelaySeconds", "MessageRetentionPeriod", "VisibilityTimeout")
 
@@ -64,7 +70,8 @@ class Deployed:
     event_sources: dict[str, str] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint)
+        with ENVIRONMENT_LOCK:
+            return self.session.client(service, endpoint_url=self.endpoint)
 
     def resources(self, resource_type: str) -> list[tuple[str, dict[str, Any]]]:
         return [

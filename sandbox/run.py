@@ -44,7 +44,16 @@ from governance_config import (  # noqa: E402  # noqa: E402
 )
 from sandbox.live import serve  # noqa: E402
 from sandbox.organization import emulate_organization  # noqa: E402
-from sandbox.provision import REGION, Deployed, Function, load_assembly, provision_hub, provision_spoke, session_for  # noqa: E402
+from sandbox.provision import (  # noqa: E402
+    ENVIRONMENT_LOCK,
+    REGION,
+    Deployed,
+    Function,
+    load_assembly,
+    provision_hub,
+    provision_spoke,
+    session_for,
+)
 
 GROUP = "customer-churn"
 # The same file serves the README's AWS CLI commands (--inference-specification file://...).
@@ -190,23 +199,24 @@ class Sandbox:
             "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
             "AWS_SESSION_TOKEN": credentials.token or "",
         }
-        saved = {k: os.environ.get(k) for k in values}
-        os.environ.update(values)
-        # Lambda keeps a function's execution environment warm between invocations: its boto3
-        # default session (with the service models it loaded) lives on while its credentials do.
-        warm = (function.logical_id, credentials.access_key)
-        boto3.DEFAULT_SESSION = self.warm_sessions.get(warm)
-        try:
-            yield
-        finally:
-            if boto3.DEFAULT_SESSION is not None:
-                self.warm_sessions[warm] = boto3.DEFAULT_SESSION
-            boto3.DEFAULT_SESSION = None
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        with ENVIRONMENT_LOCK:
+            saved = {k: os.environ.get(k) for k in values}
+            os.environ.update(values)
+            # Lambda keeps a function's execution environment warm between invocations: its boto3
+            # default session (with the service models it loaded) lives on while its credentials do.
+            warm = (function.logical_id, credentials.access_key)
+            boto3.DEFAULT_SESSION = self.warm_sessions.get(warm)
+            try:
+                yield
+            finally:
+                if boto3.DEFAULT_SESSION is not None:
+                    self.warm_sessions[warm] = boto3.DEFAULT_SESSION
+                boto3.DEFAULT_SESSION = None
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
 
     def invoke(self, function: Function, payload: dict[str, Any]) -> Any:
         module_name, _, attribute = function.handler.rpartition(".")
