@@ -72,5 +72,5 @@ def produce_report(
         futures = {a: pool.submit(read_account, c, settings, a, progress) for a, c in clients.items()}
         records = hub_records.result()
         read = [failed[a] if a in failed else futures[a].result() for a in accounts]
-    progress(f"report: {sum(len(r.packages) for r in read)} versions in {len(read)} accounts")
+    progress(f"{sum(len(r.packages) for r in read)} versions in {len(read)} accounts read")
     return build_report(records, read, settings, now=now or datetime.now(UTC))
