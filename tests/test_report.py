@@ -447,6 +447,27 @@ def test_approvals_count_only_from_configured_approvers(lifecycle: Governance) -
     assert report.rows[0].approved_by == ""
 
 
+def test_an_account_that_cannot_be_read_is_flagged_and_hides_no_other(lifecycle: Governance) -> None:
+    """An account with no registry-reader role (its spoke stack is not deployed yet)."""
+    unknown = "444444444444"
+    report = produce_report(
+        auditor(), settings(spoke_accounts=(SPOKE, OTHER_SPOKE, unknown)), now=datetime.now(UTC) + timedelta(days=15)
+    )
+    [unreadable] = [f for f in report.findings if f.rule == "registry-unreadable"]
+    assert (unreadable.account, unreadable.subject) == (unknown, unknown)
+    assert unreadable.message.startswith(
+        f"cannot read the registry of {unknown}: An error occurred (AccessDenied) when calling the AssumeRole operation"
+    )
+    assert report.findings[0] == unreadable
+    assert [(r.account, r.model_package_version) for r in report.rows] == [
+        (SPOKE, 1),
+        (SPOKE, 2),
+        (SPOKE, 3),
+        (SPOKE, 4),
+        (OTHER_SPOKE, 1),
+    ]
+
+
 def test_a_changed_ledger_entry_breaks_the_chain(lifecycle: Governance) -> None:
     """Someone with write access to the table (an administrator) rewrites who approved v1."""
     gov = lifecycle
