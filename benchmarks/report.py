@@ -94,6 +94,9 @@ def populate() -> None:
         print(f"account {account}: {len(GROUPS) * VERSIONS} versions", file=sys.stderr)
 
 
+REVIEWER = f"arn:aws:iam::{HUB}:role/model-card-governance-reviewer"
+
+
 def approve(sagemaker: Any, dynamodb: Any, s3: Any, card: str) -> None:
     sagemaker.update_model_card(ModelCardName=card, ModelCardStatus="Approved")
     card_arn = f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/{card}"
@@ -106,6 +109,19 @@ def approve(sagemaker: Any, dynamodb: Any, s3: Any, card: str) -> None:
         card_arn,
         f"00000001#{at}#Approved",
         {"Kind": "status", "Version": "1", "Status": "Approved", "ModifiedBy": "model-risk", "ModifiedAt": at},
+    )
+    # What the workflow writes once CloudTrail named an approver: the approval the report counts.
+    append_entry(
+        dynamodb,
+        "ledger",
+        card_arn,
+        f"00000001#{at}#Approved#approval-effective",
+        {
+            "Kind": "approval-effective",
+            "Version": "1",
+            "Principal": REVIEWER,
+            "Caller": f"{REVIEWER.replace(':iam:', ':sts:').replace(':role/', ':assumed-role/')}/model-risk",
+        },
     )
     append_entry(
         dynamodb,
@@ -146,6 +162,8 @@ def measure(workers: int) -> tuple[float, float, Counter[str], int, int]:
     files = render_files(report)
     total = time.perf_counter() - started
     assert len(report.rows) == len(SPOKES) * len(GROUPS) * VERSIONS, len(report.rows)
+    # The approvals written above count (an approval-effective item each): every even version's.
+    assert sum(1 for r in report.rows if r.approved_by) == len(SPOKES) * len(GROUPS) * (VERSIONS // 2)
     return read, total, calls, len(report.rows), len(files["report.html"][0])
 
 
