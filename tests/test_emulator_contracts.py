@@ -113,7 +113,11 @@ def test_list_permissions_names_the_two_managed_permissions_and_the_callers_own(
     assert set(by_arn) == {EDIT, EXPORT, own}
     assert {p["name"] for p in listed} == {EDIT_NAME, EXPORT_NAME, "cards-read"}
     assert {p["resourceType"] for p in listed} == {CARD_TYPE}
-    assert [by_arn[a]["permissionType"] for a in (EDIT, EXPORT, own)] == ["AWS_MANAGED", "AWS_MANAGED", "CUSTOMER_MANAGED"]
+    assert [by_arn[a]["permissionType"] for a in (EDIT, EXPORT, own)] == [
+        "AWS_MANAGED",
+        "AWS_MANAGED",
+        "CUSTOMER_MANAGED",
+    ]
     assert [by_arn[a]["isResourceTypeDefault"] for a in (EDIT, EXPORT, own)] == [True, False, False]
     assert {p["status"] for p in listed} == {"ATTACHABLE"}
     for permission in listed:
@@ -443,7 +447,9 @@ def test_package_users_are_the_callers_iam_identity_in_describe_and_events(aws: 
     iam = hub.client("iam")
     trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}, "Action": "sts:AssumeRole"}
+        ],
     }
     iam.create_role(RoleName="approver", AssumeRolePolicyDocument=json.dumps(trust))
     iam.put_role_policy(
