@@ -107,6 +107,15 @@ def approve(sagemaker: Any, dynamodb: Any, s3: Any, card: str) -> None:
         f"00000001#{at}#Approved",
         {"Kind": "status", "Version": "1", "Status": "Approved", "ModifiedBy": "model-risk", "ModifiedAt": at},
     )
+    # What the workflow appends once the hub's CloudTrail history attributes the approval.
+    role, session = f"arn:aws:iam::{HUB}:role/model-risk", f"arn:aws:sts::{HUB}:assumed-role/model-risk/officer"
+    append_entry(
+        dynamodb,
+        "ledger",
+        card_arn,
+        f"00000001#{at}#Approved#approval-effective",
+        {"Kind": "approval-effective", "Version": "1", "Principal": role, "Caller": session},
+    )
     append_entry(
         dynamodb,
         "ledger",

@@ -304,7 +304,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             card_status="Approved",
             risk_rating="High",
             purpose="Rank customers by churn",
-            approved_by="alice",
+            approved_by=f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice",
             approved_at=ledger_time(gov, "churn-222222222222-v1", 2, "Approved"),
             approved_card_version=2,
             evidence=[
@@ -332,7 +332,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             4,
             approval_status="Approved",
             card_status="Approved",
-            approved_by="alice",
+            approved_by=f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice",
             approved_at=ledger_time(gov, "churn-222222222222-v4", 1, "Approved"),
             approved_card_version=1,
             # The export wrote its PDF, but the follow-up that records it in the ledger has not run.

@@ -223,19 +223,23 @@ def status_entries(entries: Sequence[Mapping[str, str]]) -> list[Mapping[str, st
 
 
 def approvals(entries: Sequence[Mapping[str, str]], approvers: Sequence[str]) -> list[Approval]:
-    """Approvals the ledger attributes to a principal allowed to approve, oldest first.
+    """Approvals the workflow made effective, oldest first: attributed from the hub's CloudTrail
+    history to a principal allowed to approve (its `approval-effective` entry).
 
-    An approval whose principal is unknown, or not one of `approvers` when they are configured,
-    does not count: what cannot be attributed is not approved.
+    A status entry's ModifiedBy comes from the card event's LastModifiedBy, which names a Studio
+    user profile and no IAM caller, so it attributes nothing. With `approvers` configured, the
+    approval counts when its principal (role or user ARN) or exact caller is one of them.
     """
+    set_at = {e.get("EntryKey", ""): e.get("ModifiedAt", "") for e in status_entries(entries)}
     found = []
-    for entry in status_entries(entries):
-        if entry.get("Status") != "Approved":
+    for entry in entries:
+        if entry.get("Kind") != "approval-effective":
             continue
-        by = entry.get("ModifiedBy", "")
-        if not by or by == "unknown" or (approvers and by not in approvers):
+        principal, caller = entry.get("Principal", ""), entry.get("Caller", "")
+        if not principal or (approvers and principal not in approvers and caller not in approvers):
             continue
-        found.append(Approval(int(entry["Version"]), by, entry.get("ModifiedAt", "")))
+        status_key = entry.get("EntryKey", "").removesuffix("#approval-effective")
+        found.append(Approval(int(entry["Version"]), caller or principal, set_at.get(status_key, "")))
     return found
 
 
