@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 from moto.sts.models import sts_backends
+
+T = TypeVar("T")
 
 
 class ValidationException(JsonRESTError):
@@ -52,10 +56,62 @@ def caller_of(response: Any) -> tuple[str, str]:
     return account, arn
 
 
-def user_context(arn: str, region: str) -> dict[str, str]:
-    # SageMaker reports the Studio user profile; an API caller outside Studio is recorded here by
-    # its principal, in the same three fields the sample event has.
-    return {"DomainId": region, "UserProfileArn": arn, "UserProfileName": arn.rsplit("/", 1)[-1]}
+def user_context(response: Any, *, iam_identity: bool) -> dict[str, Any]:
+    """botocore's UserContext for the caller: what SageMaker reports as CreatedBy/LastModifiedBy.
+
+    UserProfileArn, UserProfileName and DomainId name a Studio user profile; the emulator has no
+    Studio, so a caller never has one. IamIdentity names the IAM principal, and botocore says its
+    details "are associated with model package groups, model packages, project entities, hubs, and
+    hub content only": model cards pass iam_identity=False and name nobody.
+    """
+    if not iam_identity:
+        return {}
+    account: str = response.current_account
+    sts = sts_backends[account]["global"]
+    principal_id, arn, _ = sts.get_caller_identity(response.get_access_key(), response.region)
+    # SourceIdentity is set only by an AssumeRole that passed one; moto's STS keeps none.
+    return {"IamIdentity": {"Arn": arn, "PrincipalId": principal_id}}
+
+
+# --- Pages ----------------------------------------------------------------------------------------
+
+
+def page(
+    items: list[T],
+    max_results: Any,
+    token: Any,
+    *,
+    default: int,
+    maximum: int,
+    invalid_token: Callable[[str], Exception],
+    invalid_max: Callable[[str], Exception],
+    field: str = "maxResults",
+) -> tuple[list[T], str | None]:
+    """One page of `items` and the token for the next (None on the last page).
+
+    The token is opaque to callers, as AWS's are; one the emulator did not hand out is refused.
+    """
+    size = default if max_results is None else max_results
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= maximum:
+        raise invalid_max(f"{field} must be between 1 and {maximum}, not {max_results!r}.")
+    start = 0 if token is None else _token_offset(str(token))
+    if start is None:
+        raise invalid_token(f"The pagination token {token!r} is not valid.")
+    end = start + size
+    following = base64.urlsafe_b64encode(f"{_TOKEN_PREFIX}{end}".encode()).decode() if end < len(items) else None
+    return items[start:end], following
+
+
+_TOKEN_PREFIX = "emulator-page:"
+
+
+def _token_offset(token: str) -> int | None:
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    offset = text.removeprefix(_TOKEN_PREFIX)
+    return int(offset) if text.startswith(_TOKEN_PREFIX) and offset.isdigit() else None
 
 
 def result(payload: dict[str, Any]) -> ActionResult:

@@ -2,8 +2,11 @@
 
 AWS RAM shares sagemaker:ModelCard with the two AWS-managed permissions or a customer-managed one,
 associates and disassociates resources and principals after creation, invites principals outside
-the owner's organization, and lists what others share with an account. moto refused the resource
-type, ignored permissions and had none of the rest.
+the owner's organization, and lists what others share with an account. It lists the permissions
+there are for a resource type (ListPermissions), those of a share (ListResourceSharePermissions)
+and one permission's policy template (GetPermission), and a share that names no permission gets
+the resource type's default. moto refused the resource type, ignored permissions, took
+`permissionType` values outside the API's enum and had none of the rest.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ from moto.ram import urls as ram_urls
 from moto.ram.models import ram_backends
 from moto.ram.responses import ResourceAccessManagerResponse
 
-from emulator.core import now
+from emulator.core import now, page
 from emulator.organizations import account_in_ou, org_accounts
 
 CARD_RESOURCE_TYPE = "sagemaker:ModelCard"
+# SageMaker developer guide, "Set up cross-account support for Amazon SageMaker Model Cards": the
+# two AWS-managed permissions for model cards and what each lets the shared account do.
 MANAGED_PERMISSIONS = {
     "AWSRAMPermissionSageMakerModelCards": frozenset(
         {"sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions", "sagemaker:UpdateModelCard"}
@@ -41,6 +46,44 @@ MANAGED_PERMISSIONS = {
         }
     ),
 }
+# The same guide calls AWSRAMPermissionSageMakerModelCards "the default"; CreateResourceShare
+# attaches "the default version of the permission for each resource type" when none is named.
+DEFAULT_PERMISSIONS = {CARD_RESOURCE_TYPE: "AWSRAMPermissionSageMakerModelCards"}
+PERMISSION_TYPES = ("ALL", "AWS_MANAGED", "CUSTOMER_MANAGED")  # botocore: PermissionTypeFilter
+PERMISSION_STATUSES = ("ATTACHABLE", "UNATTACHABLE", "DELETING", "DELETED", "DEPRECATED")
+RESOURCE_OWNERS = ("SELF", "OTHER-ACCOUNTS")
+PAGE_DEFAULT, PAGE_MAXIMUM = 50, 500  # botocore: MaxResults 1-500; AWS does not document the default
+PERMISSION_ARN = re.compile(r"^arn:aws[a-z-]*:ram:([a-z0-9-]*):(aws|[0-9]{12}):permission/([\w.-]+)$")
+SHARE_ARN = re.compile(r"^arn:aws[a-z-]*:ram:[a-z0-9-]+:([0-9]{12}):resource-share/[\w-]+$")
+# Managed permissions exist before any account uses them: the emulator's start stands for their date.
+_MANAGED_SINCE = now()
+
+
+def managed_permission_arn(name: str) -> str:
+    """Every AWS-managed RAM permission has this ARN: no region, account `aws`."""
+    return f"arn:aws:ram::aws:permission/{name}"
+
+
+def _managed_summary(name: str) -> dict[str, Any]:
+    """A ResourceSharePermissionSummary of a model card managed permission (one version, 1)."""
+    return {
+        "arn": managed_permission_arn(name),
+        "version": "1",
+        "defaultVersion": True,
+        "name": name,
+        "resourceType": CARD_RESOURCE_TYPE,
+        "status": "ATTACHABLE",
+        "creationTime": _MANAGED_SINCE.timestamp(),
+        "lastUpdatedTime": _MANAGED_SINCE.timestamp(),
+        "isResourceTypeDefault": DEFAULT_PERMISSIONS[CARD_RESOURCE_TYPE] == name,
+        "permissionType": "AWS_MANAGED",
+        "featureSet": "STANDARD",
+    }
+
+
+def _managed_template(name: str) -> str:
+    # "The permission's effect and actions in JSON format" (ResourceSharePermissionDetail).
+    return json.dumps({"Effect": "Allow", "Action": sorted(MANAGED_PERMISSIONS[name])})
 
 
 class RamException(JsonRESTError):
@@ -75,6 +118,24 @@ class CustomerPermission:
     name: str
     resource_type: str
     actions: frozenset[str]
+    template: str = "{}"
+    created: datetime = field(default_factory=now)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "arn": self.arn,
+            "version": "1",
+            "defaultVersion": True,
+            "name": self.name,
+            "resourceType": self.resource_type,
+            "status": "ATTACHABLE",
+            "creationTime": self.created.timestamp(),
+            "lastUpdatedTime": self.created.timestamp(),
+            "isResourceTypeDefault": False,
+            "permissionType": "CUSTOMER_MANAGED",
+            "featureSet": "STANDARD",
+            "resourceOwner": "SELF",
+        }
 
 
 class RamState(BaseModel):
@@ -154,6 +215,7 @@ def install() -> None:
         result = original_create(self, **kwargs)
         share = next(s for s in self.resource_shares if s.arn == result["resourceShare"]["resourceShareArn"])
         share.permission_arns = list(permission_arns)
+        _attach_defaults(self.account_id, self.region_name, share, kwargs.get("resourceArns") or [])
         _invite(self, share, external)
         return result
 
@@ -182,6 +244,8 @@ def install() -> None:
         "rejectresourceshareinvitation",
         "listresources",
         "createpermission",
+        "listresourcesharepermissions",
+        "getpermission",
     ):
         ram_urls.url_paths[f"{{0}}/{path}$"] = ResourceAccessManagerResponse.dispatch
     for name, handler in _RAM_HANDLERS.items():
@@ -222,6 +286,7 @@ def _ram_associate(self: Any) -> str:
     new_resources = [r for r in resources if r not in share.resource_arns]
     share.add_principals(new_principals)
     share.add_resources(new_resources)
+    _attach_defaults(backend.account_id, backend.region_name, share, new_resources)
     _invite(backend, share, external)
     associations = [
         {"resourceShareArn": share.arn, "associatedEntity": entity, "associationType": kind, "status": "ASSOCIATED"}
@@ -312,27 +377,149 @@ def _resource_type(arn: str) -> str:
 
 
 def _ram_create_permission(self: Any) -> str:
-    name = self._get_param("name")
+    name = self._get_param("name") or ""
     resource_type = self._get_param("resourceType")
-    template = json.loads(self._get_param("policyTemplate"))
-    actions = template.get("Action", [])
-    actions = frozenset([actions] if isinstance(actions, str) else actions)
+    if not re.fullmatch(r"[\w.-]{1,36}", name):
+        raise RamException("InvalidParameterException", f"The permission name {name!r} is not valid.")
     arn = f"arn:aws:ram:{self.region}:{self.current_account}:permission/{name}"
-    ram_state(self.current_account, self.region).permissions[arn] = CustomerPermission(
-        arn, name, resource_type, actions
+    permissions = ram_state(self.current_account, self.region).permissions
+    if arn in permissions:
+        raise RamException("PermissionAlreadyExistsException", f"A permission named {name} already exists.")
+    text = self._get_param("policyTemplate")
+    try:
+        template = json.loads(text)
+    except (TypeError, ValueError):
+        raise RamException("MalformedPolicyTemplateException", "The policy template is not valid JSON.") from None
+    actions = template.get("Action", []) if isinstance(template, dict) else []
+    actions = frozenset([actions] if isinstance(actions, str) else actions)
+    permission = CustomerPermission(arn, name, resource_type, actions, text)
+    permissions[arn] = permission
+    return json.dumps({"permission": permission.summary()})
+
+
+def _type_matches(resource_type: str | None, wanted: str | None) -> bool:
+    # ListPermissions: resourceType "is not case sensitive" (RAM API reference).
+    return wanted is None or (resource_type or "").lower() == wanted.lower()
+
+
+def _shared_customer_permissions(account: str, region: str) -> list[dict[str, Any]]:
+    """Customer-managed permissions of other accounts, on shares that reach `account`."""
+    found: dict[str, dict[str, Any]] = {}
+    for owner, backend in _all_ram_backends(region):
+        if owner == account:
+            continue
+        state = ram_state(owner, region)
+        for share in backend.resource_shares:
+            if not share_reaches(owner, region, share, account):
+                continue
+            for arn in getattr(share, "permission_arns", []):
+                if arn in state.permissions:
+                    found[arn] = {**state.permissions[arn].summary(), "resourceOwner": "OTHER-ACCOUNTS"}
+    return list(found.values())
+
+
+def _ram_list_permissions(self: Any) -> str:
+    """ListPermissions: AWS's managed permissions and the caller's own, for one resource type or all."""
+    wanted = self._get_param("resourceType")
+    kind = self._get_param("permissionType") or "ALL"
+    status = self._get_param("permissionStatus")
+    owner = self._get_param("resourceOwner")
+    if kind not in PERMISSION_TYPES:
+        raise RamException(
+            "InvalidParameterException",
+            f"{kind} is not a valid permissionType. Must be one of: {', '.join(PERMISSION_TYPES)}.",
+        )
+    if status is not None and status not in PERMISSION_STATUSES:
+        raise RamException("InvalidParameterException", f"{status} is not a valid permissionStatus.")
+    if owner is not None and owner not in RESOURCE_OWNERS:
+        raise RamException("InvalidParameterException", f"{owner} is not a valid resourceOwner.")
+    managed = [_managed_summary(name) for name in MANAGED_PERMISSIONS]
+    managed += [p.describe() for p in self.ram_backend.managed_permissions]
+    own = [p.summary() for p in ram_state(self.current_account, self.region).permissions.values()]
+    known_types = {p["resourceType"].lower() for p in managed + own}
+    if wanted is not None and wanted.lower() not in known_types:
+        raise RamException("InvalidParameterException", f"Invalid resource type: {wanted}")
+    if owner == "SELF":
+        candidates = own
+    elif owner == "OTHER-ACCOUNTS":
+        candidates = _shared_customer_permissions(self.current_account, self.region)
+    else:
+        candidates = managed + own
+    listed = [
+        p
+        for p in candidates
+        if _type_matches(p["resourceType"], wanted)
+        and kind in ("ALL", p["permissionType"])
+        and (status is None or p["status"] == status)
+    ]
+    return _paged(self, "permissions", listed)
+
+
+def _paged(self: Any, key: str, items: list[dict[str, Any]]) -> str:
+    listed, token = page(
+        items,
+        self._get_param("maxResults"),
+        self._get_param("nextToken"),
+        default=PAGE_DEFAULT,
+        maximum=PAGE_MAXIMUM,
+        invalid_token=lambda message: RamException("InvalidNextTokenException", message),
+        invalid_max=lambda message: RamException("InvalidParameterException", message),
     )
-    return json.dumps(
-        {
-            "permission": {
-                "arn": arn,
-                "name": name,
-                "resourceType": resource_type,
-                "version": "1",
-                "status": "ATTACHABLE",
-                "isResourceTypeDefault": False,
-            }
-        }
-    )
+    return json.dumps({key: listed, **({"nextToken": token} if token else {})})
+
+
+def _permission_summary(owner: str, region: str, arn: str) -> dict[str, Any] | None:
+    name = arn.rsplit("/", 1)[-1]
+    if arn == managed_permission_arn(name) and name in MANAGED_PERMISSIONS:
+        return _managed_summary(name)
+    permission = ram_state(owner, region).permissions.get(arn)
+    return permission.summary() if permission else None
+
+
+def _ram_list_share_permissions(self: Any) -> str:
+    """ListResourceSharePermissions: the permissions of one of the caller's shares."""
+    arn = self._get_param("resourceShareArn") or ""
+    if not SHARE_ARN.match(arn):
+        raise RamException("MalformedArnException", f"The resource share ARN {arn} is malformed.")
+    share = _find_share(self.ram_backend, arn)
+    summaries = [_permission_summary(self.current_account, self.region, a) for a in share.permission_arns]
+    return _paged(self, "permissions", [s for s in summaries if s is not None])
+
+
+def _ram_get_permission(self: Any) -> str:
+    """GetPermission: a permission's summary and its policy template, default version if none asked."""
+    arn = self._get_param("permissionArn") or ""
+    version = self._get_param("permissionVersion")
+    match = PERMISSION_ARN.match(arn)
+    if not match:
+        raise RamException("MalformedArnException", f"The permission ARN {arn} is malformed.")
+    region, account, name = match.groups()
+    if account == "aws" and not region and name in MANAGED_PERMISSIONS:
+        detail = {**_managed_summary(name), "permission": _managed_template(name)}
+    else:
+        # A customer-managed permission is its owner's; another account sees none of it.
+        found = ram_state(self.current_account, self.region).permissions.get(arn)
+        if found is None:
+            raise RamException("UnknownResourceException", f"Permission {arn} could not be found.")
+        detail = {**found.summary(), "permission": found.template}
+    if version is not None and str(version) != detail["version"]:
+        raise RamException("UnknownResourceException", f"Permission {arn} has no version {version}.")
+    return json.dumps({"permission": detail})
+
+
+def _attach_defaults(owner: str, region: str, share: Any, resource_arns: list[str]) -> None:
+    """What CreateResourceShare does for a resource type the share names no permission for."""
+    named = {_permission_type(owner, region, arn) for arn in getattr(share, "permission_arns", [])}
+    for kind in sorted({_resource_type(arn) for arn in resource_arns}):
+        default = DEFAULT_PERMISSIONS.get(kind)
+        if default is not None and kind not in named:
+            share.permission_arns = [*getattr(share, "permission_arns", []), managed_permission_arn(default)]
+            named.add(kind)
+
+
+def _permission_type(owner: str, region: str, arn: str) -> str | None:
+    summary = _permission_summary(owner, region, arn)
+    return summary["resourceType"] if summary else None
 
 
 _RAM_HANDLERS: dict[str, Callable[..., str]] = {
@@ -343,4 +530,7 @@ _RAM_HANDLERS: dict[str, Callable[..., str]] = {
     "reject_resource_share_invitation": lambda self: _answer_invitation(self, "REJECTED"),
     "list_resources": _ram_list_resources,
     "create_permission": _ram_create_permission,
+    "list_permissions": _ram_list_permissions,
+    "list_resource_share_permissions": _ram_list_share_permissions,
+    "get_permission": _ram_get_permission,
 }

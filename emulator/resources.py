@@ -165,7 +165,9 @@ def _ram(response: Any, action: str, account: str, region: str) -> Resolved:
     if param("resourceShareArn"):
         arn = param("resourceShareArn")
         context: dict[str, ContextValue] = {}
-        owner = arn.split(":")[4]
+        parts = arn.split(":")
+        # A malformed ARN is RAM's to refuse (MalformedArnException), after authorization.
+        owner = parts[4] if len(parts) > 5 and parts[4] else account
         share = next((s for s in ram_backends[owner][region].resource_shares if s.arn == arn), None)
         if share is not None:
             context["ram:ResourceShareName"] = share.name

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.sagemaker.models import FakeModelCard, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
-from emulator.core import ResourceNotFound, ValidationException, caller_of, now, result, user_context
+from emulator.core import ResourceNotFound, ValidationException, caller_of, now, page, result, user_context
 from emulator.events import emit_card_event
 from emulator.permissions import authorize_key_use, authorize_shared_card
 
@@ -88,11 +89,18 @@ def resolve_card(response: Any, name_or_arn: str, action: str) -> tuple[SageMake
     return sagemaker_backends[owner][region], name
 
 
-def _set_users(card: FakeModelCard, user: dict[str, str], *, created: bool = False) -> None:
-    """moto's cards record no users; AWS reports CreatedBy and LastModifiedBy."""
+def _set_users(card: FakeModelCard, user: dict[str, Any], *, created: bool = False) -> None:
+    """moto's cards record no users; AWS reports CreatedBy and LastModifiedBy (a UserContext)."""
     setattr(card, "last_modified_by", user)  # noqa: B010
     if created:
         setattr(card, "created_by", user)  # noqa: B010
+
+
+def _version_created(card: FakeModelCard) -> datetime:
+    # moto gives every version the card's creation time; a version summary's CreationTime is "the
+    # date and time that the model card version was created" (API reference, ModelCardVersionSummary).
+    created: datetime = getattr(card, "version_created", card.creation_time)
+    return created
 
 
 def card_history(backend: SageMakerModelBackend, name: str) -> list[FakeModelCard]:
@@ -126,8 +134,8 @@ def _sm_create_model_card(self: Any) -> Any:
     use_card_key(self._get_param("SecurityConfig"), card_arn, CREATE_KEY_ACTIONS, self.region)
     answer = _original["create_model_card"](self)
     card = self.sagemaker_backend.model_cards[name][-1]
-    _, arn = caller_of(self)
-    _set_users(card, user_context(arn, self.region), created=True)
+    setattr(card, "version_created", card.creation_time)  # noqa: B010
+    _set_users(card, user_context(self, iam_identity=False), created=True)
     emit_card_event(self.sagemaker_backend, card)
     return answer
 
@@ -141,7 +149,6 @@ def _sm_update_model_card(self: Any) -> Any:
     backend, name = resolve_card(self, self._get_param("ModelCardName"), "sagemaker:UpdateModelCard")
     history = card_history(backend, name)
     latest = history[-1]
-    _, caller_arn = caller_of(self)
     if content is not None and status is not None:
         raise ValidationException("Cannot update content and status of a model card in the same request.")
     if content is None and status is None:
@@ -152,7 +159,8 @@ def _sm_update_model_card(self: Any) -> Any:
         card = latest
     else:
         if latest.model_card_status == "Archived":
-            raise ValidationException(f"Model card {name} is Archived; the content of an archived card cannot change.")
+            # The message AWS documents (API reference, ModelPackageModelCard, ModelCardStatus).
+            raise ValidationException("Model Card is in Archived state")
         validate_content(content)
         use_card_key(latest.security_config, latest.arn, ["kms:GenerateDataKey"], backend.region_name)
         card = FakeModelCard(
@@ -166,9 +174,13 @@ def _sm_update_model_card(self: Any) -> Any:
             tags=latest.tags,
             creation_time=history[0].creation_time,
         )
+        # AWS does not say which status the new version of an Approved card has; it keeps the card's
+        # (README, "Still unlike AWS"): an unreviewed version that reads Approved is the case a
+        # governance product must catch, so the emulator lets it happen.
+        setattr(card, "version_created", now())  # noqa: B010
         history.append(card)
     card.last_modified_time = now()
-    _set_users(card, user_context(caller_arn, self.region))
+    _set_users(card, user_context(self, iam_identity=False))
     emit_card_event(backend, card)
     return result({"ModelCardArn": card.arn})
 
@@ -190,14 +202,69 @@ def _sm_describe_model_card(self: Any) -> Any:
     return result(described)
 
 
+VERSION_SORT_KEYS = ("Version",)  # botocore: ModelCardVersionSortBy
+SORT_ORDERS = ("Ascending", "Descending")  # botocore: ModelCardSortOrder
+# botocore: MaxResults 1-100. AWS does not document the default page size; a small one makes a
+# caller that ignores NextToken miss versions here as it would on a long history in AWS.
+VERSIONS_PAGE = 10
+MAX_VERSIONS_PAGE = 100
+
+
 def _sm_list_model_card_versions(self: Any) -> Any:
+    """AWS pages ListModelCardVersions (MaxResults, NextToken) and sorts by version in either order;
+    moto answered every version at once and ignored the creation-time filters."""
     backend, name = resolve_card(self, self._get_param("ModelCardName"), "sagemaker:ListModelCardVersions")
     history = card_history(backend, name)
     use_card_key(history[-1].security_config, history[-1].arn, ["kms:Decrypt"], backend.region_name)
+    sort_by = self._get_param("SortBy") or "Version"
+    order = self._get_param("SortOrder") or "Ascending"
+    if sort_by not in VERSION_SORT_KEYS:
+        raise ValidationException(_enum_message(sort_by, "sortBy", VERSION_SORT_KEYS))
+    if order not in SORT_ORDERS:
+        raise ValidationException(_enum_message(order, "sortOrder", SORT_ORDERS))
     status = self._get_param("ModelCardStatus")
-    versions = [c for c in history if not status or c.model_card_status == status]
-    versions.sort(key=lambda c: c.model_card_version, reverse=self._get_param("SortOrder") == "Descending")
-    return result({"ModelCardVersionSummaryList": [c.version_summary() for c in versions]})
+    if status is not None:
+        validate_status(status)
+    after, before = _time_param(self, "CreationTimeAfter"), _time_param(self, "CreationTimeBefore")
+    versions = [
+        c
+        for c in history
+        if (not status or c.model_card_status == status)
+        and (after is None or _version_created(c) > after)
+        and (before is None or _version_created(c) < before)
+    ]
+    versions.sort(key=lambda c: c.model_card_version, reverse=order == "Descending")
+    listed, token = page(
+        versions,
+        self._get_param("MaxResults"),
+        self._get_param("NextToken"),
+        default=VERSIONS_PAGE,
+        maximum=MAX_VERSIONS_PAGE,
+        invalid_token=ValidationException,
+        invalid_max=ValidationException,
+        field="MaxResults",
+    )
+    summaries = [{**c.version_summary(), "CreationTime": _version_created(c)} for c in listed]
+    answer: dict[str, Any] = {"ModelCardVersionSummaryList": summaries}
+    if token:
+        answer["NextToken"] = token
+    return result(answer)
+
+
+def _enum_message(value: str, member: str, allowed: tuple[str, ...]) -> str:
+    return (
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
+        f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+    )
+
+
+def _time_param(response: Any, name: str) -> datetime | None:
+    value = response._get_param(name)
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
 
 
 def _sm_delete_model_card(self: Any) -> Any:

@@ -3,6 +3,8 @@
 AWS keeps CreateModelPackage/UpdateModelPackage's ModelCard and returns it from Describe; an update
 changes only the fields it sends. moto ignored ModelCard and cleared ModelApprovalStatus,
 ApprovalDescription and CustomerMetadataProperties on every update that did not send them.
+CreatedBy and LastModifiedBy are the caller's UserContext (its IamIdentity); moto named a made-up
+Studio user profile for every caller.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from moto.sagemaker.models import ModelPackage, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from emulator.core import ValidationException, body
+from emulator.core import ValidationException, body, user_context
 from emulator.events import emit_package_event
 
 PACKAGE_UPDATE_FIELDS = (
@@ -32,6 +34,7 @@ def _sm_create_model_package(self: Any) -> Any:
     answer = _original["create_model_package"](self)
     arn = json.loads(body(answer))["ModelPackageArn"]
     package = _package_by_arn(self.sagemaker_backend, arn)
+    package.created_by = user_context(self, iam_identity=True)
     if self._get_param("ModelCard") is not None:
         setattr(package, "model_card", self._get_param("ModelCard"))  # noqa: B010
     emit_package_event(self.sagemaker_backend, package, None)
@@ -48,6 +51,7 @@ def _sm_update_model_package(self: Any) -> Any:
         "customer_metadata_properties": package.customer_metadata_properties,
     }
     answer = _original["update_model_package"](self)
+    package.last_modified_by = user_context(self, iam_identity=True)
     for attribute, before in kept.items():
         if getattr(package, attribute) is None:
             setattr(package, attribute, before)
