@@ -402,8 +402,9 @@ class Sandbox:
         notices = [n for n in self.notices() if n.get("Subject", "").endswith("refused")]
         expect(len(notices) == 1, "reviewers were not told of the refused approval")
         return [
-            f"card {card}: Approved by the spoke -> {status} (not an approver)",
+            f"card {card}: Approved by the spoke -> {status}",
             f"package v2: {package}",
+            f"ledger: approval-refused ({refused[0]['Reason']})",
             f"notice: {notices[0]['Subject']}",
         ]
 
@@ -538,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{', '.join(s.account for s in sandbox.spokes.values())}"
         )
         if sandbox.accepted_invitations:
-            print(f"share invitations accepted: {', '.join(sandbox.accepted_invitations)}")
+            print(f"spokes accepted {len(sandbox.accepted_invitations)} share invitations (outside an organization)")
         failed = 0
         if not args.no_walk:
             results = sandbox.run()
