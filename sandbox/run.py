@@ -464,7 +464,7 @@ class Sandbox:
                 (card["ModelCardName"], str(card["ModelCardVersion"]), card["ModelCardStatus"], short, approval)
             )
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
-        return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+        return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
     def run(self) -> list[StepResult]:
         results = []
