@@ -86,6 +86,11 @@ def install() -> None:
     original = EventsRule.send_to_targets
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        # A rule without an event pattern has a schedule (PutRule needs one or the other): in AWS
+        # it runs on its schedule and matches no event; moto's empty pattern matched every event.
+        if not self.event_pattern.get_pattern():
+            return
+
         def is_bus(target: dict[str, Any]) -> bool:
             arn = parse_arn(target["Arn"])
             return bool(arn.service == "events" and arn.resource_type == "event-bus")

@@ -193,6 +193,21 @@ def global_context(principal: Principal, uri: str) -> dict[str, ContextValue]:
     return context
 
 
+def resource_context(service: str, resource: str) -> dict[str, ContextValue]:
+    """aws:ResourceAccount, and aws:ResourceOrgID/aws:ResourceOrgPaths when the resource's account is
+    in an organization (IAM's global condition keys); none for a request on no particular resource."""
+    if resource == "*":
+        return {}
+    account = resource_account(service, resource, "")
+    if not account:
+        return {}
+    context: dict[str, ContextValue] = {"aws:ResourceAccount": account}
+    organization = organization_of(account)
+    if organization is not None:
+        context["aws:ResourceOrgID"], context["aws:ResourceOrgPaths"] = organization
+    return context
+
+
 # --- Resource-based policies --------------------------------------------------------------------------
 
 
@@ -320,7 +335,9 @@ def authorize(
     identity: list[Statement],
     context: dict[str, ContextValue],
 ) -> None:
-    reason = evaluate(service, action, resource, principal, identity, context)
+    reason = evaluate(
+        service, action, resource, principal, identity, {**context, **resource_context(service, resource)}
+    )
     if reason is not None:
         raise denied(service, denial_message(principal, action, resource, reason))
 

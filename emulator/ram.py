@@ -27,7 +27,7 @@ from moto.ram.models import ram_backends
 from moto.ram.responses import ResourceAccessManagerResponse
 
 from emulator.core import now, page
-from emulator.organizations import account_in_ou, org_accounts
+from emulator.organizations import account_in_ou, org_accounts, organization_of
 
 CARD_RESOURCE_TYPE = "sagemaker:ModelCard"
 # SageMaker developer guide, "Set up cross-account support for Amazon SageMaker Model Cards": the
@@ -171,8 +171,10 @@ def share_reaches(owner: str, region: str, share: Any, account: str) -> bool:
     if share.status != "ACTIVE":
         return False
     for principal in share.principals:
-        member = principal == account or (
-            principal.startswith("arn:") and ":ou/" in principal and account_in_ou(owner, account, principal)
+        member = (
+            principal == account
+            or (principal.startswith("arn:") and ":ou/" in principal and account_in_ou(owner, account, principal))
+            or (principal.startswith("arn:") and ":organization/" in principal and in_organization(account, principal))
         )
         if not member:
             continue
@@ -183,6 +185,13 @@ def share_reaches(owner: str, region: str, share: Any, account: str) -> bool:
         if invitation is None or invitation.status == "ACCEPTED":
             return True
     return False
+
+
+def in_organization(account: str, organization_arn: str) -> bool:
+    """Is `account` in the organization the ARN names? (CreateResourceShare accepted the ARN only
+    if it is the owner's organization.)"""
+    organization = organization_of(account)
+    return organization is not None and organization[0] == organization_arn.rsplit("/", 1)[-1]
 
 
 def _all_ram_backends(region: str) -> Iterator[tuple[str, Any]]:

@@ -333,7 +333,11 @@ def provision_rules(deployed: Deployed) -> None:
     events = deployed.client("events")
     for logical_id, props in deployed.resources("AWS::Events::Rule"):
         bus = deployed.resolve(props["EventBusName"]) if "EventBusName" in props else "default"
-        events.put_rule(Name=logical_id, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]))
+        # A rule has an event pattern, a schedule, or both (the weekly report's rule is scheduled).
+        trigger = {"EventPattern": json.dumps(props["EventPattern"])} if "EventPattern" in props else {}
+        if "ScheduleExpression" in props:
+            trigger["ScheduleExpression"] = props["ScheduleExpression"]
+        events.put_rule(Name=logical_id, EventBusName=bus, **trigger)
         targets = []
         for index, target in enumerate(props.get("Targets", [])):
             arn = target["Arn"]

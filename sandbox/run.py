@@ -34,7 +34,7 @@ from shared.card_names import card_name_for  # noqa: E402
 from emulator.organizations import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, access_role_arn  # noqa: E402
 from emulator.server import start  # noqa: E402
 from emulator.sessions import role_session, service_role_session  # noqa: E402
-from governance_config import (  # noqa: E402  # noqa: E402
+from governance_config import (  # noqa: E402
     HUB_STACK_SUFFIX,
     SPOKE_STACK_INFIX,
     ConfigError,
@@ -131,7 +131,8 @@ class Sandbox:
         provision_hub(self.hub, self.inbox)
         for spoke in self.spokes.values():
             provision_spoke(spoke)
-        self.accept_invitations()
+        # Outside an organization each spoke accepts its share once; inside one nobody is invited.
+        self.accepted_invitations = self.accept_invitations()
         spokes = list(self.spokes.values())
         self.registry = spokes[0]  # the spoke whose data scientists register models
         # the spoke whose users read the shared cards: a read-only one where the config has one
@@ -166,8 +167,10 @@ class Sandbox:
             self.hub.account, self.reviewer_role.rsplit("/", 1)[-1], endpoint, session_name="reviewer"
         )
 
-    def accept_invitations(self) -> None:
-        """What a spoke administrator does once outside an organization (README: accept the share)."""
+    def accept_invitations(self) -> list[str]:
+        """What a spoke administrator does once outside an organization (README: accept the share).
+        Returns the shares accepted, as `account: share name`."""
+        accepted = []
         for spoke in self.spokes.values():
             ram = spoke.client("ram")
             for invitation in ram.get_resource_share_invitations()["resourceShareInvitations"]:
@@ -175,6 +178,8 @@ class Sandbox:
                     ram.accept_resource_share_invitation(
                         resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
                     )
+                    accepted.append(f"{spoke.account}: {invitation['resourceShareName']}")
+        return accepted
 
     # --- Running the Lambdas: their stand-in queues, drained into the real handlers ---------------
 
@@ -407,8 +412,9 @@ class Sandbox:
         notices = [n for n in self.notices() if n.get("Subject", "").endswith("refused")]
         expect(len(notices) == 1, "reviewers were not told of the refused approval")
         return [
-            f"card {card}: Approved by the spoke -> {status} (not an approver)",
+            f"card {card}: Approved by the spoke -> {status}",
             f"package v2: {package}",
+            f"ledger: approval-refused ({refused[0]['Reason']})",
             f"notice: {notices[0]['Subject']}",
         ]
 
@@ -468,7 +474,7 @@ class Sandbox:
                 (card["ModelCardName"], str(card["ModelCardVersion"]), card["ModelCardStatus"], short, approval)
             )
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
-        return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+        return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
     def run(self) -> list[StepResult]:
         results = []
@@ -534,9 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         for note in notes:
             print(f"note: {note}")
         try:
-            organization = config.organization if config else None
-            ous = [spoke.ou for spoke in config.ou_spokes if spoke.ou] if config else []
-            sandbox = Sandbox(args.assembly, endpoint, organization=organization, ous=ous)
+            sandbox = sandbox_for(args.assembly, endpoint, config)
         except (FileNotFoundError, ValueError, KeyError) as error:
             print(f"sandbox: {error}", file=sys.stderr)
             return 2
@@ -544,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
             f"provisioned from {args.assembly}: hub {sandbox.hub.account}, spokes "
             f"{', '.join(s.account for s in sandbox.spokes.values())}"
         )
+        if sandbox.accepted_invitations:
+            print(f"spokes accepted {len(sandbox.accepted_invitations)} share invitations (outside an organization)")
         failed = 0
         if not args.no_walk:
             results = sandbox.run()
@@ -559,6 +565,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if failed else 0
     finally:
         server.stop()  # type: ignore[attr-defined]
+
+
+def sandbox_for(
+    assembly: Path, endpoint: str, config: GovernanceConfig | None, out: Callable[[str], None] = print
+) -> Sandbox:
+    """The sandbox of the assembly synthesized from `config`: its organization and OUs emulated."""
+    organization = config.organization if config else None
+    ous = [spoke.ou for spoke in config.ou_spokes if spoke.ou] if config else []
+    return Sandbox(assembly, endpoint, out, organization=organization, ous=ous)
 
 
 def not_emulated(config: GovernanceConfig) -> list[str]:

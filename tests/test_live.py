@@ -19,7 +19,7 @@ from sandbox.live import LiveLoop
 from sandbox.outputs import publish
 from sandbox.personas import assume_in_emulator, personas, write_config
 from sandbox.provision import Function
-from sandbox.run import Sandbox, not_emulated
+from sandbox.run import Sandbox, not_emulated, sandbox_for
 from tests.conftest import ROOT
 
 AWS_CLI = Path(sys.executable).parent / "aws"
@@ -277,3 +277,30 @@ def test_run_local_refuses_a_missing_config_in_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr == f"run-local: --config: no such file: {tmp_path / 'nowhere.json'}\n"
+
+
+def test_kept_inside_an_organization_the_read_spoke_profile_sees_new_cards_without_invitation(
+    synthesized: Any, example_config: Any, endpoint: str, tmp_path: Path
+) -> None:
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+    sandbox = sandbox_for(Path(synthesized.directory), endpoint, example_config, out=lambda line: None)
+    outputs = publish([sandbox.hub, *sandbox.spokes.values()], tmp_path / "outputs.json")
+    found, _ = personas(
+        sandbox.hub, sandbox.spokes, outputs, assume_in_emulator(endpoint), sandbox.admin_role_arn, inbox=sandbox.inbox
+    )
+    config = tmp_path / "aws-config"
+    write_config(config, found, endpoint)
+    loop = LiveLoop(sandbox.hub, sandbox.invoke, log=lambda line: None)
+    loop.start()
+    try:
+        register(sandbox, 1)
+        wait_for(lambda: sandbox.card(card(1)), "the v1 card")
+        listed = cli(config, "ml-prod", "ram", "list-resources", "--resource-owner", "OTHER-ACCOUNTS")
+    finally:
+        loop.stop()
+    assert sorted(r["arn"].rsplit("/", 1)[-1] for r in listed["resources"]) == ["customer-churn", card(1)]
+    card_arn = f"arn:aws:sagemaker:us-east-1:{sandbox.hub.account}:model-card/{card(1)}"
+    described = cli(config, "ml-prod", "sagemaker", "describe-model-card", "--model-card-name", card_arn)
+    assert (described["ModelCardVersion"], described["ModelCardStatus"]) == (1, "Draft")
+    for spoke in sandbox.spokes.values():
+        assert spoke.client("ram").get_resource_share_invitations()["resourceShareInvitations"] == []

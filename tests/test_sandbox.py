@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox.run import Sandbox, main
+from sandbox.run import Sandbox, main, sandbox_for
 
 AWS_CLI = Path(sys.executable).parent / "aws"
 
@@ -36,6 +36,12 @@ def sandbox(local_assembly: Path, endpoint: str) -> Sandbox:
 
 
 def test_whole_lifecycle_behaves_as_documented(sandbox: Sandbox) -> None:
+    # Outside an organization each spoke accepts the invitations of the shares that name it.
+    assert sorted(sandbox.accepted_invitations) == [
+        "222222222222: model-card-governance-cards-222222222222",
+        "222222222222: model-card-governance-cards-read",
+        "333333333333: model-card-governance-cards-read",
+    ]
     results = sandbox.run()
     assert [(r.title, r.ok) for r in results] == [(title, True) for title, _ in sandbox.steps()]
     summary = sandbox.summary()
@@ -107,3 +113,33 @@ def test_a_rule_that_no_longer_matches_makes_its_step_fail(
 def test_a_missing_assembly_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--assembly", str(tmp_path / "nowhere")]) == 2
     assert capsys.readouterr().err.strip().endswith("is not a cloud assembly (no manifest.json); run cdk synth first")
+
+
+def test_inside_an_organization_the_walk_sees_the_shares_without_invitation(
+    synthesized: Any, example_config: Any, endpoint: str
+) -> None:
+    """config/example.json: the read spoke gets the cards only through the share naming the organization."""
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+    sandbox = sandbox_for(Path(synthesized.directory), endpoint, example_config, out=lambda line: None)
+    assert sandbox.accepted_invitations == []
+    results = sandbox.run()
+    assert [(r.title, r.ok) for r in results] == [(title, True) for title, _ in sandbox.steps()]
+    assert sandbox.reader.account == "333333333333"  # ml-prod, read access
+    seen = sandbox.reader_user.client("ram").list_resources(
+        resourceOwner="OTHER-ACCOUNTS", resourceType="sagemaker:ModelCard"
+    )["resources"]
+    assert sorted(r["arn"].rsplit("/", 1)[-1] for r in seen) == [
+        "customer-churn",
+        "customer-churn-222222222222-v1",
+        "customer-churn-222222222222-v2",
+    ]
+    principals = {
+        sandbox.hub.refs[logical_id]: props["Principals"]
+        for logical_id, props in sandbox.hub.resources("AWS::RAM::ResourceShare")
+    }
+    assert {tuple(principals[r["resourceShareArn"]]) for r in seen} == {
+        ("arn:aws:organizations::999999999999:organization/o-exampleorg1",)
+    }
+    card_arn = f"arn:aws:sagemaker:us-east-1:{sandbox.hub.account}:model-card/customer-churn-222222222222-v2"
+    described = sandbox.reader_user.client("sagemaker").describe_model_card(ModelCardName=card_arn)
+    assert described["ModelCardStatus"] == "PendingReview"

@@ -118,6 +118,16 @@ def kept_run() -> Iterator[Run]:
 def test_the_readme_transcript_runs_as_printed(kept_run: Run) -> None:
     steps = transcript()
     assert steps[0].command == START, "the section starts the environment the test starts"
+    # The section ends with a spoke user's card approval, sent back by the hub.
+    approval = next(
+        i
+        for i, s in enumerate(steps)
+        if "--profile ml-dev" in s.command and "--model-card-status Approved" in s.command
+    )
+    assert "update-model-card" in steps[approval].command
+    assert "describe-model-card" in steps[approval + 1].command
+    assert tokens(steps[approval + 1].expected)[0][-1] == "PendingReview"
+    assert "approval-refused" in steps[-1].command
     export = kept_run.wait_for_line("export AWS_CONFIG_FILE=", timeout=900)
     assert export == f"export AWS_CONFIG_FILE={ROOT / '.local-run' / 'aws-config'}"
     shell = Shell()
@@ -136,6 +146,9 @@ def test_the_readme_transcript_runs_as_printed(kept_run: Run) -> None:
         shell.close()
     handled = [line for line in kept_run.lines if "  ->  " in line]
     assert any("auto_link" in line and '"card": "customer-churn-222222222222-v1"' in line for line in handled)
+    refusals = [line for line in handled if "card_workflow" in line and "approval refused" in line]
+    assert len(refusals) == 1 and "customer-churn-222222222222-v2 v1 Approved" in refusals[0]
+    assert "card set back to PendingReview" in refusals[0]
     assert any("card_workflow.follow_exports" in line and "->  ok" in line for line in handled)
     assert not [line for line in handled if "FAILED" in line]
     os.kill(kept_run.process.pid, signal.SIGTERM)
