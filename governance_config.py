@@ -303,9 +303,12 @@ class GovernanceConfig:
     def reviewer_role_name(self) -> str:
         return f"{self.prefix}-reviewer"
 
+    def hub_role_arn(self, role_name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.hub_account}:role/{role_name}"
+
     @property
     def reviewer_role_arn(self) -> str:
-        return f"arn:{self.partition}:iam::{self.hub_account}:role/{self.reviewer_role_name}"
+        return self.hub_role_arn(self.reviewer_role_name)
 
     @property
     def approver_arns(self) -> tuple[str, ...]:

@@ -3,7 +3,7 @@ where spokes' own export PDFs go."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -17,6 +17,9 @@ from governance_constructs.spoke_principals import spoke_grantees
 
 # Each exporting account writes and reads only under its own account ID.
 OWN_EXPORTS = f"{EXPORT_PREFIX}/${{aws:PrincipalAccount}}/*"
+# What the evidence bucket holds: approval evidence (the workflow's) and the weekly reports.
+EVIDENCE_PREFIX = "evidence"
+REPORTS_PREFIX = "reports"
 
 
 class EvidenceArchive(Construct):
@@ -24,8 +27,9 @@ class EvidenceArchive(Construct):
 
     Compliance mode means no principal, the root user included, can delete or overwrite an object
     version before its retention ends; the retention comes from config. Server access logs go to a
-    second bucket. Only the approval workflow's role writes here: what anyone else wrote could never
-    be deleted again, so the bucket policy denies every other principal's PutObject.
+    second bucket. What anyone else wrote could never be deleted again, so the bucket policy gives
+    each prefix one writer (`writers`: prefix -> the role ARN) and denies every other principal's
+    PutObject there, and everyone's outside those prefixes.
     """
 
     def __init__(
@@ -36,11 +40,16 @@ class EvidenceArchive(Construct):
         bucket_name: str,
         key: kms.IKey,
         retention_days: int,
-        writer_role_arn: str,
+        writers: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         if not 1 <= retention_days <= 36500:
             raise ValueError(f"EvidenceArchive: retention_days {retention_days} must be 1 to 36500")
+        for prefix, role_arn in writers.items():
+            if not prefix or "/" in prefix or "*" in prefix:
+                raise ValueError(f"EvidenceArchive: writers prefix {prefix!r} must be one folder name")
+            if not role_arn.startswith("arn:") or ":role/" not in role_arn:
+                raise ValueError(f"EvidenceArchive: writers[{prefix!r}] {role_arn!r} is not a role ARN")
         self.access_logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -77,16 +86,26 @@ class EvidenceArchive(Construct):
             server_access_logs_prefix="evidence/",
             removal_policy=RemovalPolicy.RETAIN,
         )
+        for prefix, role_arn in writers.items():
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"OnlyItsWriterWrites{prefix.title()}",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:PutObject"],
+                    resources=[self.bucket.arn_for_objects(f"{prefix}/*")],
+                    # IfExists: a service writing on the writer's behalf (the PDF export) carries no
+                    # principal ARN of its own; every IAM principal but the writer's role is refused.
+                    conditions={"ArnNotEqualsIfExists": {"aws:PrincipalArn": role_arn}},
+                )
+            )
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="OnlyTheApprovalWorkflowWritesEvidence",
+                sid="NothingOutsideTheWritersPrefixes",
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=["s3:PutObject"],
-                resources=[self.bucket.arn_for_objects("*")],
-                # IfExists: a service writing on the workflow's behalf (the PDF export) carries no
-                # principal ARN of its own; every IAM principal but the workflow role is refused.
-                conditions={"ArnNotEqualsIfExists": {"aws:PrincipalArn": writer_role_arn}},
+                not_resources=[self.bucket.arn_for_objects(f"{prefix}/*") for prefix in writers],
             )
         )
 

@@ -21,12 +21,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from governance_config import Organization, Spoke
+from governance_constructs.evidence_archive import EVIDENCE_PREFIX, REPORTS_PREFIX
 from governance_constructs.hub_function import RUNTIME, HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
 from governance_constructs.registry_reader_role import acknowledge_registry_reads, registry_read_statements
 
-EVIDENCE_PREFIX = "evidence"
-REPORTS_PREFIX = "reports"
 # The Lambda runtime ships boto3 only; the page is rendered with Jinja2 (and its MarkupSafe).
 TEMPLATE_ENGINE = ("jinja2", "markupsafe")
 

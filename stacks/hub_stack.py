@@ -14,7 +14,7 @@ from governance_constructs.auto_linker import AutoLinker
 from governance_constructs.card_key import ModelCardKey
 from governance_constructs.card_share import ModelCardShares
 from governance_constructs.declared_card import DeclaredModelCard, card_construct_id
-from governance_constructs.evidence_archive import EvidenceArchive, ExportArchive
+from governance_constructs.evidence_archive import EVIDENCE_PREFIX, REPORTS_PREFIX, EvidenceArchive, ExportArchive
 from governance_constructs.governance_bus import GovernanceEventBus
 from governance_constructs.governance_report import GovernanceReport
 from governance_constructs.reviewer_role import ReviewerRole
@@ -64,7 +64,10 @@ class HubStack(Stack):
             bucket_name=config.evidence_bucket_name,
             key=self.card_key.key,
             retention_days=config.evidence_retention_days,
-            writer_role_arn=f"arn:{config.partition}:iam::{config.hub_account}:role/{config.approval_workflow_role_name}",
+            writers={
+                EVIDENCE_PREFIX: config.hub_role_arn(config.approval_workflow_role_name),
+                REPORTS_PREFIX: config.hub_role_arn(config.report_function_role_name),
+            },
         )
         self.exports = ExportArchive(
             self,

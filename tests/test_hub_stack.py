@@ -218,11 +218,22 @@ def test_only_the_workflow_role_writes_the_evidence_bucket(hub: Template) -> Non
         if p["Properties"]["Bucket"] == {"Ref": bucket_id}
     ]
     assert not [s for s in policy if s["Effect"] == "Allow"]
-    [deny] = [s for s in policy if s.get("Sid") == "OnlyTheApprovalWorkflowWritesEvidence"]
-    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", {"AWS": "*"}, "s3:PutObject")
-    assert deny["Condition"] == {
-        "ArnNotEqualsIfExists": {"aws:PrincipalArn": f"arn:aws:iam::{HUB}:role/model-card-governance-approval-workflow"}
+    writers = {
+        "OnlyItsWriterWritesEvidence": ("evidence", "model-card-governance-approval-workflow"),
+        "OnlyItsWriterWritesReports": ("reports", "model-card-governance-report"),
     }
+    for sid, (prefix, role) in writers.items():
+        [deny] = [s for s in policy if s.get("Sid") == sid]
+        assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", {"AWS": "*"}, "s3:PutObject")
+        assert json.dumps(deny["Resource"]).endswith(f'"/{prefix}/*"]]}}')
+        assert deny["Condition"] == {"ArnNotEqualsIfExists": {"aws:PrincipalArn": f"arn:aws:iam::{HUB}:role/{role}"}}
+    [elsewhere] = [s for s in policy if s.get("Sid") == "NothingOutsideTheWritersPrefixes"]
+    assert (elsewhere["Effect"], elsewhere["Principal"], elsewhere["Action"]) == ("Deny", {"AWS": "*"}, "s3:PutObject")
+    assert [
+        json.dumps(r).endswith(f'"/{p}/*"]]}}')
+        for r, p in zip(elsewhere["NotResource"], ("evidence", "reports"), strict=True)
+    ] == [True, True]
+    assert "Condition" not in elsewhere
 
 
 def test_bus_accepts_events_only_from_the_spokes_forwarding_role_in_the_organization(hub: Template) -> None:

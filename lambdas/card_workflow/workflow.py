@@ -391,11 +391,13 @@ def settle_approval(
                 approver=verdict.approver,
             )
         if verdict.outcome == "refused":
+            # The card event names a Studio user profile at most, and an IAM caller not at all.
+            named = f"; the card event names {change.modified_by}" if change.modified_by != "unknown" else ""
             who = (
                 verdict.offender.caller_arn
                 if verdict.offender
-                else f"unknown to the hub (no CloudTrail record in the hub account; a call from another "
-                f"account is recorded only there; the card event names {change.modified_by})"
+                else "unknown to the hub (no CloudTrail record in the hub account; a call from another "
+                f"account is recorded only there{named})"
             )
             append_entry(
                 dynamodb,
