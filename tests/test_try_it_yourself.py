@@ -127,7 +127,9 @@ def test_the_readme_transcript_runs_as_printed(kept_run: Run) -> None:
     assert "update-model-card" in steps[approval].command
     assert "describe-model-card" in steps[approval + 1].command
     assert tokens(steps[approval + 1].expected)[0][-1] == "PendingReview"
-    assert "approval-refused" in steps[-1].command
+    assert any("approval-refused" in s.command for s in steps[approval:])
+    # ...and with the auditor's governance report of it all.
+    assert steps[-2].command.startswith("scripts/report ") and "--profile auditor" in steps[-2].command
     export = kept_run.wait_for_line("export AWS_CONFIG_FILE=", timeout=900)
     assert export == f"export AWS_CONFIG_FILE={ROOT / '.local-run' / 'aws-config'}"
     shell = Shell()
