@@ -33,6 +33,10 @@ Where moto differed from AWS, AWS's behaviour:
   queue; per message group when DeduplicationScope is messageGroup. moto compared only with the
   messages still in the queue, across groups. A move to the dead-letter queue is not a send and is
   never deduplicated.
+- "Messages that belong to the same message group are always processed one by one, in a strict
+  order relative to the message group" (FIFO queue key terms); one receive returns as many of a
+  group as it can. moto freed groups as it met their messages, so a redelivery could give a
+  group's second message before its first, and hold back a free group's later messages.
 
 `moto_queues()` restores moto's own list-walking queues for a block, to measure what the index saves.
 """
@@ -58,7 +62,11 @@ INDEX = "_emulator_sqs_index"
 
 def _now() -> float:
     # moto's own clock, looked up at each call so that messages and index always agree on the time.
-    return float(sqs_models.unix_time_millis())
+    return float(sqs_models.unix_time_millis())  # type: ignore[attr-defined]
+
+
+def _seconds() -> float:
+    return float(sqs_models.unix_time())  # type: ignore[attr-defined]
 
 
 class _Place:
@@ -151,12 +159,11 @@ class QueueIndex:
     def advance(self, queue: Queue, now: float) -> None:
         """Apply what the clock did since the last call: delays and visibility timeouts that ended,
         messages past the retention period, deduplication intervals that closed."""
-        for state, ended in ((DELAYED, lambda when: when <= now), (IN_FLIGHT, lambda when: when < now)):
-            heap = self.heaps[state]
-            while heap and ended(heap[0][0]):
-                entry = heapq.heappop(heap)
-                if self._current(entry):
-                    self._move(entry[3], self.places[entry[3]], READY, float(entry[1]))
+        delayed, in_flight = self.heaps[DELAYED], self.heaps[IN_FLIGHT]
+        while delayed and delayed[0][0] <= now:  # moto: delayed while now < delayed_until
+            self._release(heapq.heappop(delayed))
+        while in_flight and in_flight[0][0] < now:  # moto: visible once now > visible_at
+            self._release(heapq.heappop(in_flight))
         retention = int(queue.message_retention_period) * 1000  # type: ignore[attr-defined]
         while self.expiry and self.expiry[0][0] + retention <= now:
             _, sequence, message = heapq.heappop(self.expiry)
@@ -168,6 +175,10 @@ class QueueIndex:
             sent, key = self.deduplication_order.popleft()
             if self.deduplicated.get(key) == sent:
                 del self.deduplicated[key]
+
+    def _release(self, entry: Entry) -> None:
+        if self._current(entry):
+            self._move(entry[3], self.places[entry[3]], READY, float(entry[1]))
 
     def next_ready(self) -> Message | None:
         heap = self.heaps[READY]
@@ -339,7 +350,7 @@ def _take(
         now = _now()
         index.advance(queue, now)
         groups_taken: set[str] = set()  # a group not in flight when the call began stays open to it
-        redrive = queue.redrive_policy if queue.dead_letter_queue is not None else None  # type: ignore[attr-defined]
+        redrive = queue.redrive_policy if queue.dead_letter_queue is not None else None
         while len(received) < count and (message := index.next_ready()) is not None:
             if message in taken:  # received with visibility timeout 0: visible again, but not in this call
                 set_aside.append(message)
@@ -374,13 +385,13 @@ def _receive_message(
     message_attribute_names: list[str] | None = None,
 ) -> list[Message]:
     queue = self.get_queue(queue_name)
-    polling_end = sqs_models.unix_time() + wait_seconds_timeout
+    polling_end = _seconds() + wait_seconds_timeout
     while True:
         received, to_dead_letters = _take(self, queue, count, visibility_timeout, message_attribute_names or [])
         for message, enqueued in to_dead_letters:
             # FIFO: "the enqueue timestamp resets when the message is moved to a dead-letter queue".
             _enqueue(queue.dead_letter_queue, message, _now() if queue.fifo_queue else enqueued)  # type: ignore[arg-type]
-        if received or not wait_seconds_timeout or sqs_models.unix_time() > polling_end:
+        if received or not wait_seconds_timeout or _seconds() > polling_end:
             return received
         queue.wait_for_messages(1)
 
