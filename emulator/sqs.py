@@ -104,6 +104,7 @@ class QueueIndex:
         place = _Place(next(self.sequence), enqueued)
         self.places[message] = place
         heapq.heappush(self.expiry, (enqueued, place.sequence, message))
+        self._tidy()
         for handle in message.all_receipt_handles:
             if handle is not None:
                 self.handles[handle] = message
@@ -127,11 +128,20 @@ class QueueIndex:
             self.in_flight.add(message)
             if message.group_id is not None:
                 self.groups_in_flight[message.group_id] += 1
-        heap = self.heaps[state]
-        heapq.heappush(heap, (when, place.sequence, place.version, message))
-        if len(heap) > 2 * self.counts[state] + 1024:  # stale entries: drop them once they dominate
-            self.heaps[state] = [e for e in heap if self._current(e)]
-            heapq.heapify(self.heaps[state])
+        heapq.heappush(self.heaps[state], (when, place.sequence, place.version, message))
+        self._tidy(state)
+
+    def _tidy(self, *states: str) -> None:
+        """Drop stale heap entries once they outnumber the current ones, so that a deleted message
+        is freed and no heap grows with the messages a queue has ever had."""
+        for state in states or tuple(self.heaps):
+            heap = self.heaps[state]
+            if len(heap) > 2 * self.counts[state] + 1024:
+                self.heaps[state] = [e for e in heap if self._current(e)]
+                heapq.heapify(self.heaps[state])
+        if len(self.expiry) > 2 * len(self.places) + 1024:
+            self.expiry = [e for e in self.expiry if (p := self.places.get(e[2])) is not None and p.sequence == e[1]]
+            heapq.heapify(self.expiry)
 
     def _leave(self, message: Message, place: _Place) -> None:
         if not place.state:
@@ -154,6 +164,7 @@ class QueueIndex:
         for handle in message.all_receipt_handles:
             if handle is not None and self.handles.get(handle) is message:
                 del self.handles[handle]
+        self._tidy()
         return place
 
     def advance(self, queue: Queue, now: float) -> None:
@@ -190,7 +201,7 @@ class QueueIndex:
 
     def put_back(self, message: Message) -> None:
         place = self.places[message]
-        heapq.heappush(self.heaps[READY], (float(place.sequence), place.sequence, place.version, message))
+        self._move(message, place, READY, float(place.sequence))
 
     # --- FIFO deduplication ------------------------------------------------------------------------
 

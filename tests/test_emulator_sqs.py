@@ -350,3 +350,18 @@ def test_moto_queues_switches_the_index_off_for_a_block_only(aws: None, sqs: Any
     url = sqs.create_queue(QueueName="indexed")["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="m")
     assert emulator_sqs.index_of(sqs_models.sqs_backends[ACCOUNT]["us-east-1"].queues["indexed"]).counts["ready"] == 1
+
+
+def test_deleted_messages_leave_the_index(aws: None, sqs: Any) -> None:
+    sqs.create_queue(QueueName="churned")
+    backend = sqs_models.sqs_backends[ACCOUNT]["us-east-1"]
+    for number in range(3_000):
+        backend.send_message("churned", str(number))
+    while received := backend.receive_message("churned", 10, 0, 30):
+        for message in received:
+            backend.delete_message("churned", message.receipt_handle)
+    index = emulator_sqs.index_of(backend.queues["churned"])
+    assert not index.places and not index.handles and sum(index.counts.values()) == 0
+    # Stale heap entries are dropped once they outnumber the messages, so deleted messages are freed.
+    assert len(index.expiry) <= 1_025
+    assert all(len(heap) <= 1_025 for heap in index.heaps.values())
