@@ -359,6 +359,7 @@ def test_deleted_messages_leave_the_index(aws: None, sqs: Any) -> None:
         backend.send_message("churned", str(number))
     while received := backend.receive_message("churned", 10, 0, 30):
         for message in received:
+            assert message.receipt_handle is not None
             backend.delete_message("churned", message.receipt_handle)
     index = emulator_sqs.index_of(backend.queues["churned"])
     assert not index.places and not index.handles and sum(index.counts.values()) == 0
