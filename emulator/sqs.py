@@ -30,7 +30,7 @@ Where moto differed from AWS, AWS's behaviour:
 - "If a message with a particular MessageDeduplicationId is sent successfully, any messages sent
   with the same MessageDeduplicationId are accepted successfully but aren't delivered during the
   5-minute deduplication interval" (SendMessage), whether or not the first one is still in the
-  queue; per message group when DeduplicationScope is messageGroup. moto compared only with the
+  queue (deleted, purged); per message group when DeduplicationScope is messageGroup. moto compared only with the
   messages still in the queue, across groups. A move to the dead-letter queue is not a send and is
   never deduplicated.
 - "Messages that belong to the same message group are always processed one by one, in a strict
@@ -254,7 +254,11 @@ def _get_messages(self: Queue) -> list[Message]:
 
 def _set_messages(self: Queue, messages: list[Message]) -> None:
     # moto assigns a list when it makes the queue and when it purges it: both start an empty index.
+    # A purge deletes messages, not what was sent: the deduplication interval still runs.
+    before: QueueIndex | None = self.__dict__.get(INDEX)
     index = self.__dict__[INDEX] = QueueIndex()
+    if before is not None:
+        index.deduplicated, index.deduplication_order = before.deduplicated, before.deduplication_order
     now = _now()
     for message in messages:
         index.insert(message, float(message.sent_timestamp or now), now)

@@ -274,6 +274,14 @@ def test_a_duplicate_is_dropped_within_five_minutes_even_after_the_first_was_del
     assert bodies(receive(sqs, url)) == ["after the interval"]
 
 
+def test_a_purge_does_not_end_the_deduplication_interval(aws: None, sqs: Any, clock: Clock) -> None:
+    url = fifo_queue(sqs, "purged.fifo")
+    sqs.send_message(QueueUrl=url, MessageBody="once", MessageGroupId="g", MessageDeduplicationId="d")
+    sqs.purge_queue(QueueUrl=url)
+    sqs.send_message(QueueUrl=url, MessageBody="again", MessageGroupId="g", MessageDeduplicationId="d")
+    assert counts(sqs, url) == (0, 0, 0)
+
+
 def test_deduplication_scope_message_group_deduplicates_within_a_group_only(aws: None, sqs: Any, clock: Clock) -> None:
     url = fifo_queue(sqs, "per-group.fifo", DeduplicationScope="messageGroup", FifoThroughputLimit="perMessageGroupId")
     for group in ("a", "b", "a"):
