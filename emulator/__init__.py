@@ -19,6 +19,7 @@ tests/test_emulator.py must still pass.
   EMULATOR_PERMISSIONS=off)
 - sessions: how a person, a test or the sandbox becomes someone (client side)
 - cloudtrail: CloudTrail records of the governed SageMaker writes, and LookupEvents
+- sqs: queues whose sends and receives cost the same at any depth (moto walked the whole queue)
 """
 
 from __future__ import annotations
@@ -32,13 +33,24 @@ from emulator import (
     ram,
     sagemaker_cards,
     sagemaker_packages,
+    sqs,
 )
 
 __all__ = ["install"]
 
 # Each module's install() patches moto once; a new service's module joins this list. cloudtrail
 # comes after the SageMaker modules: it records the calls their handlers answer.
-EXTENSIONS = (organizations, permissions, sagemaker_cards, export_jobs, sagemaker_packages, ram, events, cloudtrail)
+EXTENSIONS = (
+    organizations,
+    permissions,
+    sagemaker_cards,
+    export_jobs,
+    sagemaker_packages,
+    ram,
+    events,
+    cloudtrail,
+    sqs,
+)
 
 _installed = False
 
