@@ -326,6 +326,11 @@ def provision_rules(deployed: Deployed) -> None:
     events = deployed.client("events")
     for logical_id, props in deployed.resources("AWS::Events::Rule"):
         bus = deployed.resolve(props["EventBusName"]) if "EventBusName" in props else "default"
+        if "EventPattern" not in props:
+            # A scheduled rule (the weekly report): nothing fires it here, and moto would deliver
+            # every event on the bus to the targets of a rule without a pattern, which AWS never does.
+            events.put_rule(Name=logical_id, EventBusName=bus, ScheduleExpression=props["ScheduleExpression"])
+            continue
         events.put_rule(Name=logical_id, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"]))
         targets = []
         for index, target in enumerate(props.get("Targets", [])):
