@@ -532,7 +532,7 @@ class Lifecycle:
             # The report goes on past a registry it cannot read (and says so): that comes first.
             unread = [line for line in self.logged.lines[start:] if "cannot read the registry" in line]
             if unread:
-                raise StepFailed("; ".join(unread))  # noqa: B012 - the registry's denial is the first failure
+                raise StepFailed("; ".join(unread))  # the registry's denial is the first failure
         if "already written" in outcome["outcome"] or "findings" not in outcome["outcome"]:
             raise StepFailed(f"no report written: {outcome}")
         notices = [n.get("Subject", "") for n in self.sandbox.notices()]
