@@ -601,28 +601,8 @@ def test_every_statement_is_listed(world: World) -> None:
     assert set(STATEMENTS) == set(world.roles)
 
 
-def refused_by_the_evidence_bucket(failed: tuple[str, BaseException] | None) -> bool:
-    if failed is None or failed[0] != REPORT:
-        return False
-    text = str(failed[1])  # the error itself, not what it interrupted
-    return (
-        "perform: s3:PutObject" in text and "/reports/" in text and "explicit deny in a resource-based policy" in text
-    )
-
-
-# A defect of the product as deployed: the evidence bucket's policy denies s3:PutObject to every
-# principal but the approval workflow's role (OnlyTheApprovalWorkflowWritesEvidence), the weekly
-# report's role too, so the report is never written under reports/ although its own policy allows it.
-REPORT_WRITE_DENIED = (
-    "the evidence bucket's policy denies the weekly report's s3:PutObject under reports/ "
-    "(explicit deny for every principal but the approval workflow's role)"
-)
-
-
 def test_the_lifecycle_passes_with_every_role_as_synthesized(world: World) -> None:
     failed = Lifecycle(world, next(REPORT_DAYS)).run()
-    if refused_by_the_evidence_bucket(failed):
-        pytest.xfail(REPORT_WRITE_DENIED)
     assert failed is None, f"{failed[0]}: {error_text(failed[1])}" if failed else ""
 
 
@@ -632,8 +612,6 @@ def test_each_statement_is_needed(world: World, role: str, index: int) -> None:
     with world.without(role, index) as statement:
         assert tuple(actions_of(statement)) == actions
         failed = Lifecycle(world, next(REPORT_DAYS)).run()
-    if refused_by_the_evidence_bucket(failed):
-        pytest.xfail(REPORT_WRITE_DENIED)
     if step is None:
         # Only a part of AWS the emulator does not run uses it (see `reason`): the run passes
         # without it. Should the emulator come to need it, this fails and the statement is listed
