@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from botocore.loaders import Loader
 
 from tests.accounts import session_for
+from tests.test_emulator import capture_default_bus, drain
 
 HUB = "111111111111"
 SPOKE = "222222222222"
@@ -57,26 +58,6 @@ def create_card(sagemaker: Any, name: str = "churn", status: str = "Draft") -> s
         "ModelCardArn"
     ]
     return arn
-
-
-def capture_default_bus(session: Any) -> tuple[Any, str]:
-    sqs = session.client("sqs")
-    url = sqs.create_queue(QueueName="sagemaker-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events = session.client("events")
-    events.put_rule(Name="all-sagemaker", EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
-    events.put_targets(Rule="all-sagemaker", Targets=[{"Id": "q", "Arn": arn}])
-    return sqs, url
-
-
-def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        found += [json.loads(m["Body"]) for m in batch]
-        sqs.delete_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
-        )
-    return found
 
 
 def accept_invitations(account: str) -> None:

@@ -38,6 +38,7 @@ from sandbox import run as sandbox_run
 from sandbox.provision import REGION, Deployed, Function
 from sandbox.run import INFERENCE, Sandbox, drain
 from tests.conftest import ROOT
+from tests.test_report import deploy
 
 HUB, SPOKE = "111111111111", "222222222222"
 PREFIX = "model-card-governance"
@@ -548,28 +549,6 @@ def waiting(sqs: Any, url: str) -> int:
     """Messages on the queue, counted without receiving them (they stay for their poller)."""
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
-
-
-def deploy(deployed: Deployed, endpoint: str, package_arn: str) -> None:
-    """Serve a package version from an endpoint, as the account's team would."""
-    sagemaker = deployed.client("sagemaker")
-    sagemaker.create_model(
-        ModelName=f"{endpoint}-model",
-        ExecutionRoleArn=f"arn:aws:iam::{deployed.account}:role/inference",
-        PrimaryContainer={"ModelPackageName": package_arn},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=f"{endpoint}-config",
-        ProductionVariants=[
-            {
-                "VariantName": "main",
-                "ModelName": f"{endpoint}-model",
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=f"{endpoint}-config")
 
 
 REPORT_DAYS = iter(datetime(2030, 1, 7, 6, tzinfo=UTC) + timedelta(weeks=n) for n in range(1000))
