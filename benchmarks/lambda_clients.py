@@ -11,6 +11,7 @@ Prints a table.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -55,6 +56,8 @@ def median_ms(action: Callable[[], Any]) -> float:
 
 
 def main() -> None:
+    # No options; parsing still answers --help (and refuses a typo) instead of running for minutes.
+    argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split())).parse_args()
     # Permission evaluation is off: the benchmark measures client setup, not the emulator's policy engine.
     with mock_aws(), enforcement(False):
         queue = boto3.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]

@@ -11,6 +11,7 @@ session. Prints a table.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -168,6 +169,8 @@ def measure(workers: int) -> tuple[float, float, Counter[str], int, int]:
 
 
 def main() -> None:
+    # No options; parsing still answers --help (and refuses a typo) instead of running for minutes.
+    argparse.ArgumentParser(description=" ".join((__doc__ or "").split("\n\n")[0].split())).parse_args()
     # Policy evaluation is the emulator's own cost, not the report's: it is off here.
     with mock_aws(), enforcement(False):
         started = time.perf_counter()

@@ -443,7 +443,7 @@ def banner(
         f"    {AWS_CLI} --profile {reader_name} ram list-resources --resource-owner OTHER-ACCOUNTS \\",
         "        --resource-type sagemaker:ModelCard --query 'resources[].arn'",
         f"    {AWS_CLI} --profile reviewer sqs receive-message --queue-url {sandbox.inbox[0]}",
-        f"    {AWS_CLI} --profile auditor cloudformation describe-stacks --stack-name {hub} \\",
+        f"    {AWS_CLI} --profile hub-admin cloudformation describe-stacks --stack-name {hub} \\",
         "        --query 'Stacks[0].Outputs'",
         "",
     ]
