@@ -319,7 +319,8 @@ def test_spoke_package_is_approved_through_the_spoke_role(gov: Governance, monke
     spoke_view = gov.spoke.client("sagemaker").describe_model_package(ModelPackageName=package)
     assert spoke_view["ModelApprovalStatus"] == "Approved"
     monkeypatch.setenv("ARCHIVED_REJECTS_PACKAGE", "true")
-    [archived] = gov.run(gov.set_status("spoke-churn-222222222222-v1", "Archived"))
+    # An archive rejects the package only when an approver made it (tests/test_spoke_attacks.py).
+    [archived] = gov.run(gov.set_status("spoke-churn-222222222222-v1", "Archived", by=gov.reviewer))
     assert f"package {package} set Rejected" in archived
     assert (
         gov.spoke.client("sagemaker").describe_model_package(ModelPackageName=package)["ModelApprovalStatus"]

@@ -130,6 +130,11 @@ def parse_package_event(event: Mapping[str, Any]) -> PackageVersion | None:
         raise MalformedEvent(f"detail.ModelPackageVersion is missing or not a positive integer ({version!r})")
     if not isinstance(arn, str) or not PACKAGE_ARN.match(arn):
         raise MalformedEvent(f"detail.ModelPackageArn is missing or not a versioned package ARN ({arn!r})")
+    # An event is the account's own news (EventBridge keeps the sender's `account` on a forwarded
+    # event): one that names another account's package would let a spoke start another's card line.
+    sender = event.get("account")
+    if sender is not None and sender != arn.split(":")[4]:
+        raise MalformedEvent(f"event account {sender!r} is not the account of detail.ModelPackageArn {arn!r}")
     if "UpdatedModelPackageFields" in detail:
         return None
     return PackageVersion(group, version, arn, detail)
@@ -145,7 +150,9 @@ def validate_content(content: Mapping[str, Any]) -> str:
     risk = content.get("intended_uses", {}).get("risk_rating")
     if risk is not None and risk not in RISK_RATINGS:
         raise InvalidCard(f"content.intended_uses.risk_rating: {risk!r} is not one of {', '.join(RISK_RATINGS)}")
-    text = json.dumps(content, separators=(",", ":"), sort_keys=True)
+    # Not ASCII-escaped: a model card holds 100,000 characters, and an escape would count one
+    # non-ASCII character of the content as six or twelve.
+    text = json.dumps(content, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     if len(text) > MAX_CONTENT:
         raise InvalidCard(f"content: {len(text)} characters, more than the {MAX_CONTENT} a model card holds")
     return text

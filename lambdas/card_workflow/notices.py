@@ -17,6 +17,7 @@ record) can repeat a notice; no case loses one.
 from __future__ import annotations
 
 import time
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,44 @@ NOTICE_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts":
 PUBLISH_ATTEMPTS = 8
 CLAIM_EXPIRY_SECONDS = 300  # five times the workflow function's timeout
 MAX_CLAIMS = 20
+# SNS Publish: "Subjects must be UTF-8 text with no line breaks or control characters, and less than
+# 100 characters long"; messages "at most 256 KB in size (262,144 bytes, not 262,144 characters)".
+MAX_SUBJECT = 99
+MAX_MESSAGE_BYTES = 262_144
+CUT = "\n... (cut: the notice would exceed what SNS delivers; open the card for the rest)"
+
+
+def as_data(text: str, width: int | None = None) -> str:
+    """Text a spoke wrote, as one line that cannot pass for the notice's own: every control,
+    format and line-separator character is shown escaped (a newline as \\n), then shortened."""
+    shown = "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch)[0] == "C" or ch in "\u2028\u2029"
+        else ch
+        for ch in text
+    )
+    if width is not None and len(shown) > width:
+        shown = shown[: width - 3] + "..."
+    return shown
+
+
+def subject_line(subject: str) -> str:
+    return as_data(subject, MAX_SUBJECT)
+
+
+def fit_message(message: str) -> str:
+    """The message, cut at a line boundary when its UTF-8 form is more than SNS takes."""
+    if len(message.encode()) <= MAX_MESSAGE_BYTES:
+        return message
+    budget = MAX_MESSAGE_BYTES - len(CUT.encode())
+    kept: list[str] = []
+    for line in message.split("\n"):
+        size = len(line.encode()) + 1
+        if size > budget:
+            break
+        kept.append(line)
+        budget -= size
+    return "\n".join(kept) + CUT
 
 
 class PublishRefused(RuntimeError):
@@ -74,6 +113,7 @@ def send_once(
     now: Any = lambda: datetime.now(UTC),
 ) -> str:
     """Send the notice identified by (card, key) once; returns what happened, for the log."""
+    subject, message = subject_line(subject), fit_message(message)
     for claim in range(1, MAX_CLAIMS + 1):
         claim_key = f"{key}#claim-{claim}"
         claimed_at = now().isoformat(timespec="seconds")

@@ -31,11 +31,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.card_links import CardLink, card_link, content_names_other_package, record_approved_version
-from shared.card_names import card_name_for_package
+from shared.card_names import CARD_NAME, card_name_for_package
 
 from card_workflow.attribution import CardCall, Verdict, card_calls, judge_approval, parse_time
 from card_workflow.ledger import append_entry, get_entry, ledger_entries
-from card_workflow.notices import send_once
+from card_workflow.notices import as_data, send_once
 
 MODEL_CARD_STATE_CHANGE = "SageMaker Model Card State Change"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
@@ -180,26 +180,31 @@ def diff_content(before: Mapping[str, Any], after: Mapping[str, Any], limit: int
     old, new = flatten(before), flatten(after)
     lines = []
     for path in sorted(old.keys() | new.keys()):
+        # Paths and values are spoke-written: each line shows them escaped and shortened, so the
+        # diff is data and never adds a line of its own to the notice.
+        field = _short(path)
         if path not in old:
-            lines.append(f"+ {path}: {_short(new[path])}")
+            lines.append(f"+ {field}: {_short(new[path])}")
         elif path not in new:
-            lines.append(f"- {path}: {_short(old[path])}")
+            lines.append(f"- {field}: {_short(old[path])}")
         elif old[path] != new[path]:
-            lines.append(f"~ {path}: {_short(old[path])} -> {_short(new[path])}")
+            lines.append(f"~ {field}: {_short(old[path])} -> {_short(new[path])}")
     if len(lines) > limit:
         lines = [*lines[:limit], f"... and {len(lines) - limit} more changed fields"]
     return lines
 
 
 def _short(text: str, width: int = 160) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
+    return as_data(text, width)
 
 
 def last_approved_version(dynamodb: Any, settings: WorkflowSettings, card_arn: str, before: int) -> int | None:
+    """The last version whose approval took effect: an Approved status alone (a spoke's, refused)
+    approved nothing and is no baseline."""
     approved = [
         int(entry["Version"])
         for entry in ledger_entries(dynamodb, settings.ledger_table, card_arn)
-        if entry.get("Kind") == "status" and entry.get("Status") == "Approved" and int(entry["Version"]) < before
+        if entry.get("Kind") == "approval-effective" and int(entry["Version"]) < before
     ]
     return max(approved, default=None)
 
@@ -213,15 +218,33 @@ def review_baseline(
         return f"{change.card_name} v{approved} (last approved)", content_of(
             describe_card(sagemaker, change.card_name, approved)
         )
-    custom = content.get("additional_information", {}).get("custom_details", {})
-    source, source_version = custom.get("cloned_from_card"), custom.get("cloned_from_card_version")
-    if source and source != "none" and source_version:
+    source, source_version = clone_source(sagemaker, change, content)
+    if source is not None and source_version is not None:
         try:
-            base = describe_card(sagemaker, source, int(source_version))
+            base = describe_card(sagemaker, source, source_version)
         except CardGone:
             return f"{source} v{source_version} (source card, since deleted)", {}
         return f"{source} v{source_version} (the card this one was cloned from)", content_of(base)
     return "nothing (first version of a new card)", {}
+
+
+def clone_source(sagemaker: Any, change: CardStatusChange, content: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """The card this one was cloned from, as the hub wrote it into version 1.
+
+    Later versions are spoke-written: a `cloned_from_card` edited there could point the diff at any
+    card (the card itself, to show "no field changed"), so only the immutable first version counts.
+    """
+    first = content if change.version == 1 else content_of(describe_card(sagemaker, change.card_name, 1))
+    info = first.get("additional_information")
+    custom = info.get("custom_details") if isinstance(info, Mapping) else None
+    if not isinstance(custom, Mapping):
+        return None, None
+    source, version = custom.get("cloned_from_card"), custom.get("cloned_from_card_version")
+    if not isinstance(source, str) or source == "none" or not CARD_NAME.match(source):
+        return None, None
+    if not isinstance(version, str) or not version.isdigit() or int(version) < 1:
+        return None, None
+    return source, int(version)
 
 
 def console_link(region: str, card_name: str) -> str:
@@ -233,7 +256,7 @@ def review_notice(change: CardStatusChange, baseline: str, diff: list[str], regi
     body = "\n".join(
         [
             f"Model card: {change.card_name} (version {change.version})",
-            f"Submitted for review by: {change.modified_by} at {change.modified_at}",
+            f"Submitted for review by: {as_data(change.modified_by, 200)} at {as_data(change.modified_at, 64)}",
             f"Open it: {console_link(region, change.card_name)}",
             "",
             f"Changes compared with {baseline}:",
@@ -300,13 +323,91 @@ def handle_card_event(
             now=now or datetime.now(UTC),
         )
     if change.status == "Archived" and settings.archived_rejects_package:
-        package_arn = linked_package(dynamodb, sns, settings, change, content)
-        if not package_arn:
-            return f"recorded={recorded}; no model package changed"
-        archived = f"Model card {change.card_name} v{change.version} archived"
-        rejected = set_package_status(sagemaker, sts, settings, package_arn, "Rejected", archived)
-        return f"recorded={recorded}; {rejected}"
+        return f"recorded={recorded}; " + settle_archive(
+            event,
+            change,
+            content,
+            sagemaker=sagemaker,
+            dynamodb=dynamodb,
+            sns=sns,
+            sqs=sqs,
+            sts=sts,
+            cloudtrail=cloudtrail,
+            settings=settings,
+            now=now or datetime.now(UTC),
+        )
     return f"recorded={recorded}"
+
+
+def settle_archive(
+    event: Mapping[str, Any],
+    change: CardStatusChange,
+    content: Mapping[str, Any],
+    *,
+    sagemaker: Any,
+    dynamodb: Any,
+    sns: Any,
+    sqs: Any,
+    sts: Any,
+    cloudtrail: Any,
+    settings: WorkflowSettings,
+    now: datetime,
+) -> str:
+    """Reject the linked package when an approver archived the card; any other archive is recorded.
+
+    Whoever may edit a card may archive it (IAM has no condition key for the status), so rejecting
+    a package on an archive would give a spoke, or a hub principal who is no approver, a way to
+    reject a package: the archive is attributed like an approval, and fails closed.
+    """
+    table = settings.ledger_table
+    if get_entry(dynamodb, table, change.card_arn, f"{change.entry_key}#archive-refused") is not None:
+        return "archive not by an approver: no model package changed"
+    if get_entry(dynamodb, table, change.card_arn, f"{change.entry_key}#archive-effective") is None:
+        try:
+            archived_at = parse_time(change.modified_at)
+        except ValueError:
+            raise MalformedEvent(f"detail.LastModifiedTime {change.modified_at!r} is not a time") from None
+        calls = card_calls(cloudtrail, card_name=change.card_name, card_arn=change.card_arn, around=archived_at)
+        archives = [c for c in calls if c.status == "Archived"]
+        strangers = [c for c in archives if c.principal not in settings.approvers]
+        if not archives and now < archived_at + timedelta(seconds=settings.attribution_deadline_seconds):
+            sqs.send_message(
+                QueueUrl=settings.recheck_queue_url,
+                MessageBody=json.dumps({"event": event}),
+                DelaySeconds=max(0, min(900, settings.recheck_delay_seconds)),
+            )
+            return "archive not attributed yet: no CloudTrail record in the hub account; looking again later"
+        if strangers or not archives:
+            who = (
+                strangers[0].caller_arn if strangers else "unknown to the hub (no CloudTrail record in the hub account)"
+            )
+            reason = f"{strangers[0].principal} is not an approver" if strangers else "no CloudTrail record"
+            append_entry(
+                dynamodb,
+                table,
+                change.card_arn,
+                f"{change.entry_key}#archive-refused",
+                {"Kind": "archive-refused", "Version": str(change.version), "Principal": who, "Reason": reason},
+            )
+            return f"archive not by an approver ({reason}): no model package changed"
+        append_entry(
+            dynamodb,
+            table,
+            change.card_arn,
+            f"{change.entry_key}#archive-effective",
+            {
+                "Kind": "archive-effective",
+                "Version": str(change.version),
+                "Principal": archives[0].principal,
+                "Caller": archives[0].caller_arn,
+                "CloudTrailEventId": archives[0].event_id,
+            },
+        )
+    package_arn = linked_package(dynamodb, sns, settings, change, content)
+    if not package_arn:
+        return "no model package changed"
+    archived = f"Model card {change.card_name} v{change.version} archived"
+    return set_package_status(sagemaker, sts, settings, package_arn, "Rejected", archived)
 
 
 # --- Approval authority ----------------------------------------------------------------------------
@@ -668,7 +769,7 @@ def linked_package(
         key=f"{change.entry_key}#link-mismatch",
         subject=f"Model card {change.card_name} v{change.version} names another package"[:100],
         message=f"Model card {change.card_name} v{change.version} was set {change.status} by "
-        f"{change.modified_by}, but its {mismatch}.\nNo model package was changed. "
+        f"{as_data(change.modified_by, 200)}, but its {as_data(mismatch, 2400)}.\nNo model package was changed. "
         f"Review the card: {console_link(settings.region, change.card_name)}",
         version=change.version,
     )
@@ -731,11 +832,15 @@ def gate_package_approval(
     else:
         reason = f"model card {card_name} is {card_status or 'missing'}"
     client = package_client(sagemaker, sts, settings, arn)
-    client.update_model_package(
-        ModelPackageArn=arn,
-        ModelApprovalStatus="PendingManualApproval",
-        ApprovalDescription=f"Approval reverted: {reason}; approve the model card first",
-    )
+    # Only an approval the package still has is undone: a late or replayed event of an approval
+    # since rejected or reverted changes no package (its ledger item and notice are keyed once).
+    now_status = client.describe_model_package(ModelPackageName=arn).get("ModelApprovalStatus")
+    if now_status == "Approved":
+        client.update_model_package(
+            ModelPackageArn=arn,
+            ModelApprovalStatus="PendingManualApproval",
+            ApprovalDescription=f"Approval reverted: {reason}; approve the model card first",
+        )
     # The revert is the card's history too: auditors and the report read it from the ledger. One
     # approval of the package is one change (its LastModifiedTime), however often it is delivered.
     change = f"package#{version:08d}#{detail.get('LastModifiedTime') or event.get('id', '')}"

@@ -16,7 +16,7 @@ from governance_report.findings import RULES, Report, Row
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSV_COLUMNS = [f.name for f in fields(Row)]
 # Spreadsheets run a cell that starts with one of these as a formula; card content is spoke data.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def html_page(report: Report) -> str:
@@ -39,7 +39,9 @@ def json_text(report: Report) -> str:
 
 def csv_text(report: Report) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    # RFC 4180's CRLF: the writer then quotes every cell holding a CR or LF, so a spoke's text
+    # never ends a row early and starts a row of its own.
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in report.rows:
         values = asdict(row)
