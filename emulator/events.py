@@ -8,6 +8,7 @@ from typing import Any
 
 from moto.events.models import Rule as EventsRule
 from moto.events.models import events_backends
+from moto.events.responses import EventsHandler
 from moto.events.utils import EventTemplateParser
 from moto.sagemaker.models import FakeModelCard, ModelPackage, SageMakerModelBackend
 from moto.utilities.arns import parse_arn
@@ -77,7 +78,39 @@ def emit_package_event(backend: SageMakerModelBackend, package: ModelPackage, up
 # event and rebuilt forwarded events as new ones in the receiving account, without resources.
 
 
+def emit_as_service(account: str, region: str, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Put an event on a bus of `account` as an AWS service does (an `aws.*` source), not as a
+    customer's PutEvents call, which AWS refuses for such sources (below). For tests that play a
+    service with AWS's verbatim sample events."""
+    result: list[dict[str, Any]] = events_backends[account][region].put_events([entry])
+    return result
+
+
+# PutEventsResultEntry (EventBridge API reference): NotAuthorizedForSourceException, "You do not
+# have permissions to publish events with this source onto this event bus"; the User Guide's event
+# structure reference reserves sources starting with "aws." for AWS services. The wording of the
+# message is the emulator's.
+RESERVED_SOURCE = {
+    "ErrorCode": "NotAuthorizedForSourceException",
+    "ErrorMessage": "Not authorized for the source: sources starting with aws. are reserved for AWS services",
+}
+
+
 def install() -> None:
+    original_put_events = EventsHandler.put_events
+
+    def put_events(self: EventsHandler) -> str:
+        entries = self._get_param("Entries") or []
+        reserved = [str(e.get("Source") or "").startswith("aws.") for e in entries]
+        if not any(reserved) or len(entries) > 10:
+            return original_put_events(self)
+        allowed = [e for e, refused in zip(entries, reserved, strict=True) if not refused]
+        results = iter(self.events_backend.put_events(allowed) if allowed else [])
+        answered = [dict(RESERVED_SOURCE) if refused else next(results) for refused in reserved]
+        failed = sum(1 for entry in answered if "ErrorCode" in entry)
+        return json.dumps({"FailedEntryCount": failed, "Entries": answered})
+
+    EventsHandler.put_events = put_events  # type: ignore[method-assign]
     template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
     if '"account"' not in template:
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(

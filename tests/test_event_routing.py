@@ -29,6 +29,15 @@ def as_entry(event: dict[str, Any], bus: str = "default") -> dict[str, Any]:
     }
 
 
+def sagemaker_emits(account: str, *events: dict[str, Any]) -> None:
+    """SageMaker puts its events on the account's default bus (a customer's PutEvents may not use
+    an `aws.` source, see test_a_customer_cannot_put_events_with_an_aws_source)."""
+    from emulator.events import emit_as_service
+
+    for event in events:
+        emit_as_service(account, "us-east-1", as_entry(event))
+
+
 def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
     return [json.loads(m["Body"]) for m in messages]
@@ -59,7 +68,7 @@ def test_spoke_rule_forwards_package_events_to_the_hub_bus(aws: None, templates:
 
     package_event = load_event("model-package-state-change")
     card_event = load_event("model-card-state-change")
-    spoke_events.put_events(Entries=[as_entry(package_event), as_entry(card_event)])
+    sagemaker_emits(SPOKE, package_event, card_event)
 
     arrived = drain(hub_sqs, queue_url)
     assert [e["detail-type"] for e in arrived] == ["SageMaker Model Package State Change"]
@@ -79,9 +88,9 @@ def test_pattern_does_not_match_other_detail_types(aws: None, templates: dict[st
     events.put_rule(Name="forward", EventPattern=json.dumps(pattern))
     events.put_targets(Rule="forward", Targets=[{"Id": "q", "Arn": queue_arn}])
 
-    events.put_events(Entries=[as_entry(load_event("model-card-state-change"))])
+    sagemaker_emits(SPOKE, load_event("model-card-state-change"))
     assert drain(sqs, queue_url) == []
-    events.put_events(Entries=[as_entry(load_event("model-package-state-change"))])
+    sagemaker_emits(SPOKE, load_event("model-package-state-change"))
     assert len(drain(sqs, queue_url)) == 1
 
 
@@ -109,8 +118,28 @@ def test_hub_default_bus_rules_route_only_their_sample(
     events.put_rule(Name="under-test", EventPattern=json.dumps(rule["EventPattern"]))
     events.put_targets(Rule="under-test", Targets=[{"Id": "stand-in", "Arn": queue_arn}])
 
-    events.put_events(Entries=[as_entry(load_event(not_routed))])
+    sagemaker_emits(HUB, load_event(not_routed))
     assert drain(sqs, queue_url) == []
-    events.put_events(Entries=[as_entry(load_event(routed))])
+    sagemaker_emits(HUB, load_event(routed))
     [delivered] = drain(sqs, queue_url)
     assert delivered["detail"] == load_event(routed)["detail"]
+
+
+def test_a_customer_cannot_put_events_with_an_aws_source(aws: None) -> None:
+    """AWS reserves `aws.` sources for its services: PutEvents answers the entry with
+    NotAuthorizedForSourceException and delivers nothing of it; the batch's other entries go."""
+    hub = session_for(HUB)
+    sqs = hub.client("sqs")
+    queue_url = sqs.create_queue(QueueName="seen")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = hub.client("events")
+    events.put_rule(Name="all", EventPattern=json.dumps({"detail-type": [{"exists": True}]}))
+    events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": queue_arn}])
+    forged = as_entry(load_event("model-package-state-change"))
+    own = {**forged, "Source": "com.example.registry"}
+
+    answer = events.put_events(Entries=[forged, own])
+    assert answer["FailedEntryCount"] == 1
+    assert answer["Entries"][0]["ErrorCode"] == "NotAuthorizedForSourceException"
+    assert "EventId" in answer["Entries"][1] and "ErrorCode" not in answer["Entries"][1]
+    assert [e["source"] for e in drain(sqs, queue_url)] == ["com.example.registry"]
