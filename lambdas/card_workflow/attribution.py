@@ -120,6 +120,18 @@ class Verdict:
     at_deadline: str = "refused"
 
 
+def judge_setter(calls: Iterable[CardCall], *, status: str, approvers: frozenset[str], what: str) -> Verdict:
+    """Who set the card to `status`, from the calls matched to the change: refused when any call
+    that set it is not an approver's, pending while none is recorded, else the first approver's."""
+    setters = [c for c in calls if c.status == status]
+    strangers = [c for c in setters if c.principal not in approvers]
+    if strangers:
+        return Verdict("refused", f"{strangers[0].principal} is not an approver", offender=strangers[0])
+    if not setters:
+        return Verdict("pending", f"no CloudTrail record of this {what} in the hub account yet")
+    return Verdict("effective", f"{what} by {setters[0].principal}", approver=setters[0])
+
+
 def judge_approval(
     calls: Iterable[CardCall],
     *,
@@ -150,13 +162,10 @@ def judge_approval(
                 offender=edits[0],
             )
         return Verdict("pending", f"no CloudTrail record of the write that made version {version} in the hub yet")
-    approvals = [c for c in calls if c.status == "Approved"]
-    strangers = [c for c in approvals if c.principal not in approvers]
-    if strangers:
-        return Verdict("refused", f"{strangers[0].principal} is not an approver", offender=strangers[0])
-    if not approvals:
-        return Verdict("pending", "no CloudTrail record of this approval in the hub account yet")
-    approver = approvals[0]
+    setter = judge_setter(calls, status="Approved", approvers=approvers, what="approval")
+    if setter.approver is None:
+        return setter
+    approver = setter.approver
     if not reviewed:
         return Verdict("pending", f"version {version} has not been PendingReview", approver=approver)
     if approver_may_not_edit:

@@ -33,7 +33,7 @@ from typing import Any
 from shared.card_links import CardLink, card_link, content_names_other_package, record_approved_version
 from shared.card_names import CARD_NAME, card_name_for_package
 
-from card_workflow.attribution import CardCall, Verdict, card_calls, judge_approval, parse_time
+from card_workflow.attribution import CardCall, Verdict, card_calls, judge_approval, judge_setter, parse_time
 from card_workflow.ledger import append_entry, get_entry, ledger_entries
 from card_workflow.notices import as_data, send_once
 
@@ -368,20 +368,20 @@ def settle_archive(
         except ValueError:
             raise MalformedEvent(f"detail.LastModifiedTime {change.modified_at!r} is not a time") from None
         calls = card_calls(cloudtrail, card_name=change.card_name, card_arn=change.card_arn, around=archived_at)
-        archives = [c for c in calls if c.status == "Archived"]
-        strangers = [c for c in archives if c.principal not in settings.approvers]
-        if not archives and now < archived_at + timedelta(seconds=settings.attribution_deadline_seconds):
+        verdict = judge_setter(calls, status="Archived", approvers=settings.approvers, what="archive")
+        if verdict.outcome == "pending" and now < archived_at + timedelta(
+            seconds=settings.attribution_deadline_seconds
+        ):
             sqs.send_message(
                 QueueUrl=settings.recheck_queue_url,
                 MessageBody=json.dumps({"event": event}),
                 DelaySeconds=max(0, min(900, settings.recheck_delay_seconds)),
             )
             return "archive not attributed yet: no CloudTrail record in the hub account; looking again later"
-        if strangers or not archives:
-            who = (
-                strangers[0].caller_arn if strangers else "unknown to the hub (no CloudTrail record in the hub account)"
-            )
-            reason = f"{strangers[0].principal} is not an approver" if strangers else "no CloudTrail record"
+        if verdict.approver is None:
+            offender = verdict.offender
+            who = offender.caller_arn if offender else "unknown to the hub (no CloudTrail record in the hub account)"
+            reason = verdict.reason if offender else "no CloudTrail record"
             append_entry(
                 dynamodb,
                 table,
@@ -398,9 +398,9 @@ def settle_archive(
             {
                 "Kind": "archive-effective",
                 "Version": str(change.version),
-                "Principal": archives[0].principal,
-                "Caller": archives[0].caller_arn,
-                "CloudTrailEventId": archives[0].event_id,
+                "Principal": verdict.approver.principal,
+                "Caller": verdict.approver.caller_arn,
+                "CloudTrailEventId": verdict.approver.event_id,
             },
         )
     package_arn = linked_package(dynamodb, sns, settings, change, content)
