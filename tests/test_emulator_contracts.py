@@ -290,26 +290,11 @@ def test_a_card_added_to_a_share_without_a_permission_brings_the_default(aws: No
 @pytest.mark.parametrize("sharing", ["own-account", "all-spokes"])
 def test_the_product_names_a_permission_on_every_share(example_raw: dict[str, Any], sharing: str) -> None:
     """The product never relies on RAM's default: every share it declares names its permission."""
-    from aws_cdk import App, Stack
     from aws_cdk import aws_ram as ram
 
-    from governance_config import AccessLevel, parse_config
-    from governance_constructs.card_share import ModelCardShares
+    from tests.test_hub_stack import card_shares
 
-    config = parse_config({**example_raw, "sharing": sharing})
-    stack = Stack(App(), "Shares")
-    ModelCardShares(
-        stack,
-        "CardShares",
-        spokes=config.spokes,
-        organization=config.organization,
-        partition="aws",
-        sharing=config.sharing,
-        share_names={level: config.share_name(level) for level in AccessLevel},
-        owner_share_name=config.owner_share_name,
-        read_permission_name=config.read_permission_name,
-        card_arns=[],
-    )
+    stack, _ = card_shares({**example_raw, "sharing": sharing}, [])
     shares = [c for c in stack.node.find_all() if isinstance(c, ram.CfnResourceShare)]
     assert len(shares) >= 2
     for share in shares:

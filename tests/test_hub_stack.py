@@ -57,14 +57,14 @@ def test_every_spoke_reads_and_an_editing_account_spoke_edits_only_its_own_cards
     )
 
 
-def test_widened_sharing_gives_each_spoke_its_level_on_every_card(example_raw: dict[str, Any]) -> None:
+def card_shares(raw: dict[str, Any], card_arns: list[str]) -> tuple[Any, Any]:
+    """The hub's card shares alone, from a config, in a bare stack: (the stack, the construct)."""
     from aws_cdk import App, Stack
 
-    from governance_config import AccessLevel, Sharing, parse_config
+    from governance_config import AccessLevel, parse_config
     from governance_constructs.card_share import ModelCardShares
 
-    config = parse_config({**example_raw, "sharing": "all-spokes"})
-    assert config.sharing is Sharing.ALL_SPOKES
+    config = parse_config(raw)
     stack = Stack(App(), "Shares")
     shares = ModelCardShares(
         stack,
@@ -76,7 +76,18 @@ def test_widened_sharing_gives_each_spoke_its_level_on_every_card(example_raw: d
         share_names={level: config.share_name(level) for level in AccessLevel},
         owner_share_name=config.owner_share_name,
         read_permission_name=config.read_permission_name,
-        card_arns=["arn:aws:sagemaker:us-east-1:111111111111:model-card/customer-churn"],
+        card_arns=card_arns,
+    )
+    return stack, shares
+
+
+def test_widened_sharing_gives_each_spoke_its_level_on_every_card(example_raw: dict[str, Any]) -> None:
+    from governance_config import Sharing, parse_config
+
+    assert parse_config({**example_raw, "sharing": "all-spokes"}).sharing is Sharing.ALL_SPOKES
+    stack, shares = card_shares(
+        {**example_raw, "sharing": "all-spokes"},
+        ["arn:aws:sagemaker:us-east-1:111111111111:model-card/customer-churn"],
     )
     assert shares.owner_shares == {}
     template = Template.from_stack(stack)
