@@ -148,8 +148,13 @@ class BrokenLink:
     entry_key: str
     reason: str
 
+    @property
+    def where(self) -> str:
+        """The broken link and why, without the card."""
+        return f"link {self.seq} ({self.entry_key or 'no entry'}): {self.reason}"
+
     def __str__(self) -> str:
-        return f"{self.card_arn}: link {self.seq} ({self.entry_key or 'no entry'}): {self.reason}"
+        return f"{self.card_arn}: {self.where}"
 
 
 @dataclass(frozen=True)

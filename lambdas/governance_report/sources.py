@@ -278,7 +278,7 @@ def broken_chains(ledger: Mapping[str, Sequence[Mapping[str, str]]]) -> list[tup
     for card_arn in sorted(ledger):
         broken = verify_card(card_arn, ledger[card_arn])
         if broken is not None:
-            found.append((card_arn, f"link {broken.seq} ({broken.entry_key or 'no entry'}): {broken.reason}"))
+            found.append((card_arn, broken.where))
     return found
 
 
