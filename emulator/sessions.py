@@ -32,6 +32,14 @@ def _session(access_key: str, secret: str, token: str | None = None) -> boto3.Se
     )
 
 
+def environment_session() -> boto3.Session:
+    """A session whose credentials come from the environment when it first needs them, as the
+    default session of a Lambda function's process does; it shares the parsed service models."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=core)
+
+
 def management_session(endpoint: str | None = None) -> boto3.Session:
     del endpoint  # the keys are the same in-process and on the server
     return _session(ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY)

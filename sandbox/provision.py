@@ -69,9 +69,15 @@ class Deployed:
     # queue logical ID -> function logical ID, from AWS::Lambda::EventSourceMapping
     event_sources: dict[str, str] = field(default_factory=dict)
 
+    # One client per service, made on first use: boto3 clients are thread-safe, and making one costs
+    # far more than most calls the walks and tests make with it.
+    clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
     def client(self, service: str) -> Any:
         with ENVIRONMENT_LOCK:
-            return self.session.client(service, endpoint_url=self.endpoint)
+            if service not in self.clients:
+                self.clients[service] = self.session.client(service, endpoint_url=self.endpoint)
+            return self.clients[service]
 
     def resources(self, resource_type: str) -> list[tuple[str, dict[str, Any]]]:
         return [

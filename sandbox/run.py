@@ -33,7 +33,7 @@ from shared.card_names import card_name_for  # noqa: E402
 
 from emulator.organizations import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, access_role_arn  # noqa: E402
 from emulator.server import start  # noqa: E402
-from emulator.sessions import role_session, service_role_session  # noqa: E402
+from emulator.sessions import environment_session, role_session, service_role_session  # noqa: E402
 from governance_config import (  # noqa: E402
     HUB_STACK_SUFFIX,
     SPOKE_STACK_INFIX,
@@ -210,7 +210,7 @@ class Sandbox:
             # Lambda keeps a function's execution environment warm between invocations: its boto3
             # default session (with the service models it loaded) lives on while its credentials do.
             warm = (function.logical_id, credentials.access_key)
-            boto3.DEFAULT_SESSION = self.warm_sessions.get(warm)
+            boto3.DEFAULT_SESSION = self.warm_sessions.get(warm) or environment_session()
             try:
                 yield
             finally:

@@ -14,8 +14,17 @@ rendering and once done; both versions are deployed and the weekly report reads 
 (the spokes' through their registry-reader roles).
 
 The stacks are synthesized from config/local.json with the weekly report on and provisioned once
-for the module (sandbox.provision, through the sandbox); each case removes one statement from the
-role in the emulator, runs the lifecycle under fresh group names and puts the statement back.
+for the module (sandbox.provision, through the sandbox); each case removes statements from roles
+in the emulator, runs the lifecycle under fresh group names and puts the statements back.
+
+Every statement is an Allow, so removing statements can only take permissions away: a run that
+passes without a set of statements passes without any one of them. Two groups use that, so that
+no run is repeated that proves nothing new:
+- the statements only a part of AWS the emulator does not run needs are removed together, once;
+- the statements only the report needs are removed together for one run of the steps before the
+  report (none of them is needed there); each is then removed alone for a run of the report step
+  on that shared state. The report only reads, and writes its own week's objects, so the report
+  step can run again on the same state, which a positive run with every statement shows.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -176,11 +185,21 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("sagemaker:DescribeModel",), REPORT, ""),
     ],
 }
-CASES = [
-    pytest.param(role, index, id=f"{role}-{index}-{'+'.join(a.split(':')[1] for a in actions)}")
-    for role, statements in STATEMENTS.items()
-    for index, (actions, _, _) in enumerate(statements)
-]
+
+
+def every_statement() -> list[tuple[str, int, str | None]]:
+    """(role, statement index, the step that needs it or None) for every statement of STATEMENTS."""
+    return [
+        (role, index, step) for role, statements in STATEMENTS.items() for index, (_, step, _) in enumerate(statements)
+    ]
+
+
+def cases(needed_at: Callable[[str | None], bool]) -> list[Any]:
+    return [
+        pytest.param(role, index, id=f"{role}-{index}-{'+'.join(a.split(':')[1] for a in STATEMENTS[role][index][0])}")
+        for role, index, step in every_statement()
+        if needed_at(step)
+    ]
 
 
 class StepFailed(AssertionError):
@@ -205,18 +224,30 @@ class World:
         return policy_name, document if isinstance(document, dict) else json.loads(document)
 
     @contextmanager
-    def without(self, role: str, index: int) -> Iterator[dict[str, Any]]:
-        """The role's policy with statement `index` removed, for the duration; yields the statement."""
-        deployed, name = self.roles[role]
-        iam = deployed.client("iam")
-        policy_name, document = self.policy(role)
-        statements = document["Statement"]
-        reduced = {**document, "Statement": statements[:index] + statements[index + 1 :]}
-        iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(reduced))
+    def without(self, removed: Sequence[tuple[str, int]]) -> Iterator[None]:
+        """The roles' policies without the (role, statement index) pairs `removed`, for the duration."""
+        kept: dict[str, tuple[str, dict[str, Any]]] = {}
+        for role in dict.fromkeys(role for role, _ in removed):
+            deployed, name = self.roles[role]
+            policy_name, document = self.policy(role)
+            kept[role] = (policy_name, document)
+            gone = {index for r, index in removed if r == role}
+            left = [s for i, s in enumerate(document["Statement"]) if i not in gone]
+            iam = deployed.client("iam")
+            if left:
+                iam.put_role_policy(
+                    RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps({**document, "Statement": left})
+                )
+            else:  # IAM refuses a policy without statements
+                iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
         try:
-            yield statements[index]
+            yield
         finally:
-            iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
+            for role, (policy_name, document) in kept.items():
+                deployed, name = self.roles[role]
+                deployed.client("iam").put_role_policy(
+                    RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document)
+                )
 
 
 @pytest.fixture(scope="module")
@@ -281,13 +312,23 @@ def sandbox_setting(name: str, value: str) -> Iterator[None]:
 
 
 class Lifecycle:
-    def __init__(self, world: World, report_day: datetime) -> None:
+    """One run of the lifecycle under its own group names; as a context manager, it starts from
+    empty queues and removes its cards and endpoints at the end."""
+
+    def __init__(self, world: World) -> None:
         world.runs += 1
         self.world, self.sandbox, self.hub = world, world.sandbox, world.sandbox.hub
         self.spoke = next(s for s in self.sandbox.spokes.values() if s.account == SPOKE)
         self.group = f"minimal-{world.runs:03d}"
-        self.report_day = report_day
+        self.deployed = False
         self.logged = Handlers()
+
+    def __enter__(self) -> Lifecycle:
+        self.purge()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.clean_up()
 
     def steps(self) -> list[tuple[str, Callable[[], None]]]:
         return [
@@ -301,20 +342,21 @@ class Lifecycle:
             (REPORT, self.report),
         ]
 
-    def run(self) -> tuple[str, BaseException] | None:
-        """None when every step passed, else the first step that failed and its error."""
-        self.purge()
+    def run(self, only: Sequence[str] | None = None) -> tuple[str, BaseException] | None:
+        """None when every step (or every step named in `only`, in lifecycle order) passed, else the
+        first step that failed and its error."""
         root = logging.getLogger()
         root.addHandler(self.logged)
         try:
             for name, step in self.steps():
+                if only is not None and name not in only:
+                    continue
                 try:
                     step()
                 except (ClientError, StepFailed, RuntimeError) as error:
                     return name, error
         finally:
             root.removeHandler(self.logged)
-            self.clean_up()
         return None
 
     def clean_up(self) -> None:
@@ -512,11 +554,13 @@ class Lifecycle:
     def report(self) -> None:
         from governance_report import handler as report_handler
 
-        for deployed, package in ((self.spoke, self.spoke_package), (self.hub, self.hub_package)):
-            deploy(deployed, f"{self.group}-endpoint", package)
+        if not self.deployed:
+            for deployed, package in ((self.spoke, self.spoke_package), (self.hub, self.hub_package)):
+                deploy(deployed, f"{self.group}-endpoint", package)
+            self.deployed = True
         function = next(f for f in self.hub.functions.values() if HANDLERS[f.handler] == "weekly-report")
         start = len(self.logged.lines)
-        day = self.report_day
+        day = next(REPORT_DAYS)
 
         class ReportDay(datetime):
             @classmethod
@@ -577,27 +621,70 @@ def test_every_statement_is_listed(world: World) -> None:
     for role in STATEMENTS:
         _, document = world.policy(role)
         assert [tuple(actions_of(s)) for s in document["Statement"]] == [a for a, _, _ in STATEMENTS[role]], role
+        # The grouped runs below rest on this: without a Deny, removing statements only takes away.
+        assert {s["Effect"] for s in document["Statement"]} == {"Allow"}, role
     assert set(STATEMENTS) == set(world.roles)
 
 
 def test_the_lifecycle_passes_with_every_role_as_synthesized(world: World) -> None:
-    failed = Lifecycle(world, next(REPORT_DAYS)).run()
+    with Lifecycle(world) as lifecycle:
+        failed = lifecycle.run()
     assert failed is None, f"{failed[0]}: {error_text(failed[1])}" if failed else ""
 
 
-@pytest.mark.parametrize(("role", "index"), CASES)
+@pytest.mark.parametrize(("role", "index"), cases(lambda step: step not in (None, REPORT)))
 def test_each_statement_is_needed(world: World, role: str, index: int) -> None:
-    actions, step, reason = STATEMENTS[role][index]
-    with world.without(role, index) as statement:
-        assert tuple(actions_of(statement)) == actions
-        failed = Lifecycle(world, next(REPORT_DAYS)).run()
-    if step is None:
-        # Only a part of AWS the emulator does not run uses it (see `reason`): the run passes
-        # without it. Should the emulator come to need it, this fails and the statement is listed
-        # with its step instead.
-        assert reason
-        assert failed is None, f"{role}[{index}] is needed after all: {failed[0]}: {error_text(failed[1])}"
-        return
+    with world.without([(role, index)]), Lifecycle(world) as lifecycle:
+        failed = lifecycle.run()
+    assert_stopped_for_want_of(role, index, failed)
+
+
+def test_statements_only_aws_itself_uses_are_not_needed_by_the_lifecycle(world: World) -> None:
+    # Only a part of AWS the emulator does not run uses them (see each one's reason): the run passes
+    # without all of them at once, so without any one. Should the emulator come to need one, this
+    # fails and the statement is listed with its step instead.
+    unused = [(role, index) for role, index, step in every_statement() if step is None]
+    assert unused
+    assert all(STATEMENTS[role][index][2] for role, index in unused)
+    with world.without(unused), Lifecycle(world) as lifecycle:
+        failed = lifecycle.run()
+    assert failed is None, f"needed after all: {failed[0]}: {error_text(failed[1])}" if failed else ""
+
+
+@pytest.fixture(scope="module")
+def ready_to_report(world: World) -> Iterator[tuple[Lifecycle, tuple[str, BaseException] | None]]:
+    """The steps before the report, run once without every statement only the report needs."""
+    lifecycle = Lifecycle(world)
+    with lifecycle:
+        with world.without([(role, index) for role, index, step in every_statement() if step == REPORT]):
+            failed = lifecycle.run([name for name, _ in lifecycle.steps() if name != REPORT])
+        yield lifecycle, failed
+
+
+def test_the_report_needs_none_of_its_statements_before_and_runs_again_on_the_same_state(
+    ready_to_report: tuple[Lifecycle, tuple[str, BaseException] | None],
+) -> None:
+    lifecycle, failed_before = ready_to_report
+    assert failed_before is None, f"{failed_before[0]}: {error_text(failed_before[1])}" if failed_before else ""
+    for _ in range(2):
+        failed = lifecycle.run([REPORT])
+        assert failed is None, f"{failed[0]}: {error_text(failed[1])}" if failed else ""
+
+
+@pytest.mark.parametrize(("role", "index"), cases(lambda step: step == REPORT))
+def test_each_statement_the_report_needs_is_needed(
+    world: World, ready_to_report: tuple[Lifecycle, tuple[str, BaseException] | None], role: str, index: int
+) -> None:
+    lifecycle, failed_before = ready_to_report
+    assert failed_before is None, "the steps before the report failed (see the test above)"
+    with world.without([(role, index)]):
+        failed = lifecycle.run([REPORT])
+    assert_stopped_for_want_of(role, index, failed)
+
+
+def assert_stopped_for_want_of(role: str, index: int, failed: tuple[str, BaseException] | None) -> None:
+    """The run stopped at the statement's step, with an AccessDenied for want of that statement."""
+    actions, step, _ = STATEMENTS[role][index]
     assert failed is not None, f"{role}[{index}] {actions}: the lifecycle passed without it"
     failed_step, error = failed
     text = error_text(error)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,9 +13,9 @@ from botocore.config import Config
 # Throttling and 5xx are retried by botocore with exponential backoff and jitter.
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 
-# Keyed by service and the identity of its (module-level) Config.
-_clients: dict[tuple[str, int], Any] = {}
-_clients_session: Any = None
+# Per default session, keyed by service and the identity of its (module-level) Config. A session
+# that is gone takes its clients with it.
+_clients: weakref.WeakKeyDictionary[boto3.Session, dict[tuple[str, int], Any]] = weakref.WeakKeyDictionary()
 
 
 def aws_clients(services: Sequence[str], configs: Mapping[str, Config] | None = None) -> dict[str, Any]:
@@ -23,18 +24,18 @@ def aws_clients(services: Sequence[str], configs: Mapping[str, Config] | None = 
     A client costs milliseconds to build (endpoint and service model resolution); Lambda keeps the
     module between invocations, so only the first one pays. The clients belong to boto3's default
     session: whoever resets that session (a fresh process, or the local sandbox standing in for
-    one) gets new clients with the credentials of the moment.
+    one) gets new clients with the credentials of the moment, and whoever puts an earlier session
+    back gets that session's clients again.
     """
-    global _clients_session
-    if boto3.DEFAULT_SESSION is None or boto3.DEFAULT_SESSION is not _clients_session:
+    if boto3.DEFAULT_SESSION is None:
         boto3.setup_default_session()
-        _clients.clear()
-        _clients_session = boto3.DEFAULT_SESSION
+    session = boto3.DEFAULT_SESSION
+    made = _clients.setdefault(session, {})
     chosen = {name: (configs or {}).get(name, RETRIES) for name in services}
     for name, config in chosen.items():
-        if (name, id(config)) not in _clients:
-            _clients[(name, id(config))] = _clients_session.client(name, config=config)
-    return {name: _clients[(name, id(config))] for name, config in chosen.items()}
+        if (name, id(config)) not in made:
+            made[(name, id(config))] = session.client(name, config=config)
+    return {name: made[(name, id(config))] for name, config in chosen.items()}
 
 
 def dead_letter(sqs: Any, queue_url: str, event: Any, reason: str) -> None:
