@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.durations_guard"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "example.json"
 AWS_EVENTS = Path(__file__).resolve().parent / "fixtures" / "aws-events"
