@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from governance_config import EXPORT_PREFIX, Organization, Spoke
-from governance_constructs.nag import acknowledge
+from governance_constructs.nag import acknowledge, checkov_skip
 from governance_constructs.spoke_principals import spoke_grantees
 
 # Each exporting account writes and reads only under its own account ID.
@@ -70,6 +70,12 @@ class EvidenceArchive(Construct):
             "AwsSolutions-S1",
             "This is the server access log target of the evidence bucket; S3 advises against "
             "logging a log bucket (it would log its own log deliveries).",
+        )
+        checkov_skip(
+            self.access_logs,
+            "CKV_AWS_18",
+            "This is the server access log target of the evidence and exports buckets; S3 advises "
+            "against logging a log bucket (it would log its own log deliveries).",
         )
         self.bucket = s3.Bucket(
             self,
