@@ -62,7 +62,11 @@ class ApprovalWorkflow(Construct):
         self.follow_up = sqs.Queue(
             self,
             "ExportFollowUp",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            # The card key: the only roles that send and receive here hold it already, so it
+            # costs no key of its own and no wider grant (SQS-managed SSE is not a KMS key, and
+            # the AWS managed key alias/aws/sqs would let any role of the account decrypt).
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
             enforce_ssl=True,
             visibility_timeout=Duration.seconds(180),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.follow_up_dead_letters.queue),
@@ -72,7 +76,8 @@ class ApprovalWorkflow(Construct):
         self.recheck = sqs.Queue(
             self,
             "ApprovalRecheck",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
             enforce_ssl=True,
             # Lambda's guidance for an SQS source: at least six times the function's timeout.
             visibility_timeout=Duration.seconds(360),
@@ -160,9 +165,15 @@ class ApprovalWorkflow(Construct):
         self._grant_spoke_approval(role, stack, approval_sync_role_name, spokes, organization)
         # Not topic.grant_publish: it adds kms:GenerateDataKey*, a wildcard; the key grant below is exact.
         role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]))
-        self.follow_up.grant_send_messages(role)
-        self.recheck.grant_send_messages(role)
-        self.follow_up.grant_send_messages(self.follower.role)
+        # Not grant_send_messages: on a queue with a key it adds kms:GenerateDataKey* and
+        # kms:ReEncrypt*, wildcards; both roles' exact key grant below is what SendMessage needs.
+        for sender, queue in ((role, self.follow_up), (role, self.recheck), (self.follower.role, self.follow_up)):
+            sender.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                    resources=[queue.queue_arn],
+                )
+            )
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         key.grant(self.follower.role, "kms:Decrypt", "kms:GenerateDataKey")
 

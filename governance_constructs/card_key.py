@@ -16,6 +16,7 @@ from governance_constructs.aws_facts import (
     model_card_arn,
     via_services,
 )
+from governance_constructs.nag import checkov_skip
 from governance_constructs.spoke_principals import merge_conditions, organization_grantee
 
 
@@ -106,4 +107,13 @@ class ModelCardKey(Construct):
                     resources=["*"],
                     conditions=merge_conditions(exporters.conditions, export_use),
                 )
+            )
+        if organization is not None:
+            checkov_skip(
+                self.key,
+                "CKV_AWS_33",
+                "Principal * appears only in the spokes' statements, each held by aws:PrincipalOrgID to "
+                "this organization, by kms:ViaService to SageMaker or S3 in the hub region and by the "
+                "encryption context to this hub's model cards or its exports bucket; naming accounts "
+                "instead would grow the 32 KB key policy with every spoke account of every OU.",
             )

@@ -7,7 +7,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from governance_constructs.nag import acknowledge
+from governance_constructs.nag import acknowledge, checkov_skip
 
 
 class DeadLetterQueue(Construct):
@@ -27,6 +27,16 @@ class DeadLetterQueue(Construct):
             "AwsSolutions-SQS3",
             "This queue is itself the dead-letter queue of an EventBridge target or a Lambda; cdk-nag "
             "recognises a DLQ only through an SQS redrive policy, and a DLQ of a DLQ would only move the problem.",
+        )
+        checkov_skip(
+            self.queue,
+            "CKV_AWS_27",
+            "Encrypted at rest with SQS-managed SSE (SqsManagedSseEnabled), which this check does not "
+            "read (it looks for KmsMasterKeyId). EventBridge writes here as events.amazonaws.com, which "
+            "the AWS managed key alias/aws/sqs cannot admit; a customer-managed key would make the last "
+            "resort depend on that key (disabled or mis-granted, EventBridge drops what it cannot "
+            "dead-letter) and cost $1 a month in each spoke account, for event envelopes (names, ARNs, "
+            "statuses) that carry no card content.",
         )
         self.alarm = alarm_on_any(
             self,

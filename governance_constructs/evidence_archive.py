@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from governance_config import EXPORT_PREFIX, Organization, Spoke
-from governance_constructs.nag import acknowledge
+from governance_constructs.nag import acknowledge, checkov_skip
 from governance_constructs.spoke_principals import spoke_grantees
 
 # Each exporting account writes and reads only under its own account ID.
@@ -20,6 +20,8 @@ OWN_EXPORTS = f"{EXPORT_PREFIX}/${{aws:PrincipalAccount}}/*"
 # What the evidence bucket holds: approval evidence (the workflow's) and the weekly reports.
 EVIDENCE_PREFIX = "evidence"
 REPORTS_PREFIX = "reports"
+# How long an export version that is no longer current stays restorable.
+NONCURRENT_EXPORT_LIFETIME = Duration.days(1)
 
 
 class EvidenceArchive(Construct):
@@ -69,6 +71,12 @@ class EvidenceArchive(Construct):
             "This is the server access log target of the evidence bucket; S3 advises against "
             "logging a log bucket (it would log its own log deliveries).",
         )
+        checkov_skip(
+            self.access_logs,
+            "CKV_AWS_18",
+            "This is the server access log target of the evidence and exports buckets; S3 advises "
+            "against logging a log bucket (it would log its own log deliveries).",
+        )
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -114,6 +122,10 @@ class ExportArchive(Construct):
     """Where spokes allowed to export write the PDFs they start: KMS-encrypted with the card key,
     TLS only, no Object Lock (these are working copies, not evidence) and expiring after
     `expiry_days`. Each exporting account may write and read only `exports/<its account ID>/`.
+
+    Versioned, so a copy a spoke overwrote or deleted by mistake can be restored for a day; a
+    version that stops being current (overwritten, deleted, or expired) is removed a day later, so
+    no copy outlives `expiry_days` by more than a day.
     """
 
     def __init__(
@@ -144,10 +156,16 @@ class ExportArchive(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="exports/",
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
-                    expiration=Duration.days(expiry_days), abort_incomplete_multipart_upload_after=Duration.days(1)
-                )
+                    expiration=Duration.days(expiry_days),
+                    noncurrent_version_expiration=NONCURRENT_EXPORT_LIFETIME,
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                # S3 refuses ExpiredObjectDeleteMarker beside expiration days in one rule; once its
+                # last version is gone, an expired copy's delete marker is all that is left.
+                s3.LifecycleRule(expired_object_delete_marker=True),
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )

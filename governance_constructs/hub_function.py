@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from governance_constructs.dead_letters import DeadLetterQueue, alarm_on_any
+from governance_constructs.nag import checkov_skip
 
 LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
 # The newest Python runtime this aws-cdk-lib offers (cdk-nag AwsSolutions-L1 flags older ones).
@@ -81,6 +82,37 @@ class HubFunction(Construct):
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.add_override("DependsOn", [Stack.of(self).get_logical_id(policy.node.default_child)])  # type: ignore[arg-type]
+        checkov_skip(
+            self.log_group,
+            "CKV_AWS_158",
+            "CloudWatch Logs encrypts every log group at rest. The handlers log event IDs, outcomes and "
+            "error messages, never card content; the card key would make reading a function's log "
+            "need the key that decrypts every model card and evidence object, and a key of its own "
+            "costs $1 a month for nothing confidential.",
+        )
+        checkov_skip(
+            cfn_function,
+            "CKV_AWS_117",
+            "The function calls only AWS service APIs and reaches nothing on a private network; in a "
+            "VPC it would need a NAT gateway or an interface endpoint for each service it calls, a "
+            "standing cost for no resource that needs isolating.",
+        )
+        checkov_skip(
+            cfn_function,
+            "CKV_AWS_115",
+            "Reserved concurrency is taken from the account's pool, and Lambda refuses it when less than "
+            "100 would stay unreserved, so the hub would not deploy in an account with a low concurrency "
+            "quota (new accounts may start at 10). The function runs only on this hub's own rules, "
+            "schedule and queues, as often as model cards and packages change, so there is no runaway "
+            "to cap, and a throttled invocation waits (Lambda's asynchronous queue, SQS) rather than fails.",
+        )
+        checkov_skip(
+            cfn_function,
+            "CKV_AWS_173",
+            "The environment holds resource names, ARNs, queue URLs and settings, no secret; Lambda "
+            "encrypts it at rest with its AWS managed key. A customer-managed key would add a key "
+            "grant to Lambda for values that are also in this template.",
+        )
         self.errors = alarm_on_any(
             self, "ErrorAlarm", f"Lambda errors: {description}", self.function.metric_errors(period=Duration.minutes(5))
         )

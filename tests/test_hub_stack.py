@@ -203,8 +203,13 @@ def test_exports_bucket_expires_exports_has_no_object_lock_and_spokes_use_their_
     [(bucket_id, bucket)] = buckets.items()
     props = bucket["Properties"]
     assert "ObjectLockEnabled" not in props and "ObjectLockConfiguration" not in props
-    [rule] = props["LifecycleConfiguration"]["Rules"]
+    # Versioned, yet nothing outlives its expiry by more than a day: a version no longer current
+    # goes a day later, and then the delete marker left in its place.
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    [rule, markers] = props["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == 30 and rule["Status"] == "Enabled"
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert markers == {"ExpiredObjectDeleteMarker": True, "Status": "Enabled"}
     [policy] = [
         p["Properties"]["PolicyDocument"]["Statement"]
         for p in hub.find_resources("AWS::S3::BucketPolicy").values()

@@ -80,9 +80,10 @@ ASYNC_DEAD_LETTERS = (
     "this handler never sends there itself, and the emulator runs no Lambda service."
 )
 LEDGER_KEY = (
-    "The ledger table is encrypted with the card key: DynamoDB uses it for the caller on PutItem "
-    "and Query, which the emulator does not evaluate (README, 'Not evaluated'); the follower "
-    "calls nothing else that uses the key."
+    "The ledger table and the follow-up queue are encrypted with the card key: DynamoDB (PutItem, "
+    "Query) and SQS (SendMessage, and Lambda's ReceiveMessage for the event source) use it for the "
+    "caller, which the emulator does not evaluate (README, 'Not evaluated'); the follower calls "
+    "nothing else that uses the key."
 )
 
 # Every statement of every role, in the order the template writes them: its actions and the step
@@ -114,6 +115,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
             SPOKE_REGISTERS,  # Lambda polls its event source all along
             "",
         ),
+        (("kms:Decrypt", "kms:GenerateDataKey"), SPOKE_REGISTERS, ""),  # DescribeModelCard; the queues' key
         (("dynamodb:PutItem", "dynamodb:Query"), SPOKE_REGISTERS, ""),  # the new card's Draft
         (("dynamodb:GetItem", "dynamodb:UpdateItem"), REVIEWER_APPROVES, ""),
         (
@@ -128,7 +130,6 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("s3:ListBucket",), REVIEWER_APPROVES, ""),
         (("sts:AssumeRole",), REVIEWER_APPROVES, ""),
         (("sns:Publish",), REVIEW, ""),
-        (("kms:Decrypt", "kms:GenerateDataKey"), SPOKE_REGISTERS, ""),  # DescribeModelCard
     ],
     "export-follower": [
         (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), EXPORTS, ""),
@@ -144,9 +145,9 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
             SPOKE_REGISTERS,  # Lambda polls its event source all along
             "",
         ),
+        (("kms:Decrypt", "kms:GenerateDataKey"), None, LEDGER_KEY),
         (("dynamodb:PutItem", "dynamodb:Query"), EXPORTS, ""),
         (("sagemaker:DescribeModelCardExportJob",), EXPORTS, ""),
-        (("kms:Decrypt", "kms:GenerateDataKey"), None, LEDGER_KEY),
     ],
     "weekly-report": [
         (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), None, ASYNC_DEAD_LETTERS),
