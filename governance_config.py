@@ -665,6 +665,7 @@ class HubSection(_Section):
     """The account that owns the cards, approves them and keeps the evidence."""
 
     account: AccountId
+    """The hub account's 12-digit ID."""
     region: Annotated[str, Text(), AfterValidator(_sagemaker_region)]
     """The hub's region, where SageMaker runs; every spoke uses the same region."""
     card_key_arn: Omittable[Annotated[str, Text("a KMS key ARN", pattern=KEY_ARN_PATTERN)]] = None
@@ -683,6 +684,7 @@ class OrganizationSection(_Section):
     """The AWS Organization of the spokes; needed for OU spokes."""
 
     id: Annotated[str, Text("an organization ID like o-a1b2c3d4e5", botocore=("organizations", "OrganizationId"))]
+    """The organization's ID, like o-a1b2c3d4e5."""
     management_account: Omittable[AccountId] = None
     """Needed for OU spokes: RAM names an OU by an ARN in the management account."""
     stack_set_delegated_admin: Omittable[AccountId] = None
@@ -712,6 +714,7 @@ class SpokeSection(_Section):
     access: Annotated[str, OneOf(tuple(AccessLevel))]
     """What the spoke may do with the shared cards."""
     account: Omittable[AccountId] = None
+    """The spoke account's 12-digit ID (give account or ou, not both)."""
     ou: Omittable[
         Annotated[str, Text("an OU ID like ou-ab12-cdef3456", botocore=("organizations", "OrganizationalUnitId"))]
     ] = None
@@ -732,13 +735,19 @@ class CardSection(_Section):
         Text("a model card name", cloudformation=(MODEL_CARD, "ModelCardName")),
         AfterValidator(_not_a_version_card_name),
     ]
+    """The card's name; not <group>-v<version>, the name of a model package version's card."""
     owner: Annotated[str, Text(cloudformation=(MODEL_CARD, "Content", "ModelOverview", "ModelOwner"))]
+    """Who owns the model (model overview)."""
     problem_type: Annotated[str, Text(cloudformation=(MODEL_CARD, "Content", "ModelOverview", "ProblemType"))]
+    """The kind of problem the model solves (model overview)."""
     risk_rating: Annotated[str, OneOf(cloudformation=(MODEL_CARD, "Content", "IntendedUses", "RiskRating"))]
+    """The model's risk rating (intended uses)."""
     intended_uses: Annotated[str, Text(cloudformation=(MODEL_CARD, "Content", "IntendedUses", "IntendedUses"))]
+    """What the model is meant to be used for (intended uses)."""
     purpose: Omittable[
         Annotated[str, Text(cloudformation=(MODEL_CARD, "Content", "IntendedUses", "PurposeOfModel"))]
     ] = None
+    """The purpose of the model (intended uses)."""
     model_package_group: Omittable[
         Annotated[str, Text(cloudformation=("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName"))]
     ] = None
@@ -767,18 +776,23 @@ class ConfigFile(_Section):
     schema_reference: Omittable[str] = Field(default=None, alias="$schema")
     """The JSON Schema of this file, for editors: "./schema.json"."""
     comment: Omittable[str] = Field(default=None, alias="$comment")
+    """A note for readers of the file; ignored."""
     prefix: Annotated[str, Text("3-24 lower-case letters, digits and dashes", pattern=PREFIX_PATTERN)] = (
         "model-card-governance"
     )
     """Starts every resource and stack name, so two installations can share an account."""
     hub: HubSection
+    """The account that owns the cards, approves them and keeps the evidence."""
     organization: Omittable[OrganizationSection] = None
+    """The AWS Organization of the spokes; needed for OU spokes."""
     spokes: Annotated[list[SpokeSection], Field(min_length=1), Explained("must be a non-empty list")]
+    """The accounts and OUs that receive the shared cards."""
     reviewers: Annotated[
         list[EmailAddress], Field(min_length=1), Explained("must be a non-empty list of e-mail addresses")
     ]
     """Who is e-mailed when a card awaits review; one subscription each."""
     cards: Annotated[list[CardSection], Explained("must be a list")] = []
+    """Cards the hub stack creates: each business problem's first card."""
     evidence_retention_days: Annotated[int, WholeNumber("days", 1, MAX_RETENTION_DAYS)] = DEFAULT_RETENTION_DAYS
     """How long the evidence bucket keeps each record (object lock)."""
     carry_over_sections: Annotated[
@@ -805,6 +819,7 @@ class ConfigFile(_Section):
     ] = DEFAULT_ATTRIBUTION_MINUTES
     """How long an approval waits for its CloudTrail record before it is refused."""
     report: ReportSection = Field(default_factory=ReportSection)
+    """The cross-account governance report."""
 
     # A rule across sections sees only the sections that passed (pydantic's `info.data`), so a bad
     # hub account is not also reported as "a spoke equal to the hub".
@@ -862,7 +877,7 @@ class ConfigFile(_Section):
     @field_validator("approvers")
     @classmethod
     def check_approvers(cls, approvers: list[str], info: ValidationInfo) -> list[str]:
-        """CloudTrail attributes an approval to an IAM role or user of the hub account."""
+        # CloudTrail attributes an approval to an IAM role or user; only the hub's count.
         refusals = _repeats("approvers", approvers)
         hub: HubSection | None = info.data.get("hub")
         for index, arn in enumerate(approvers):
@@ -1010,7 +1025,10 @@ def _json_problems(node: Any, location: Location = ()) -> Iterator[tuple[str, Lo
         return True
 
     if isinstance(node, str) and not is_text(node):
-        yield _line(location, "contains a lone UTF-16 surrogate, which is not a character", node), location
+        yield (
+            _line(location, "contains a lone UTF-16 surrogate (half of a \\uXXXX pair), which is not text", node),
+            location,
+        )
     elif isinstance(node, dict):
         for key in getattr(node, "duplicates", ()):
             yield _line((*location, key), "is given more than once in the same object (JSON keeps only the last)"), None
@@ -1018,7 +1036,7 @@ def _json_problems(node: Any, location: Location = ()) -> Iterator[tuple[str, Lo
             if is_text(key):
                 yield from _json_problems(value, (*location, key))
             else:
-                problem = "has a key with a lone UTF-16 surrogate, which is not a character"
+                problem = "has a key with a lone UTF-16 surrogate (half of a \\uXXXX pair), which is not text"
                 yield _line(location, problem, key), location
     elif isinstance(node, list):
         for index, item in enumerate(node):
