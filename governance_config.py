@@ -481,10 +481,9 @@ FIELD_REFUSED = "field_refused"
 _NO_VALUE = object()
 
 
-def _refusal(problem: str, value: Any = None) -> PydanticCustomError:
+def _refusal(problem: str, *, with_value: bool = True) -> PydanticCustomError:
     # The sentence travels as context, not as the template, so a pattern's braces stay literal.
-    kind = FIELD_REFUSED if value is _NO_VALUE else VALUE_REFUSED
-    return PydanticCustomError(kind, "{problem}", {"problem": problem})
+    return PydanticCustomError(VALUE_REFUSED if with_value else FIELD_REFUSED, "{problem}", {"problem": problem})
 
 
 def _refuse(refusals: Sequence[Refusal]) -> None:
@@ -493,7 +492,7 @@ def _refuse(refusals: Sequence[Refusal]) -> None:
         raise ValidationError.from_exception_data(
             "GovernanceConfig",
             [
-                InitErrorDetails(type=_refusal(problem, value), loc=location, input=value)
+                InitErrorDetails(type=_refusal(problem, with_value=value is not _NO_VALUE), loc=location, input=value)
                 for location, problem, value in refusals
             ],
         )
@@ -620,6 +619,7 @@ T = TypeVar("T")
 # A key that may be left out (its default is None) but is never null.
 Omittable = Annotated[T | None, NeverNull()]
 Flag = Annotated[bool, Explained("must be true or false")]
+AnyText = Annotated[str, Explained("must be a string")]
 AccountId = Annotated[str, Text("a 12-digit AWS account ID", botocore=("organizations", "AccountId"))]
 EmailAddress = Annotated[str, Text("an e-mail address", pattern=EMAIL_PATTERN)]
 MODEL_CARD = "AWS::SageMaker::ModelCard"
@@ -773,9 +773,9 @@ class ConfigFile(_Section):
 
     model_config = ConfigDict(title="Model card governance config")
 
-    schema_reference: Omittable[str] = Field(default=None, alias="$schema")
+    schema_reference: Omittable[AnyText] = Field(default=None, alias="$schema")
     """The JSON Schema of this file, for editors: "./schema.json"."""
-    comment: Omittable[str] = Field(default=None, alias="$comment")
+    comment: Omittable[AnyText] = Field(default=None, alias="$comment")
     """A note for readers of the file; ignored."""
     prefix: Annotated[str, Text("3-24 lower-case letters, digits and dashes", pattern=PREFIX_PATTERN)] = (
         "model-card-governance"
