@@ -696,3 +696,10 @@ def test_schema_and_loader_refuse_the_same_mistakes(
 def test_the_schema_key_is_accepted_and_ignored(example_raw: dict[str, Any]) -> None:
     config = parse_config({**example_raw, "$schema": "https://example.com/other-schema.json"})
     assert config == parse_config({key: value for key, value in example_raw.items() if key != "$schema"})
+
+
+def test_schema_and_comment_keys_must_be_strings(example_raw: dict[str, Any]) -> None:
+    assert problems_for({**example_raw, "$schema": 5, "$comment": None}) == [
+        "$schema: must be a string (got 5)",
+        "$comment: is null; give a value or leave the key out",
+    ]
