@@ -30,7 +30,7 @@ import re
 import sys
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Self, TypeVar, get_args
@@ -537,14 +537,20 @@ class WholeNumber:
 
 @dataclass(frozen=True)
 class OneOf:
-    """One of a fixed set of strings, given here or read from a CloudFormation property's enum."""
+    """One of a fixed set of strings: an enum's values (the field's type), `choices`, or the enum of
+    the CloudFormation property `cloudformation` names."""
 
     choices: tuple[str, ...] = ()
     cloudformation: tuple[str, ...] = ()
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        choices = self.choices or tuple(cloudformation_property(*self.cloudformation)["enum"])
-        return Explained(f"must be one of {', '.join(choices)}").around(core_schema.literal_schema(list(choices)))
+        value_of: Callable[[str], Any]
+        if isinstance(source, type) and issubclass(source, Enum):
+            choices, value_of = tuple(member.value for member in source), source
+        else:
+            choices, value_of = self.choices or tuple(cloudformation_property(*self.cloudformation)["enum"]), str
+        schema = core_schema.no_info_after_validator_function(value_of, core_schema.literal_schema(list(choices)))
+        return Explained(f"must be one of {', '.join(choices)}").around(schema)
 
 
 @dataclass(frozen=True)
@@ -711,7 +717,7 @@ class SpokeSection(_Section):
         ),
     ]
     """Part of the spoke's stack and StackSet names."""
-    access: Annotated[str, OneOf(tuple(AccessLevel))]
+    access: Annotated[AccessLevel, OneOf()]
     """What the spoke may do with the shared cards."""
     account: Omittable[AccountId] = None
     """The spoke account's 12-digit ID (give account or ou, not both)."""
@@ -801,7 +807,7 @@ class ConfigFile(_Section):
     """The sections a new version's card takes from the previous card."""
     archived_rejects_package: Flag = False
     """Whether an approver archiving a card rejects its model package."""
-    sharing: Annotated[str, OneOf(tuple(Sharing))] = Sharing.OWN_ACCOUNT.value
+    sharing: Annotated[Sharing, OneOf()] = Sharing.OWN_ACCOUNT
     """Which cards a spoke gets at its access level; every other card it may only read."""
     carry_over_from: Annotated[str, OneOf(CARRY_OVER_FROM)] = "approved"
     """Whether a new version's card takes the previous card's last approved version or its latest."""
@@ -911,34 +917,21 @@ class ConfigFile(_Section):
         return self
 
     def governance_config(self) -> GovernanceConfig:
-        section = self.organization
-        organization = (
-            Organization(section.id, section.management_account, section.stack_set_delegated_admin) if section else None
-        )
+        """The frozen config the app reads: the hub's fields at the top, lists as tuples."""
+        sections = {"schema_reference", "comment", "hub", "organization", "spokes", "cards", "report"}
+        options: dict[str, Any] = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in self.model_dump(exclude=sections).items()
+        }
         return GovernanceConfig(
-            prefix=self.prefix,
+            **options,
             hub_account=self.hub.account,
             region=self.hub.region,
-            spokes=tuple(Spoke(s.name, AccessLevel(s.access), s.account, s.ou) for s in self.spokes),
-            reviewers=tuple(self.reviewers),
-            evidence_retention_days=self.evidence_retention_days,
-            organization=organization,
-            cards=tuple(
-                DeclaredCard(
-                    c.name, c.owner, c.problem_type, c.risk_rating, c.intended_uses, c.purpose, c.model_package_group
-                )
-                for c in self.cards
-            ),
             card_key_arn=self.hub.card_key_arn,
-            carry_over_sections=tuple(self.carry_over_sections),
-            archived_rejects_package=self.archived_rejects_package,
-            sharing=Sharing(self.sharing),
-            carry_over_from=self.carry_over_from,
-            export_expiry_days=self.export_expiry_days,
-            approvers=tuple(self.approvers),
-            approver_may_not_edit=self.approver_may_not_edit,
-            approval_attribution_minutes=self.approval_attribution_minutes,
-            report=ReportOptions(self.report.pending_review_days, self.report.weekly),
+            organization=Organization(**self.organization.model_dump()) if self.organization else None,
+            spokes=tuple(Spoke(**spoke.model_dump()) for spoke in self.spokes),
+            cards=tuple(DeclaredCard(**card.model_dump()) for card in self.cards),
+            report=ReportOptions(**self.report.model_dump()),
         )
 
 
