@@ -974,8 +974,8 @@ def _keys_allowed_at(location: Location) -> list[str]:
 
     node: Mapping[str, Any] = schema
     for step in location:
-        node = definition(node)["items" if isinstance(step, int) else "properties"]
-        node = node if isinstance(step, int) else node[step]
+        node = definition(node)
+        node = node["items"] if isinstance(step, int) else node["properties"][step]
     return list(definition(node)["properties"])
 
 
@@ -1007,7 +1007,9 @@ def _schema_problem(error: ErrorDetails) -> str:
 def _json_problems(node: Any, location: Location = ()) -> Iterator[tuple[str, Location | None]]:
     """What JSON lets through and no field can mean: a key given twice, a lone UTF-16 surrogate.
 
-    Yields each problem's line and, for a surrogate, the place whose schema errors it replaces.
+    Found here, before pydantic, because pydantic lets a surrogate through a plain string and gives
+    up on a whole object at a surrogate key. Yields each problem's line and, for a surrogate, the
+    place whose schema errors it replaces.
     """
 
     def is_text(text: str) -> bool:
