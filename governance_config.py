@@ -4,31 +4,51 @@ Every problem in the file is reported at once, one line each, naming the field a
 platform team fixes a bad config in one pass instead of one `cdk synth` per mistake. A field that
 failed is reported once and then treated as absent, so nothing that depends on it reports again.
 
-Adding a validated field is a local change of four steps:
+The pydantic models below (`ConfigFile` and its sections) are the file's schema: each field's type
+carries its limits, read from the same sources AWS enforces (the CloudFormation registry schemas
+cfn-lint ships, botocore's service models), and the sentence a user reads when a value breaks them.
+`config/schema.json` is generated from them for editors. Adding a validated field is four steps:
 
-1. give the dataclass that holds it (`GovernanceConfig`, `Spoke`, `DeclaredCard`, ...) the field and
-   its default;
-2. add its key to the `optional` (or `required`) tuple of its section's `check.section(...)` call:
-   keys not listed there are refused as unknown, and a `null` value is refused for every key;
-3. read it with one `check.*` call in that section's parser: `text` (strings: whitespace, length and
-   pattern; pass `limit=cloudformation_string(...)` when the value lands in a CloudFormation
-   property), `account`, `email`, `integer`, `boolean`, `choice`, `items` (lists) and `first_use`
-   (duplicates). Each reports its own problem and returns None, which the parser treats as absent;
-   a name derived from config that a resource takes is one more row in `physical_names`;
+1. give the dataclass that holds it (`GovernanceConfig`, `Spoke`, `DeclaredCard`, ...) the field;
+2. give its section's model an attribute of the right type, with a docstring for the schema:
+   `Text(...)` for strings (pass `cloudformation=` when the value lands in a CloudFormation
+   property), `AccountId`, `EmailAddress`, `WholeNumber`, `Flag`, `OneOf`, lists wrapped in
+   `Explained`; an optional key without a default is `Omittable[...] = None`. A rule across fields
+   is a `field_validator` or `model_validator` that raises with `_refuse`; a name derived from
+   config that a resource takes is one more row in `physical_names`;
+3. pass it on in `ConfigFile.governance_config`, and regenerate the schema:
+   `python -m governance_config --schema > config/schema.json`;
 4. add a bad value for it to `tests/test_config.py`: one line naming the field and the value.
 """
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self, TypeVar, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import CoreSchema, ErrorDetails, InitErrorDetails, PydanticCustomError, core_schema
 
 
 @cache
@@ -89,14 +109,15 @@ def card_name_limit() -> StringLimit:
 
 # Kept as a module constant for the constructs that check a card name again at synth.
 CARD_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-EMAIL_PATTERN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", re.ASCII)
+# Anchored, because a JSON Schema pattern matches anywhere in the value.
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", re.ASCII)
 # Names other resources are derived from: a RAM permission name holds 36 characters and the
 # evidence bucket name 63, so the prefix is at most 24 characters, lower case and DNS-safe.
-PREFIX_PATTERN = re.compile(r"[a-z][a-z0-9-]{1,22}[a-z0-9]", re.ASCII)
+PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$", re.ASCII)
 # A spoke name becomes part of stack, StackSet and construct names: no double or trailing dashes,
 # so two names never collapse into one construct ID.
-DISPLAY_NAME_PATTERN = re.compile(r"[A-Za-z](-?[A-Za-z0-9]){0,39}", re.ASCII)
-KEY_ARN_PATTERN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}", re.ASCII)
+DISPLAY_NAME_PATTERN = re.compile(r"^[A-Za-z](-?[A-Za-z0-9]){0,39}$", re.ASCII)
+KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$", re.ASCII)
 # The auto-linker names each model package version's card `<group>-v<version>` (lambdas/shared).
 VERSION_CARD_NAME = re.compile(r".+-v[0-9]+", re.ASCII)
 
@@ -131,7 +152,9 @@ CARRY_OVER_FROM = ("approved", "latest")
 DEFAULT_ATTRIBUTION_MINUTES = 30
 MIN_ATTRIBUTION_MINUTES = 5
 MAX_ATTRIBUTION_MINUTES = 1440
-APPROVER_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}", re.ASCII)
+APPROVER_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII
+)
 # A config nests four levels; anything far deeper is a broken or hostile file, refused before
 # validation walks it.
 MAX_NESTING = 32
@@ -428,13 +451,18 @@ class _OversizedNumber:
     text: str
 
 
+def _printable(text: str) -> str:
+    """The text with any lone UTF-16 surrogate written as its escape, so a terminal can show it."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def shown(value: Any) -> str:
     """A value as the config wrote it, shortened past 80 characters."""
     if isinstance(value, _OversizedNumber):
         text = value.text
     else:
         try:
-            text = json.dumps(value, ensure_ascii=False)
+            text = _printable(json.dumps(value, ensure_ascii=False))
         except (TypeError, ValueError, RecursionError):
             text = f"<{type(value).__name__}>"
     if len(text) > SHOWN_VALUE_CHARS:
@@ -442,283 +470,177 @@ def shown(value: Any) -> str:
     return text
 
 
+# Where a value sits in the file: keys and list indexes from the top, as pydantic reports it.
+Location = tuple[int | str, ...]
+Refusal = tuple[Location, str, Any]
+
+# The pydantic error types this module raises: one shows the value it refused, the other is about a
+# field or object as a whole and names what it needs in the sentence.
+VALUE_REFUSED = "value_refused"
+FIELD_REFUSED = "field_refused"
 _NO_VALUE = object()
 
 
-class _Checker:
-    """Collects problems while reading raw JSON into typed values.
+def _refusal(problem: str, *, with_value: bool = True) -> PydanticCustomError:
+    # The sentence travels as context, not as the template, so a pattern's braces stay literal.
+    return PydanticCustomError(VALUE_REFUSED if with_value else FIELD_REFUSED, "{problem}", {"problem": problem})
 
-    Every reader returns None after reporting a problem, and returns None silently for a None
-    value: None means the key was absent, null or already reported, so it is never reported twice.
+
+def _refuse(refusals: Sequence[Refusal]) -> None:
+    """Raise every refusal at once, each at its place under the value being validated."""
+    if refusals:
+        raise ValidationError.from_exception_data(
+            "GovernanceConfig",
+            [
+                InitErrorDetails(type=_refusal(problem, with_value=value is not _NO_VALUE), loc=location, input=value)
+                for location, problem, value in refusals
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class Explained:
+    """Words every problem with the value as a whole (its type, length, range) as one sentence.
+
+    A problem inside the value, such as one of a list's items, keeps its own sentence and place.
     """
 
-    def __init__(self) -> None:
-        self.problems: list[str] = []
+    problem: str
 
-    def fail(self, path: str, message: str, value: Any = _NO_VALUE) -> None:
-        shown_value = "" if value is _NO_VALUE else f" (got {shown(value)})"
-        self.problems.append(f"{path or '(root)'}: {message}{shown_value}")
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return self.around(handler(source))
 
-    def section(
-        self, path: str, raw: Any, required: Sequence[str], optional: Sequence[str] = ()
-    ) -> dict[str, Any] | None:
-        """The object's keys with null values left out (each reported), or None if it is not an object."""
-        if raw is None:
-            return None
-        if not isinstance(raw, Mapping):
-            self.fail(path, "must be an object", raw)
-            return None
-        prefix = f"{path}." if path else ""
-        for key in getattr(raw, "duplicates", ()):
-            self.fail(f"{prefix}{key}", "is given more than once in the same object (JSON keeps only the last)")
-        fields: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key not in required and key not in optional:
-                self.fail(f"{prefix}{key}", f"unknown key; allowed: {', '.join([*required, *optional])}")
-            elif value is None:
-                self.fail(f"{prefix}{key}", "is null; give a value or leave the key out")
-            else:
-                fields[key] = value
-        for key in required:
-            if key not in raw:
-                self.fail(f"{prefix}{key}", "is required")
-        return fields
+    def around(self, schema: CoreSchema) -> CoreSchema:
+        return core_schema.no_info_wrap_validator_function(self._validate, schema)
 
-    def text(
-        self,
-        path: str,
-        value: Any,
-        *,
-        pattern: re.Pattern[str] | None = None,
-        what: str = "",
-        limit: StringLimit | None = None,
-    ) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.fail(path, "must be a non-empty string", value)
-            return None
-        if value != value.strip():
-            self.fail(path, "has leading or trailing whitespace", value)
-            return None
-        if limit is not None and limit.max_length is not None and len(value) > limit.max_length:
-            self.fail(
-                path,
-                f"is {len(value)} characters; CloudFormation ({limit.source}) takes at most {limit.max_length}",
-                value,
-            )
-            return None
-        if pattern is not None and not pattern.fullmatch(value):
-            self.fail(path, f"is not {what}", value)
-            return None
-        if limit is not None and limit.pattern is not None and not limit.pattern.search(value):
-            self.fail(
-                path,
-                f"is not {what or 'accepted'}: CloudFormation ({limit.source}) requires {limit.pattern.pattern}",
-                value,
-            )
-            return None
-        return value
+    def _validate(self, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            if any(detail["loc"] for detail in error.errors()):
+                raise
+            raise _refusal(self.problem) from None
 
-    def account(self, path: str, value: Any) -> str | None:
-        return self.text(
-            path, value, pattern=botocore_pattern("organizations", "AccountId"), what="a 12-digit AWS account ID"
+
+@dataclass(frozen=True)
+class WholeNumber:
+    """An integer in a range (never a boolean, a float or a numeric string)."""
+
+    unit: str
+    low: int
+    high: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        explained = Explained(f"must be a whole number of {self.unit} from {self.low} to {self.high}")
+        return explained.around(core_schema.int_schema(ge=self.low, le=self.high, strict=True))
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a fixed set of strings: an enum's values (the field's type), `choices`, or the enum of
+    the CloudFormation property `cloudformation` names."""
+
+    choices: tuple[str, ...] = ()
+    cloudformation: tuple[str, ...] = ()
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        value_of: Callable[[str], Any]
+        if isinstance(source, type) and issubclass(source, Enum):
+            choices, value_of = tuple(member.value for member in source), source
+        else:
+            choices, value_of = self.choices or tuple(cloudformation_property(*self.cloudformation)["enum"]), str
+        schema = core_schema.no_info_after_validator_function(value_of, core_schema.literal_schema(list(choices)))
+        return Explained(f"must be one of {', '.join(choices)}").around(schema)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A non-empty string without surrounding whitespace, within the limits of where it lands.
+
+    The pattern is the project's own (`pattern`) or an API's from botocore (`botocore`: service and
+    shape); `cloudformation` names the resource type and property path whose registry schema gives
+    the length and pattern CloudFormation enforces at deploy. `what` names the kind of value.
+    """
+
+    what: str = ""
+    pattern: re.Pattern[str] | None = None
+    botocore: tuple[str, str] | None = None
+    cloudformation: tuple[str, ...] = ()
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        limit = cloudformation_string(*self.cloudformation) if self.cloudformation else StringLimit(source="")
+        own_pattern = botocore_pattern(*self.botocore) if self.botocore else self.pattern
+
+        def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+            # Whitespace would reach the template unchanged: in a principal ARN, a subscription, a name.
+            if isinstance(value, str) and value != value.strip():
+                raise _refusal("has leading or trailing whitespace" if value.strip() else "must be a non-empty string")
+            try:
+                return str(handler(value))
+            except ValidationError as error:
+                kind = error.errors()[0]["type"]
+                if kind in ("string_type", "string_too_short"):
+                    raise _refusal("must be a non-empty string") from None
+                if kind == "string_too_long":
+                    raise _refusal(
+                        f"is {len(value)} characters; CloudFormation ({limit.source}) takes at most {limit.max_length}"
+                    ) from None
+                if kind == "string_pattern_mismatch" and own_pattern is not None:
+                    raise _refusal(f"is not {self.what}") from None
+                if kind == "string_pattern_mismatch" and limit.pattern is not None:
+                    raise _refusal(
+                        f"is not {self.what or 'accepted'}: CloudFormation ({limit.source}) "
+                        f"requires {limit.pattern.pattern}"
+                    ) from None
+                raise
+
+        schema = core_schema.str_schema(
+            min_length=1,
+            max_length=limit.max_length,
+            pattern=own_pattern or limit.pattern,
+            # Python's re keeps the patterns' ASCII flag: \d and \w are ASCII in the registry's
+            # ECMAScript patterns and in botocore's.
+            regex_engine="python-re",
+            strict=True,
         )
+        return core_schema.no_info_wrap_validator_function(validate, schema)
 
-    def email(self, path: str, value: Any) -> str | None:
-        return self.text(path, value, pattern=EMAIL_PATTERN, what="an e-mail address")
 
-    def integer(self, path: str, value: Any, low: int, high: int, unit: str = "") -> int | None:
+@dataclass(frozen=True)
+class NeverNull:
+    """An optional key that, when given, is not null: validated and published as its value's type only."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        (value_type,) = (member for member in get_args(source) if member is not type(None))
+        return core_schema.no_info_wrap_validator_function(self._validate, handler.generate_schema(value_type))
+
+    @staticmethod
+    def _validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.fail(path, f"must be a whole number{unit} from {low} to {high}", value)
-            return None
-        return value
-
-    def boolean(self, path: str, value: Any) -> bool | None:
-        if value is None:
-            return None
-        if not isinstance(value, bool):
-            self.fail(path, "must be true or false", value)
-            return None
-        return value
-
-    def choice(self, path: str, value: Any, choices: Sequence[str]) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or value not in choices:
-            self.fail(path, f"must be one of {', '.join(choices)}", value)
-            return None
-        return value
-
-    def items(self, path: str, value: Any, *, what: str = "list", non_empty: bool = False) -> list[Any]:
-        """The list's items (empty after a problem); a non-list is reported, not iterated."""
-        if value is None:
-            return []
-        if not isinstance(value, list) or (non_empty and not value):
-            self.fail(path, f"must be {'a non-empty' if non_empty else 'a'} {what}", value)
-            return []
-        return value
-
-    def first_use(
-        self, path: str, value: Any, seen: dict[Hashable, str], *, key: Callable[[Any], Hashable] = lambda v: v
-    ) -> bool:
-        """False (and reported) when `value` repeats an earlier one under `key`; `seen` maps key -> path."""
-        if value is None:
-            return True
-        same = key(value)
-        if same in seen:
-            self.fail(path, f"duplicates {seen[same]}", value)
-            return False
-        seen[same] = path
-        return True
+            raise _refusal("is null")
+        return handler(value)
 
 
-def parse_config(raw: Any) -> GovernanceConfig:
-    """Turn the decoded config file into a GovernanceConfig, or raise ConfigError with every problem."""
-    check = _Checker()
-    top = check.section(
-        "",
-        raw,
-        required=("hub", "spokes", "reviewers"),
-        optional=(
-            "prefix",
-            "organization",
-            "evidence_retention_days",
-            "cards",
-            "carry_over_sections",
-            "archived_rejects_package",
-            "sharing",
-            "carry_over_from",
-            "export_expiry_days",
-            "approvers",
-            "approver_may_not_edit",
-            "approval_attribution_minutes",
-            "report",
-            "$comment",
-        ),
-    )
-    if top is None:
-        if raw is None:
-            check.fail("", "must be an object", raw)
-        raise ConfigError(check.problems)
-
-    prefix = check.text(
-        "prefix",
-        top.get("prefix", "model-card-governance"),
-        pattern=PREFIX_PATTERN,
-        what="3-24 lower-case letters, digits and dashes",
-    )
-    hub_account, region, card_key_arn = _parse_hub(check, top.get("hub"))
-    organization = _parse_organization(check, top.get("organization"))
-    # An OU spoke is only dropped from the result when `organization` itself was reported.
-    organization_reported = "organization" in raw and organization is None
-    spokes = _parse_spokes(check, top.get("spokes"), hub_account, organization, organization_reported)
-    reviewers = _parse_reviewers(check, top.get("reviewers"))
-    cards = _parse_cards(check, top.get("cards"))
-    retention = check.integer(
-        "evidence_retention_days",
-        top.get("evidence_retention_days", DEFAULT_RETENTION_DAYS),
-        1,
-        MAX_RETENTION_DAYS,
-        " of days",
-    )
-    carry_over = _parse_carry_over(check, top.get("carry_over_sections", list(DEFAULT_CARRY_OVER)))
-    archived_rejects = check.boolean("archived_rejects_package", top.get("archived_rejects_package", False))
-    sharing = check.choice("sharing", top.get("sharing", Sharing.OWN_ACCOUNT.value), [s.value for s in Sharing])
-    carry_over_from = check.choice("carry_over_from", top.get("carry_over_from", "approved"), CARRY_OVER_FROM)
-    expiry = check.integer(
-        "export_expiry_days",
-        top.get("export_expiry_days", DEFAULT_EXPORT_EXPIRY_DAYS),
-        1,
-        MAX_EXPORT_EXPIRY_DAYS,
-        " of days",
-    )
-    approvers = _parse_approvers(check, top.get("approvers"), hub_account, region)
-    may_not_edit = check.boolean("approver_may_not_edit", top.get("approver_may_not_edit", True))
-    attribution_minutes = check.integer(
-        "approval_attribution_minutes",
-        top.get("approval_attribution_minutes", DEFAULT_ATTRIBUTION_MINUTES),
-        MIN_ATTRIBUTION_MINUTES,
-        MAX_ATTRIBUTION_MINUTES,
-        " of minutes",
-    )
-    report = _parse_report(check, top.get("report"))
-
-    if check.problems:
-        raise ConfigError(check.problems)
-    assert prefix is not None and hub_account is not None and region is not None and retention is not None
-    config = GovernanceConfig(
-        prefix=prefix,
-        hub_account=hub_account,
-        region=region,
-        spokes=tuple(spokes),
-        reviewers=tuple(reviewers),
-        evidence_retention_days=retention,
-        organization=organization,
-        cards=tuple(cards),
-        card_key_arn=card_key_arn,
-        carry_over_sections=tuple(carry_over),
-        archived_rejects_package=archived_rejects is True,
-        sharing=Sharing(sharing or Sharing.OWN_ACCOUNT.value),
-        carry_over_from=carry_over_from or "approved",
-        export_expiry_days=expiry or DEFAULT_EXPORT_EXPIRY_DAYS,
-        approvers=tuple(approvers),
-        approver_may_not_edit=may_not_edit is not False,
-        approval_attribution_minutes=attribution_minutes or DEFAULT_ATTRIBUTION_MINUTES,
-        report=report,
-    )
-    _check_physical_names(check, config)
-    if check.problems:
-        raise ConfigError(check.problems)
-    return config
+T = TypeVar("T")
+# A key that may be left out (its default is None) but is never null.
+Omittable = Annotated[T | None, NeverNull()]
+Flag = Annotated[bool, Explained("must be true or false")]
+AnyText = Annotated[str, Explained("must be a string")]
+AccountId = Annotated[str, Text("a 12-digit AWS account ID", botocore=("organizations", "AccountId"))]
+EmailAddress = Annotated[str, Text("an e-mail address", pattern=EMAIL_PATTERN)]
+MODEL_CARD = "AWS::SageMaker::ModelCard"
 
 
-def _parse_hub(check: _Checker, raw: Any) -> tuple[str | None, str | None, str | None]:
-    hub = check.section("hub", raw, ("account", "region"), ("card_key_arn",))
-    if hub is None:
-        return None, None, None
-    account = check.account("hub.account", hub.get("account"))
-    region = check.text("hub.region", hub.get("region"))
-    if region is not None and region not in known_regions():
-        check.fail("hub.region", "is not an AWS region where SageMaker runs", region)
-        region = None
-    key_arn = check.text("hub.card_key_arn", hub.get("card_key_arn"), pattern=KEY_ARN_PATTERN, what="a KMS key ARN")
-    if key_arn is not None and account is not None and region is not None:
-        expected = f"arn:{partition_of(region)}:kms:{region}:{account}:key/"
-        if not key_arn.startswith(expected):
-            check.fail(
-                "hub.card_key_arn",
-                f"must be a key in the hub account, region and partition (an ARN starting {expected})",
-                key_arn,
-            )
-            key_arn = None
-    return account, region, key_arn
+def _sagemaker_region(region: str) -> str:
+    if region not in known_regions():
+        raise _refusal("is not an AWS region where SageMaker runs")
+    return region
 
 
-def _parse_organization(check: _Checker, raw: Any) -> Organization | None:
-    organization = check.section("organization", raw, ("id",), ("management_account", "stack_set_delegated_admin"))
-    if organization is None:
-        return None
-    org_id = check.text(
-        "organization.id",
-        organization.get("id"),
-        pattern=botocore_pattern("organizations", "OrganizationId"),
-        what="an organization ID like o-a1b2c3d4e5",
-    )
-    management = check.account("organization.management_account", organization.get("management_account"))
-    if "management_account" in raw and management is None:  # reported: OU spokes are not checked
-        return None
-    delegated = check.account("organization.stack_set_delegated_admin", organization.get("stack_set_delegated_admin"))
-    if delegated is not None and delegated == management:
-        check.fail(
-            "organization.stack_set_delegated_admin",
-            "is the management account; leave it out to deploy the OU roll-out from the management account",
-            delegated,
-        )
-        delegated = None
-    return Organization(org_id, management, delegated) if org_id else None
+def _not_a_version_card_name(name: str) -> str:
+    if VERSION_CARD_NAME.fullmatch(name):
+        raise _refusal("ends like the card the auto-linker creates for a model package version (<group>-v<version>)")
+    return name
 
 
 def _name_key(name: str) -> str:
@@ -726,199 +648,413 @@ def _name_key(name: str) -> str:
     return name.replace("-", "").lower()
 
 
-def _parse_spokes(
-    check: _Checker, raw: Any, hub_account: str | None, organization: Organization | None, organization_reported: bool
-) -> list[Spoke]:
-    spokes: list[Spoke] = []
-    seen_targets: dict[Hashable, str] = {}
-    seen_names: dict[Hashable, str] = {}
-    for i, item in enumerate(check.items("spokes", raw, non_empty=True)):
-        path = f"spokes[{i}]"
-        spoke = check.section(path, item, ("name", "access"), ("account", "ou"))
-        if spoke is None:
-            continue
-        name = check.text(
-            f"{path}.name",
-            spoke.get("name"),
+def _repeats(
+    field: str, values: Sequence[str | None], member: str = "", key: Callable[[str], Hashable] = str
+) -> list[Refusal]:
+    """Each value equal (under `key`) to an earlier one, refused by naming the first."""
+    first: dict[Hashable, int] = {}
+    refusals: list[Refusal] = []
+    for index, value in enumerate(values):
+        if value is not None and (earlier := first.setdefault(key(value), index)) != index:
+            where: Location = (index, member) if member else (index,)
+            refusals.append((where, f"duplicates {field}[{earlier}]{'.' if member else ''}{member}", value))
+    return refusals
+
+
+class _Section(BaseModel):
+    # Strict: "30" is not a number of days and 1 is not true. Built on first use, so importing the
+    # module does not load the CloudFormation schemas.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True, use_attribute_docstrings=True)
+
+
+class HubSection(_Section):
+    """The account that owns the cards, approves them and keeps the evidence."""
+
+    account: AccountId
+    """The hub account's 12-digit ID."""
+    region: Annotated[str, Text(), AfterValidator(_sagemaker_region)]
+    """The hub's region, where SageMaker runs; every spoke uses the same region."""
+    card_key_arn: Omittable[Annotated[str, Text("a KMS key ARN", pattern=KEY_ARN_PATTERN)]] = None
+    """A customer managed KMS key of the hub for the cards; by default the stack creates one."""
+
+    @model_validator(mode="after")
+    def check_the_key_is_the_hubs(self) -> Self:
+        expected = f"arn:{partition_of(self.region)}:kms:{self.region}:{self.account}:key/"
+        if self.card_key_arn is not None and not self.card_key_arn.startswith(expected):
+            problem = f"must be a key in the hub account, region and partition (an ARN starting {expected})"
+            _refuse([(("card_key_arn",), problem, self.card_key_arn)])
+        return self
+
+
+class OrganizationSection(_Section):
+    """The AWS Organization of the spokes; needed for OU spokes."""
+
+    id: Annotated[str, Text("an organization ID like o-a1b2c3d4e5", botocore=("organizations", "OrganizationId"))]
+    """The organization's ID, like o-a1b2c3d4e5."""
+    management_account: Omittable[AccountId] = None
+    """Needed for OU spokes: RAM names an OU by an ARN in the management account."""
+    stack_set_delegated_admin: Omittable[AccountId] = None
+    """A member account registered as delegated administrator for StackSets, to deploy the OU roll-out."""
+
+    @model_validator(mode="after")
+    def check_the_delegated_admin_is_a_member(self) -> Self:
+        if self.stack_set_delegated_admin is not None and self.stack_set_delegated_admin == self.management_account:
+            problem = "is the management account; leave it out to deploy the OU roll-out from the management account"
+            _refuse([(("stack_set_delegated_admin",), problem, self.stack_set_delegated_admin)])
+        return self
+
+
+class SpokeSection(_Section):
+    """An account, or every account of an OU, that receives the shared cards."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["account"]}, {"required": ["ou"]}]})
+
+    name: Annotated[
+        str,
+        Text(
+            "a name of letters, digits and single dashes (max 40), starting with a letter",
             pattern=DISPLAY_NAME_PATTERN,
-            what="a name of letters, digits and single dashes (max 40), starting with a letter",
-        )
-        access = check.choice(f"{path}.access", spoke.get("access"), [level.value for level in AccessLevel])
-        account = ou = None
-        if ("account" in item) == ("ou" in item):
-            check.fail(path, "needs exactly one of account or ou")
-        elif "account" in spoke:
-            account = check.account(f"{path}.account", spoke["account"])
-            if account is not None and account == hub_account:
-                check.fail(f"{path}.account", "is the hub account; the hub owns the cards and is not a spoke", account)
-                account = None
-        elif "ou" in spoke:
-            ou = check.text(
-                f"{path}.ou",
-                spoke["ou"],
-                pattern=botocore_pattern("organizations", "OrganizationalUnitId"),
-                what="an OU ID like ou-ab12-cdef3456",
-            )
-            if ou is not None and organization is None and not organization_reported:
-                check.fail(f"{path}.ou", "needs organization.id: OUs exist only inside an organization", ou)
-            elif ou is not None and organization is not None and organization.management_account is None:
-                check.fail(
-                    f"{path}.ou",
-                    "needs organization.management_account: RAM names an OU by an ARN "
-                    "in the management account, and the OU roll-out stack deploys there",
-                    ou,
-                )
-            if organization is None or organization.management_account is None:
-                ou = None
-        target = account or ou
-        target_path = f"{path}.{'account' if account else 'ou'}"
-        if not check.first_use(target_path, target, seen_targets) or not check.first_use(
-            f"{path}.name", name, seen_names, key=_name_key
-        ):
-            continue
-        if name and access and target:
-            spokes.append(Spoke(name=name, access=AccessLevel(access), account=account, ou=ou))
-    return spokes
+        ),
+    ]
+    """Part of the spoke's stack and StackSet names."""
+    access: Annotated[AccessLevel, OneOf()]
+    """What the spoke may do with the shared cards."""
+    account: Omittable[AccountId] = None
+    """The spoke account's 12-digit ID (give account or ou, not both)."""
+    ou: Omittable[
+        Annotated[str, Text("an OU ID like ou-ab12-cdef3456", botocore=("organizations", "OrganizationalUnitId"))]
+    ] = None
+    """Every account of this OU is a spoke (needs organization.management_account)."""
+
+    @model_validator(mode="after")
+    def check_one_target(self) -> Self:
+        if (self.account is None) == (self.ou is None):
+            _refuse([((), "needs exactly one of account or ou", _NO_VALUE)])
+        return self
 
 
-def _parse_approvers(check: _Checker, raw: Any, hub_account: str | None, region: str | None) -> list[str]:
-    """IAM roles or users of the hub account: CloudTrail attributes an approval to one of them."""
-    approvers: list[str] = []
-    seen: dict[Hashable, str] = {}
-    for i, item in enumerate(check.items("approvers", raw, what="list of IAM role or user ARNs")):
-        path = f"approvers[{i}]"
-        arn = check.text(path, item, pattern=APPROVER_ARN, what="an IAM role or user ARN (arn:aws:iam::<hub>:role/<n>)")
-        if arn is None or not check.first_use(path, arn, seen):
-            continue
-        partition, account = arn.split(":")[1], arn.split(":")[4]
-        if hub_account is not None and account != hub_account:
-            check.fail(path, f"is not in the hub account {hub_account}: only hub principals approve", arn)
-        elif region is not None and partition != partition_of(region):
-            check.fail(path, f"is not in the {partition_of(region)} partition of {region}", arn)
-        else:
-            approvers.append(arn)
-    return approvers
+class CardSection(_Section):
+    """A card the hub stack creates: a business problem's first card."""
 
-
-def _parse_reviewers(check: _Checker, raw: Any) -> list[str]:
-    reviewers = []
-    seen: dict[Hashable, str] = {}
-    items = check.items("reviewers", raw, what="list of e-mail addresses", non_empty=True)
-    for i, item in enumerate(items):
-        address = check.email(f"reviewers[{i}]", item)
-        # One SNS subscription per address: a repeated address would clash in the template.
-        if address is not None and check.first_use(f"reviewers[{i}]", address, seen, key=str.lower):
-            reviewers.append(address)
-    return reviewers
-
-
-def _parse_cards(check: _Checker, raw: Any) -> list[DeclaredCard]:
-    model_card = "AWS::SageMaker::ModelCard"
-    cards: list[DeclaredCard] = []
-    seen_names: dict[Hashable, str] = {}
-    seen_groups: dict[Hashable, str] = {}
-    for i, item in enumerate(check.items("cards", raw)):
-        path = f"cards[{i}]"
-        card = check.section(
-            path,
-            item,
-            ("name", "owner", "problem_type", "risk_rating", "intended_uses"),
-            ("purpose", "model_package_group"),
-        )
-        if card is None:
-            continue
-        name = check.text(f"{path}.name", card.get("name"), limit=card_name_limit(), what="a model card name")
-        if name is not None and VERSION_CARD_NAME.fullmatch(name):
-            check.fail(
-                f"{path}.name",
-                "ends like the card the auto-linker creates for a model package version (<group>-v<version>)",
-                name,
-            )
-            name = None
-        owner = check.text(
-            f"{path}.owner",
-            card.get("owner"),
-            limit=cloudformation_string(model_card, "Content", "ModelOverview", "ModelOwner"),
-        )
-        problem_type = check.text(
-            f"{path}.problem_type",
-            card.get("problem_type"),
-            limit=cloudformation_string(model_card, "Content", "ModelOverview", "ProblemType"),
-        )
-        intended_uses = check.text(
-            f"{path}.intended_uses",
-            card.get("intended_uses"),
-            limit=cloudformation_string(model_card, "Content", "IntendedUses", "IntendedUses"),
-        )
-        purpose = check.text(
-            f"{path}.purpose",
-            card.get("purpose"),
-            limit=cloudformation_string(model_card, "Content", "IntendedUses", "PurposeOfModel"),
-        )
-        risk = check.choice(
-            f"{path}.risk_rating",
-            card.get("risk_rating"),
-            cloudformation_property(model_card, "Content", "IntendedUses", "RiskRating")["enum"],
-        )
-        group = check.text(
-            f"{path}.model_package_group",
-            card.get("model_package_group"),
-            limit=cloudformation_string("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName"),
-        )
-        # Names differing only in case or dashes become one construct ID; a group has one template.
-        if not check.first_use(f"{path}.name", name, seen_names, key=_name_key):
-            continue
-        if not check.first_use(f"{path}.model_package_group", group, seen_groups):
-            continue
-        if name and owner and problem_type and intended_uses and risk:
-            cards.append(DeclaredCard(name, owner, problem_type, risk, intended_uses, purpose, group))
-    return cards
+    name: Annotated[
+        str,
+        Text("a model card name", cloudformation=(MODEL_CARD, "ModelCardName")),
+        AfterValidator(_not_a_version_card_name),
+    ]
+    """The card's name; not <group>-v<version>, the name of a model package version's card."""
+    owner: Annotated[str, Text(cloudformation=(MODEL_CARD, "Content", "ModelOverview", "ModelOwner"))]
+    """Who owns the model (model overview)."""
+    problem_type: Annotated[str, Text(cloudformation=(MODEL_CARD, "Content", "ModelOverview", "ProblemType"))]
+    """The kind of problem the model solves (model overview)."""
+    risk_rating: Annotated[str, OneOf(cloudformation=(MODEL_CARD, "Content", "IntendedUses", "RiskRating"))]
+    """The model's risk rating (intended uses)."""
+    intended_uses: Annotated[str, Text(cloudformation=(MODEL_CARD, "Content", "IntendedUses", "IntendedUses"))]
+    """What the model is meant to be used for (intended uses)."""
+    purpose: Omittable[
+        Annotated[str, Text(cloudformation=(MODEL_CARD, "Content", "IntendedUses", "PurposeOfModel"))]
+    ] = None
+    """The purpose of the model (intended uses)."""
+    model_package_group: Omittable[
+        Annotated[str, Text(cloudformation=("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName"))]
+    ] = None
+    """The group whose first version's card starts from this one."""
 
 
 MAX_PENDING_REVIEW_DAYS = 365
 
 
-def _parse_report(check: _Checker, raw: Any) -> ReportOptions:
-    section = check.section("report", raw, required=(), optional=("pending_review_days", "weekly"))
-    if section is None:
-        return ReportOptions()
-    days = check.integer(
-        "report.pending_review_days",
-        section.get("pending_review_days", ReportOptions.pending_review_days),
-        1,
-        MAX_PENDING_REVIEW_DAYS,
-        " of days",
+class ReportSection(_Section):
+    """The cross-account governance report."""
+
+    pending_review_days: Annotated[int, WholeNumber("days", 1, MAX_PENDING_REVIEW_DAYS)] = (
+        ReportOptions.pending_review_days
     )
-    weekly = check.boolean("report.weekly", section.get("weekly", False))
-    return ReportOptions(
-        pending_review_days=ReportOptions.pending_review_days if days is None else days, weekly=weekly is True
+    """After how many days a card pending review is overdue."""
+    weekly: Flag = ReportOptions.weekly
+    """Whether the hub publishes the report weekly into the evidence bucket."""
+
+
+class ConfigFile(_Section):
+    """Governs Amazon SageMaker Model Cards across AWS accounts: a hub account shares them with spokes."""
+
+    model_config = ConfigDict(title="Model card governance config")
+
+    schema_reference: Omittable[AnyText] = Field(default=None, alias="$schema")
+    """The JSON Schema of this file, for editors: "./schema.json"."""
+    comment: Omittable[AnyText] = Field(default=None, alias="$comment")
+    """A note for readers of the file; ignored."""
+    prefix: Annotated[str, Text("3-24 lower-case letters, digits and dashes", pattern=PREFIX_PATTERN)] = (
+        "model-card-governance"
     )
+    """Starts every resource and stack name, so two installations can share an account."""
+    hub: HubSection
+    """The account that owns the cards, approves them and keeps the evidence."""
+    organization: Omittable[OrganizationSection] = None
+    """The AWS Organization of the spokes; needed for OU spokes."""
+    spokes: Annotated[list[SpokeSection], Field(min_length=1), Explained("must be a non-empty list")]
+    """The accounts and OUs that receive the shared cards."""
+    reviewers: Annotated[
+        list[EmailAddress], Field(min_length=1), Explained("must be a non-empty list of e-mail addresses")
+    ]
+    """Who is e-mailed when a card awaits review; one subscription each."""
+    cards: Annotated[list[CardSection], Explained("must be a list")] = []
+    """Cards the hub stack creates: each business problem's first card."""
+    evidence_retention_days: Annotated[int, WholeNumber("days", 1, MAX_RETENTION_DAYS)] = DEFAULT_RETENTION_DAYS
+    """How long the evidence bucket keeps each record (object lock)."""
+    carry_over_sections: Annotated[
+        list[Annotated[str, OneOf(CARRY_OVER_SECTIONS)]], Explained("must be a list of model card sections")
+    ] = list(DEFAULT_CARRY_OVER)
+    """The sections a new version's card takes from the previous card."""
+    archived_rejects_package: Flag = False
+    """Whether an approver archiving a card rejects its model package."""
+    sharing: Annotated[Sharing, OneOf()] = Sharing.OWN_ACCOUNT
+    """Which cards a spoke gets at its access level; every other card it may only read."""
+    carry_over_from: Annotated[str, OneOf(CARRY_OVER_FROM)] = "approved"
+    """Whether a new version's card takes the previous card's last approved version or its latest."""
+    export_expiry_days: Annotated[int, WholeNumber("days", 1, MAX_EXPORT_EXPIRY_DAYS)] = DEFAULT_EXPORT_EXPIRY_DAYS
+    """When the PDF exports spokes start expire."""
+    approvers: Annotated[
+        list[Annotated[str, Text("an IAM role or user ARN (arn:aws:iam::<hub>:role/<n>)", pattern=APPROVER_ARN)]],
+        Explained("must be a list of IAM role or user ARNs"),
+    ] = []
+    """Hub roles or users besides the reviewer role whose approval counts."""
+    approver_may_not_edit: Flag = True
+    """Whether an approver is refused the approval of a card they edited."""
+    approval_attribution_minutes: Annotated[
+        int, WholeNumber("minutes", MIN_ATTRIBUTION_MINUTES, MAX_ATTRIBUTION_MINUTES)
+    ] = DEFAULT_ATTRIBUTION_MINUTES
+    """How long an approval waits for its CloudTrail record before it is refused."""
+    report: ReportSection = Field(default_factory=ReportSection)
+    """The cross-account governance report."""
+
+    # A rule across sections sees only the sections that passed (pydantic's `info.data`), so a bad
+    # hub account is not also reported as "a spoke equal to the hub".
+    @field_validator("spokes")
+    @classmethod
+    def check_spokes(cls, spokes: list[SpokeSection], info: ValidationInfo) -> list[SpokeSection]:
+        hub: HubSection | None = info.data.get("hub")
+        refusals: list[Refusal] = []
+        for index, spoke in enumerate(spokes):
+            if hub is not None and spoke.account == hub.account:
+                problem = "is the hub account; the hub owns the cards and is not a spoke"
+                refusals.append(((index, "account"), problem, spoke.account))
+            # `organization` is missing from info.data when it was refused itself.
+            if spoke.ou is not None and "organization" in info.data:
+                organization: OrganizationSection | None = info.data["organization"]
+                if organization is None:
+                    problem = "needs organization.id: OUs exist only inside an organization"
+                    refusals.append(((index, "ou"), problem, spoke.ou))
+                elif organization.management_account is None:
+                    problem = (
+                        "needs organization.management_account: RAM names an OU by an ARN "
+                        "in the management account, and the OU roll-out stack deploys there"
+                    )
+                    refusals.append(((index, "ou"), problem, spoke.ou))
+        refusals += _repeats("spokes", [spoke.account for spoke in spokes], "account")
+        refusals += _repeats("spokes", [spoke.ou for spoke in spokes], "ou")
+        # Names differing only in case or dashes become one construct ID.
+        refusals += _repeats("spokes", [spoke.name for spoke in spokes], "name", key=_name_key)
+        _refuse(refusals)
+        return spokes
+
+    @field_validator("reviewers")
+    @classmethod
+    def check_reviewers(cls, reviewers: list[str]) -> list[str]:
+        # One SNS subscription per address: a repeated address would clash in the template.
+        _refuse(_repeats("reviewers", reviewers, key=str.lower))
+        return reviewers
+
+    @field_validator("cards")
+    @classmethod
+    def check_cards(cls, cards: list[CardSection]) -> list[CardSection]:
+        # Names differing only in case or dashes become one construct ID; a group has one template.
+        _refuse(
+            _repeats("cards", [card.name for card in cards], "name", key=_name_key)
+            + _repeats("cards", [card.model_package_group for card in cards], "model_package_group")
+        )
+        return cards
+
+    @field_validator("carry_over_sections")
+    @classmethod
+    def check_carry_over_sections(cls, sections: list[str]) -> list[str]:
+        _refuse(_repeats("carry_over_sections", sections))
+        return sections
+
+    @field_validator("approvers")
+    @classmethod
+    def check_approvers(cls, approvers: list[str], info: ValidationInfo) -> list[str]:
+        # CloudTrail attributes an approval to an IAM role or user; only the hub's count.
+        refusals = _repeats("approvers", approvers)
+        hub: HubSection | None = info.data.get("hub")
+        for index, arn in enumerate(approvers):
+            partition, account = arn.split(":")[1], arn.split(":")[4]
+            if hub is not None and account != hub.account:
+                problem = f"is not in the hub account {hub.account}: only hub principals approve"
+                refusals.append(((index,), problem, arn))
+            elif hub is not None and partition != partition_of(hub.region):
+                problem = f"is not in the {partition_of(hub.region)} partition of {hub.region}"
+                refusals.append(((index,), problem, arn))
+        _refuse(refusals)
+        return approvers
+
+    @model_validator(mode="after")
+    def check_physical_names(self) -> Self:
+        """Refuse a name CloudFormation or the service would refuse at deploy, naming the config field."""
+        refusals: list[Refusal] = []
+        for resource_type, prop, name in self.governance_config().physical_names():
+            limit = cloudformation_string(resource_type, prop)
+            problem = None
+            if limit.max_length is not None and len(name) > limit.max_length:
+                problem = f"is {len(name)} characters; at most {limit.max_length}"
+            elif limit.pattern is not None and not limit.pattern.search(name):
+                problem = f"does not match {limit.pattern.pattern}"
+            elif resource_type == "AWS::S3::Bucket":
+                problem = _s3_bucket_name_problem(name)
+            if problem:
+                message = f"gives the {resource_type} {prop} {json.dumps(name)}, which AWS refuses: {problem}"
+                refusals.append((("prefix",), message, _NO_VALUE))
+        _refuse(refusals)
+        return self
+
+    def governance_config(self) -> GovernanceConfig:
+        """The frozen config the app reads: the hub's fields at the top, lists as tuples."""
+        sections = {"schema_reference", "comment", "hub", "organization", "spokes", "cards", "report"}
+        options: dict[str, Any] = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in self.model_dump(exclude=sections).items()
+        }
+        return GovernanceConfig(
+            **options,
+            hub_account=self.hub.account,
+            region=self.hub.region,
+            card_key_arn=self.hub.card_key_arn,
+            organization=Organization(**self.organization.model_dump()) if self.organization else None,
+            spokes=tuple(Spoke(**spoke.model_dump()) for spoke in self.spokes),
+            cards=tuple(DeclaredCard(**card.model_dump()) for card in self.cards),
+            report=ReportOptions(**self.report.model_dump()),
+        )
 
 
-def _parse_carry_over(check: _Checker, raw: Any) -> list[str]:
-    sections: list[str] = []
-    seen: dict[Hashable, str] = {}
-    for i, item in enumerate(check.items("carry_over_sections", raw, what="list of model card sections")):
-        section = check.choice(f"carry_over_sections[{i}]", item, CARRY_OVER_SECTIONS)
-        if section is not None and check.first_use(f"carry_over_sections[{i}]", section, seen):
-            sections.append(section)
-    return sections
+class _SchemaGenerator(GenerateJsonSchema):
+    """The schema editors read: no generated per-field titles, no `null` defaults to offer."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        json_schema = super().default_schema(schema)
+        if json_schema.get("default", _NO_VALUE) is None:
+            del json_schema["default"]
+        return json_schema
 
 
-def _check_physical_names(check: _Checker, config: GovernanceConfig) -> None:
-    """Refuse a name CloudFormation or the service would refuse at deploy, naming the config field."""
-    for resource_type, prop, name in config.physical_names():
-        field = "prefix"
-        limit = cloudformation_string(resource_type, prop)
-        problem = None
-        if limit.max_length is not None and len(name) > limit.max_length:
-            problem = f"is {len(name)} characters; at most {limit.max_length}"
-        elif limit.pattern is not None and not limit.pattern.search(name):
-            problem = f"does not match {limit.pattern.pattern}"
-        elif resource_type == "AWS::S3::Bucket":
-            problem = _s3_bucket_name_problem(name)
-        if problem:
-            check.fail(field, f"gives the {resource_type} {prop} {json.dumps(name)}, which AWS refuses: {problem}")
+SCHEMA_ID = "urn:model-card-governance:config"
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a config file, generated from the models above."""
+    schema = ConfigFile.model_json_schema(by_alias=True, schema_generator=_SchemaGenerator)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def schema_text() -> str:
+    """config/schema.json as committed: `python -m governance_config --schema > config/schema.json`."""
+    return json.dumps(config_schema(), indent=2) + "\n"
+
+
+def _keys_allowed_at(location: Location) -> list[str]:
+    """The keys the schema lists for the object at `location`, in the models' order."""
+    schema = config_schema()
+
+    def definition(node: Mapping[str, Any]) -> Mapping[str, Any]:
+        while "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        return node
+
+    node: Mapping[str, Any] = schema
+    for step in location:
+        node = definition(node)
+        node = node["items"] if isinstance(step, int) else node["properties"][step]
+    return list(definition(node)["properties"])
+
+
+def _path(location: Location) -> str:
+    text = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in location)
+    return _printable(text.removeprefix(".")) or "(root)"
+
+
+def _line(location: Location, problem: str, value: Any = _NO_VALUE) -> str:
+    return f"{_path(location)}: {problem}{'' if value is _NO_VALUE else f' (got {shown(value)})'}"
+
+
+def _schema_problem(error: ErrorDetails) -> str:
+    """One pydantic error as the config's one line: where, what is wrong, and the value."""
+    location, kind, value = tuple(error["loc"]), error["type"], error["input"]
+    if kind == FIELD_REFUSED:
+        return _line(location, error["msg"])
+    if kind == "missing":
+        return _line(location, "is required")
+    if kind == "extra_forbidden":
+        return _line(location, f"unknown key; allowed: {', '.join(_keys_allowed_at(location[:-1]))}")
+    if value is None and location and isinstance(location[-1], str):
+        return _line(location, "is null; give a value or leave the key out")
+    if kind == "model_type":
+        return _line(location, "must be an object", value)
+    return _line(location, error["msg"], value)
+
+
+def _json_problems(node: Any, location: Location = ()) -> Iterator[tuple[str, Location | None]]:
+    """What JSON lets through and no field can mean: a key given twice, a lone UTF-16 surrogate.
+
+    Found here, before pydantic, because pydantic lets a surrogate through a plain string and gives
+    up on a whole object at a surrogate key. Yields each problem's line and, for a surrogate, the
+    place whose schema errors it replaces.
+    """
+
+    def is_text(text: str) -> bool:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    if isinstance(node, str) and not is_text(node):
+        yield (
+            _line(location, "contains a lone UTF-16 surrogate (half of a \\uXXXX pair), which is not text", node),
+            location,
+        )
+    elif isinstance(node, dict):
+        for key in getattr(node, "duplicates", ()):
+            yield _line((*location, key), "is given more than once in the same object (JSON keeps only the last)"), None
+        for key, value in node.items():
+            if is_text(key):
+                yield from _json_problems(value, (*location, key))
+            else:
+                problem = "has a key with a lone UTF-16 surrogate (half of a \\uXXXX pair), which is not text"
+                yield _line(location, problem, key), location
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _json_problems(item, (*location, index))
+
+
+def parse_config(raw: Any) -> GovernanceConfig:
+    """Turn the decoded config file into a GovernanceConfig, or raise ConfigError with every problem."""
+    found = list(_json_problems(raw))
+    problems = [line for line, _ in found]
+    replaced = {location for _, location in found if location is not None}
+    try:
+        config = ConfigFile.model_validate(raw).governance_config()
+    except ValidationError as error:
+        problems += [
+            _schema_problem(detail)
+            for detail in error.errors(include_url=False)
+            # pydantic's own words for a surrogate, or a follow-on of one, already have a line.
+            if detail["type"] != "string_unicode" and tuple(detail["loc"]) not in replaced
+        ]
+    if problems:
+        raise ConfigError(problems)
+    return config
 
 
 def _s3_bucket_name_problem(name: str) -> str | None:
@@ -1008,3 +1144,20 @@ def load_config(path: Path) -> GovernanceConfig:
         return parse_config(raw)
     except ConfigError as error:
         raise ConfigError([f"{path}: {problem}" for problem in error.problems]) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m governance_config", description="Print the JSON Schema of config files."
+    )
+    parser.add_argument("--schema", action="store_true", help="print the JSON Schema of config files")
+    args = parser.parse_args(argv)
+    if not args.schema:
+        parser.print_usage(sys.stderr)
+        return 2
+    sys.stdout.write(schema_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

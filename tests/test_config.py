@@ -566,3 +566,140 @@ def test_sharing_carry_over_and_export_defaults(example_config: Any, example_raw
     assert example_config.exports_bucket_name == "model-card-governance-exports-111111111111-us-east-1"
     widened = parse_config({**example_raw, "sharing": "all-spokes", "carry_over_from": "latest"})
     assert (widened.sharing, widened.carry_over_from) == (Sharing.ALL_SPOKES, "latest")
+
+
+# Holes JSON leaves open: a null where a list's item belongs, a lone surrogate escape in a string.
+def test_null_spoke_is_refused(example_raw: dict[str, Any]) -> None:
+    raw = edited(example_raw, ["spokes"], [example_raw["spokes"][0], None])
+    assert problems_for(raw) == ["spokes[1]: must be an object (got null)"]
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("reviewers", "reviewers[1]: must be a non-empty string (got null)"),
+        ("cards", "cards[1]: must be an object (got null)"),
+        ("carry_over_sections", "carry_over_sections[3]: must be one of model_overview, "),
+        ("approvers", "approvers[0]: must be a non-empty string (got null)"),
+    ],
+)
+def test_null_item_in_any_list_is_refused(example_raw: dict[str, Any], key: str, expected: str) -> None:
+    (problem,) = problems_for(edited(example_raw, [key], [*example_raw.get(key, []), None]))
+    assert problem.startswith(expected) and problem.endswith("(got null)"), problem
+
+
+SURROGATE = "contains a lone UTF-16 surrogate (half of a \\uXXXX pair), which is not text"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        (["cards", 0, "owner"], "cards[0].owner"),
+        (["cards", 0, "purpose"], "cards[0].purpose"),
+        (["hub", "account"], "hub.account"),
+        (["spokes", 0, "access"], "spokes[0].access"),
+        (["reviewers", 0], "reviewers[0]"),
+        (["$comment"], "$comment"),
+    ],
+)
+def test_lone_surrogate_in_a_string_is_refused(example_raw: dict[str, Any], path: list[Any], field: str) -> None:
+    assert problems_for(edited(example_raw, path, "ab\ud800")) == [f'{field}: {SURROGATE} (got "ab\\ud800")']
+
+
+def test_lone_surrogate_in_a_key_is_refused(example_raw: dict[str, Any]) -> None:
+    raw = edited(example_raw, ["hub", "x\udc00"], 1)
+    raw["\ud800"] = 1
+    problems = problems_for(raw)
+    assert problems == [
+        f'hub: has a key with {SURROGATE.removeprefix("contains ")} (got "x\\udc00")',
+        f'(root): has a key with {SURROGATE.removeprefix("contains ")} (got "\\ud800")',
+    ]
+
+
+def test_lone_surrogate_escape_in_a_file_is_one_printable_line(tmp_path: Path, example_raw: dict[str, Any]) -> None:
+    text = json.dumps(example_raw).replace('"churn-team@example.com"', '"churn\\ud800team@example.com"')
+    (problem,) = problems_in_file(tmp_path, text.encode())
+    assert problem == f'cards[0].owner: {SURROGATE} (got "churn\\ud800team@example.com")'
+    problem.encode("utf-8")  # a terminal can print it
+
+
+# config/schema.json is generated from the models; editors validate and complete configs with it.
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT / "config" / "schema.json"
+REGENERATE = "python -m governance_config --schema > config/schema.json"
+
+
+def schema_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def test_committed_schema_is_current() -> None:
+    from governance_config import schema_text
+
+    assert SCHEMA_PATH.read_text() == schema_text(), f"config/schema.json is stale; run: {REGENERATE}"
+
+
+def test_schema_is_draft_2020_12_with_an_id() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"] and schema["title"] and schema["description"]
+    assert schema["additionalProperties"] is False
+    assert all(section["additionalProperties"] is False for section in schema["$defs"].values())
+
+
+def test_shipped_configs_follow_the_schema() -> None:
+    validator = schema_validator()
+    configs = sorted(path for path in SCHEMA_PATH.parent.glob("*.json") if path != SCHEMA_PATH)
+    assert configs
+    for path in configs:
+        raw = json.loads(path.read_text())
+        assert raw["$schema"] == "./schema.json", path
+        assert [error.message for error in validator.iter_errors(raw)] == [], path
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (["hub", "account"], "12345", "hub.account"),
+        (["hub", "account"], None, "hub.account"),
+        (["hub", "regoin"], "us-east-1", "hub.regoin"),
+        (["spokes", 1], None, "spokes[1]"),
+        (["spokes", 0, "ou"], "ou-ab12-abcdefgh", "spokes[0]"),
+        (["spokes", 0, "access"], "write", "spokes[0].access"),
+        (["reviewers"], [], "reviewers"),
+        (["cards", 0, "name"], "a" * 64, "cards[0].name"),
+        (["cards", 0, "risk_rating"], "Severe", "cards[0].risk_rating"),
+        (["evidence_retention_days"], 0, "evidence_retention_days"),
+        (["evidence_retention_days"], "2557", "evidence_retention_days"),
+        (["report", "weekly"], 1, "report.weekly"),
+    ],
+)
+def test_schema_and_loader_refuse_the_same_mistakes(
+    example_raw: dict[str, Any], path: list[Any], value: Any, field: str
+) -> None:
+    raw = edited(example_raw, path, value)
+    schema_places = [
+        error.json_path.removeprefix("$").removeprefix(".") for error in schema_validator().iter_errors(raw)
+    ]
+    assert schema_places, "the schema accepts it"
+    (problem,) = problems_for(raw)
+    assert problem.startswith(f"{field}: ")
+    # The schema names the field, or the object that holds an unknown key.
+    assert any(field.startswith(place) for place in schema_places), schema_places
+
+
+def test_the_schema_key_is_accepted_and_ignored(example_raw: dict[str, Any]) -> None:
+    config = parse_config({**example_raw, "$schema": "https://example.com/other-schema.json"})
+    assert config == parse_config({key: value for key, value in example_raw.items() if key != "$schema"})
+
+
+def test_schema_and_comment_keys_must_be_strings(example_raw: dict[str, Any]) -> None:
+    assert problems_for({**example_raw, "$schema": 5, "$comment": None}) == [
+        "$schema: must be a string (got 5)",
+        "$comment: is null; give a value or leave the key out",
+    ]
