@@ -72,7 +72,7 @@ ASYNC_DEAD_LETTERS = (
 )
 LEDGER_KEY = (
     "The ledger table is encrypted with the card key: DynamoDB uses it for the caller on PutItem "
-    "and Query, which the emulator does not evaluate (README, 'Not evaluated'); the follower "
+    "and Query, which the emulator does not evaluate (docs/emulator.md, 'Not evaluated'); the follower "
     "calls nothing else that uses the key."
 )
 
