@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,11 +148,14 @@ class Shell:
         self.process.wait()
 
 
-def project_copy(where: Path) -> Path:
+def project_copy(where: Path, copied: tuple[str, ...] = ()) -> Path:
     """`where` as the project root a page's commands expect: every entry of the repository linked
-    in, except the local run's files, which the test writes, and what synthesis writes."""
+    in, except the local run's files, which the test writes, what synthesis writes, and `copied`
+    (copied, so that what a command writes there stays out of the repository)."""
     for entry in ROOT.iterdir():
-        if entry.name not in {".local-run", ".git", "cdk.out", "site"}:
+        if entry.name in copied:
+            shutil.copytree(entry, where / entry.name)
+        elif entry.name not in {".local-run", ".git", "cdk.out", "site"}:
             (where / entry.name).symlink_to(entry)
     (where / ".local-run").mkdir()
     return where
