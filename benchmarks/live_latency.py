@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/live_latency.py [--runs N]
 
 Synthesizes config/local.json, starts the emulator and the live loop as `scripts/run-local --keep
---no-walk` does, then, as the personas of the README:
+--no-walk` does, then, as the personas of docs/try-it-yourself.md:
 - registers a package version (ml-dev) and waits until its card is shared with ml-prod
   (`ram list-resources`), once with boto3 and once with the AWS CLI (measured from the start of the
   CLI process, so its own start-up counts);

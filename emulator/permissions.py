@@ -15,7 +15,7 @@ logic", IAM User Guide), for the resources `emulator.resources` resolves:
 
 Resource policies read: S3 bucket policies, KMS key policies, SQS queue policies, SNS topic
 policies, EventBridge bus policies, IAM role trust policies. Not evaluated: SCPs, permission
-boundaries, session policies, ACLs, VPC endpoint policies (README, "The local AWS emulator").
+boundaries, session policies, ACLs, VPC endpoint policies (docs/emulator.md, "Not evaluated").
 
 Evaluation is on by default; `EMULATOR_PERMISSIONS=off` (or `set_enforcement(False)`) turns it
 off, and then every authenticated or unauthenticated call is allowed, as in plain moto.

@@ -175,7 +175,7 @@ def _sm_update_model_card(self: Any) -> Any:
             creation_time=history[0].creation_time,
         )
         # AWS does not say which status the new version of an Approved card has; it keeps the card's
-        # (README, "Still unlike AWS"): an unreviewed version that reads Approved is the case a
+        # (docs/emulator.md, "Still unlike AWS"): an unreviewed version that reads Approved is the case a
         # governance product must catch, so the emulator lets it happen.
         setattr(card, "version_created", now())  # noqa: B010
         history.append(card)

@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emulator: cannot listen on 127.0.0.1:{args.port} ({error.strerror})", file=sys.stderr)
         return 1
     print(f"export AWS_ENDPOINT_URL={endpoint}")
-    # The management account's administrator, as AWS Organizations sets one up (README).
+    # The management account's administrator, as AWS Organizations sets one up
+    # (docs/emulator.md, "Permissions, and the way in").
     print(f"export AWS_ACCESS_KEY_ID={ADMIN_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={ADMIN_SECRET_ACCESS_KEY}")
     print("export AWS_DEFAULT_REGION=us-east-1", flush=True)
     stopped = threading.Event()

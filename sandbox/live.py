@@ -435,7 +435,7 @@ def banner(
         "",
         f"export AWS_CONFIG_FILE={config_file}",
         "",
-        "then try (README, 'Try it yourself', has the whole walk):",
+        "then try (docs/try-it-yourself.md has the whole walk):",
         f"    {AWS_CLI} --profile {registry_name} sagemaker create-model-package-group \\",
         "        --model-package-group-name fraud",
         f"    {AWS_CLI} --profile {registry_name} sagemaker create-model-package --model-package-group-name fraud \\",

@@ -88,15 +88,21 @@ def spoke_user_role(spoke: Deployed, card_user_policy_arn: str) -> str:
                     "sagemaker:CreateModelPackage",
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
-                    "sagemaker:ListModelPackages",
-                    "sagemaker:ListModelPackageGroups",
                     "sagemaker:UpdateModelPackage",
                 ],
                 "Resource": [
                     f"arn:aws:sagemaker:{REGION}:{spoke.account}:model-package-group/*",
                     f"arn:aws:sagemaker:{REGION}:{spoke.account}:model-package/*",
                 ],
-            }
+            },
+            {
+                # The Service Authorization Reference gives these two no resource type: AWS
+                # authorizes them on "*" only, and they list the caller's own account anyway.
+                "Sid": "ListOwnModelRegistry",
+                "Effect": "Allow",
+                "Action": ["sagemaker:ListModelPackageGroups", "sagemaker:ListModelPackages"],
+                "Resource": "*",
+            },
         ],
     }
     arn: str = iam.create_role(RoleName=SPOKE_USER_ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]

@@ -5,7 +5,7 @@
 Starts the emulator on 127.0.0.1 (a free port) as the hub and the spoke accounts, provisions what
 the templates describe, then walks the lifecycle and prints each step. Exits 1 when any step does
 not behave as documented. With --keep it leaves the emulator running and prints the lines that let
-a person run the README's spoke-user AWS CLI commands against it.
+a person run the spoke-user AWS CLI commands of docs/spoke-users.md against it.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from sandbox.provision import (  # noqa: E402
 )
 
 GROUP = "customer-churn"
-# The same file serves the README's AWS CLI commands (--inference-specification file://...).
+# The same file serves the AWS CLI commands of docs/try-it-yourself.md (--inference-specification file://...).
 INFERENCE = json.loads((ROOT / "sandbox" / "inference-specification.json").read_text())
 # Export jobs are followed through a delayed queue; the emulator's queue delays are real seconds,
 # so the sandbox looks again at once instead of after the deployed 30 seconds.
@@ -160,7 +160,7 @@ class Sandbox:
             endpoint,
             self.registry.template,
         )
-        # A reviewer: a person in the hub who assumes the hub stack's reviewer role (README).
+        # A reviewer: a person in the hub who assumes the hub stack's reviewer role (docs/review-and-approval.md).
         workflow = next(f for f in self.hub.functions.values() if "APPROVERS" in f.environment)
         self.reviewer_role = json.loads(workflow.environment["APPROVERS"])[0]
         self.reviewer = role_session(
@@ -168,7 +168,7 @@ class Sandbox:
         )
 
     def accept_invitations(self) -> list[str]:
-        """What a spoke administrator does once outside an organization (README: accept the share).
+        """What a spoke administrator does once outside an organization (docs/spoke-users.md: accept the share).
         Returns the shares accepted, as `account: share name`."""
         accepted = []
         for spoke in self.spokes.values():

@@ -454,7 +454,7 @@ def test_package_users_are_the_callers_iam_identity_in_describe_and_events(aws: 
 # new version"; ModelPackageModelCard: an Archived card refuses content with "Model Card is in
 # Archived state". What status the new version of an Approved card has, AWS does not say: the
 # emulator keeps Approved, the case a governance product cannot miss (an unreviewed version that
-# reads Approved); see the README, "Still unlike AWS".
+# reads Approved); see docs/emulator.md, "Still unlike AWS".
 
 
 def test_content_on_an_approved_card_makes_a_new_version_that_still_reads_approved(aws: None) -> None:

@@ -82,7 +82,7 @@ ASYNC_DEAD_LETTERS = (
 LEDGER_KEY = (
     "The ledger table and the follow-up queue are encrypted with the card key: DynamoDB (PutItem, "
     "Query) and SQS (SendMessage, and Lambda's ReceiveMessage for the event source) use it for the "
-    "caller, which the emulator does not evaluate (README, 'Not evaluated'); the follower calls "
+    "caller, which the emulator does not evaluate (docs/emulator.md, 'Not evaluated'); the follower calls "
     "nothing else that uses the key."
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,11 @@ from typing import Any
 import pytest
 import requests
 
+from sandbox.outputs import publish
+from sandbox.personas import assume_in_emulator, personas, write_config
+from sandbox.provision import Deployed
 from sandbox.run import Sandbox, main, sandbox_for
+from tests.docs_pages import Shell, block, page, project_copy, run_transcript, script, section, transcript
 
 AWS_CLI = Path(sys.executable).parent / "aws"
 
@@ -56,8 +61,8 @@ def test_whole_lifecycle_behaves_as_documented(sandbox: Sandbox) -> None:
     ]
 
 
-def aws_cli(sandbox: Sandbox, *args: str) -> Any:
-    credentials = sandbox.reader_user.session.get_credentials()
+def aws_cli(sandbox: Sandbox, *args: str, user: Deployed | None = None) -> Any:
+    credentials = (user or sandbox.reader_user).session.get_credentials()
     assert credentials is not None
     env = dict(
         os.environ,
@@ -74,8 +79,18 @@ def aws_cli(sandbox: Sandbox, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def test_readme_spoke_user_commands_work_against_the_sandbox(sandbox: Sandbox) -> None:
+SPOKE_USERS = "spoke-users"
+
+
+def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: Sandbox) -> None:
     sandbox.run()
+    documented = script(block(page(SPOKE_USERS), "# list the cards shared with this account"))
+    for command in documented:
+        args = shlex.split(command)
+        assert args[0] == "aws", command
+        # Exporting is for edit-export spokes, on their own cards: the registering spoke's user.
+        exporter = "create-model-card-export-job" in args
+        aws_cli(sandbox, *args[1:], user=sandbox.registry_user if exporter else None)
     card = f"arn:aws:sagemaker:us-east-1:{sandbox.hub.account}:model-card/customer-churn-222222222222-v1"
     listed = aws_cli(
         sandbox, "ram", "list-resources", "--resource-owner", "OTHER-ACCOUNTS", "--resource-type", "sagemaker:ModelCard"
@@ -90,6 +105,32 @@ def test_readme_spoke_user_commands_work_against_the_sandbox(sandbox: Sandbox) -
     assert json.loads(described["Content"])["business_details"]["business_problem"] == "Retail customers leave"
     versions = aws_cli(sandbox, "sagemaker", "list-model-card-versions", "--model-card-name", card)
     assert [v["ModelCardVersion"] for v in versions["ModelCardVersionSummaryList"]] == [1, 2]
+
+
+def test_the_pages_transcripts_after_the_scripted_steps_run_as_printed(sandbox: Sandbox, tmp_path: Path) -> None:
+    """ "For auditors" checks the ledger and the spoke users' page lists its own registry, each as
+    printed, with the personas of a kept run after the seven steps, in a copy of the project."""
+    sandbox.run()
+    project = project_copy(tmp_path)
+    outputs = publish([sandbox.hub, *sandbox.spokes.values()], project / ".local-run" / "outputs.json")
+    found, _ = personas(
+        sandbox.hub,
+        sandbox.spokes,
+        outputs,
+        assume_in_emulator(sandbox.endpoint),
+        sandbox.admin_role_arn,
+        inbox=sandbox.inbox,
+    )
+    write_config(project / ".local-run" / "aws-config", found, sandbox.endpoint)
+    auditors = section(page("review-and-approval"), "For auditors")
+    registry = section(page(SPOKE_USERS), "The spoke's own model registry")
+    first = "$ export AWS_CONFIG_FILE=$PWD/.local-run/aws-config"
+    shell = Shell(cwd=project)
+    try:
+        run_transcript(transcript(block(auditors, first)), shell)
+        run_transcript(transcript(block(registry, first)), shell)
+    finally:
+        shell.close()
 
 
 def test_a_rule_that_no_longer_matches_makes_its_step_fail(

@@ -1,5 +1,7 @@
-"""The README's "Try it yourself" section, run as printed: `scripts/run-local --keep --no-walk` in
-the background, every command of the section in one shell, each output compared with the README."""
+"""The page "Try it yourself" (docs/try-it-yourself.md), run as printed: `scripts/run-local --keep
+--no-walk` in the background, every command of the page in one shell, each output compared with the
+page. Before it, the set-up commands of "Set up and run" and the README, and after it, the report
+command of "Governance report" against the same kept run."""
 
 from __future__ import annotations
 
@@ -9,35 +11,25 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.docs_pages import README, Shell, Step, block, blocks, page, script, section, tokens, transcript
 
 START = "scripts/run-local --keep --no-walk"
 READS = re.compile(r" (describe-\S+|list-\S+|get-\S+|head-object|receive-message|query) ")
 PATIENCE_SECONDS = 30
+PAGE = "try-it-yourself"
 
 
-@dataclass
-class Step:
-    command: str
-    expected: list[str]
+def the_transcript() -> list[Step]:
+    return transcript(*blocks(section(page(PAGE), "Try it yourself"), "console"))
 
 
-def transcript() -> list[Step]:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Try it yourself\n", 1)[1].split("\n## ", 1)[0]
-    steps: list[Step] = []
-    for block in re.findall(r"```console\n(.*?)```", section, re.S):
-        for line in block.splitlines():
-            if line.startswith("$ "):
-                steps.append(Step(line[2:], []))
-            elif steps:
-                steps[-1].expected.append(line)
-    return steps
+def readme_try_it() -> list[Step]:
+    return transcript(*blocks(section(page(README), "Try it"), "console"))
 
 
 class Run:
@@ -68,56 +60,45 @@ class Run:
         raise AssertionError(f"no line starting {prefix!r}; the run printed:\n" + "\n".join(self.lines[-40:]))
 
 
-class Shell:
-    """One bash, so the section's variables carry from one command to the next, as for a reader."""
-
-    def __init__(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.process = subprocess.Popen(
-            ["bash", "--noprofile", "--norc"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def run(self, command: str) -> tuple[int, list[str]]:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(f"{command}\necho __done__ $?\n")
-        self.process.stdin.flush()
-        output: list[str] = []
-        for line in self.process.stdout:
-            if line.startswith("__done__ "):
-                return int(line.split()[1]), output
-            output.append(line.rstrip("\n"))
-        raise AssertionError(f"the shell ended during: {command}")
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
-def tokens(lines: list[str]) -> list[list[str]]:
-    """The AWS CLI separates text columns with tabs; the README may show them as spaces."""
-    return [line.split() for line in lines if line.strip()]
-
-
 @pytest.fixture
-def kept_run() -> Iterator[Run]:
-    run = Run()
+def kept_run() -> Iterator[Callable[[], Run]]:
+    """Starts the kept run when the test asks: the documented full run comes first, on the same files."""
+    started: list[Run] = []
+
+    def start() -> Run:
+        started.append(Run())
+        return started[-1]
+
     try:
-        yield run
+        yield start
     finally:
-        if run.process.poll() is None:
-            os.kill(run.process.pid, signal.SIGKILL)
-        run.process.wait()
+        for run in started:
+            if run.process.poll() is None:
+                os.kill(run.process.pid, signal.SIGKILL)
+            run.process.wait()
 
 
-def test_the_readme_transcript_runs_as_printed(kept_run: Run) -> None:
-    steps = transcript()
+def run_documented_set_up() -> None:
+    """`scripts/setup` and `scripts/run-local` as "Set up and run" and the README show them."""
+    set_up = page("set-up-and-run")
+    commands = script(block(set_up, "scripts/setup")) + script(block(set_up, "scripts/run-local"))
+    assert script(block(page(README), "scripts/run-local")) == script(block(set_up, "scripts/run-local"))
+    shell = Shell()
+    try:
+        for command in commands:
+            code, output = shell.run(command)
+            assert code == 0, f"$ {command}\nexit {code}, printed:\n" + "\n".join(output[-40:])
+    finally:
+        shell.close()
+    assert output[-1] == "7 passed, 0 failed", "\n".join(output[-40:])
+
+
+def test_the_try_it_yourself_page_runs_as_printed(kept_run: Callable[[], Run]) -> None:
+    steps = the_transcript()
     assert steps[0].command == START, "the section starts the environment the test starts"
+    # The README's short version is the page's first steps, so running the page runs it too.
+    short = readme_try_it()
+    assert [(s.command, s.expected) for s in short] == [(s.command, s.expected) for s in steps[1 : 1 + len(short)]]
     # The section ends with a spoke user's card approval, sent back by the hub.
     approval = next(
         i
@@ -130,7 +111,9 @@ def test_the_readme_transcript_runs_as_printed(kept_run: Run) -> None:
     assert any("approval-refused" in s.command for s in steps[approval:])
     # ...and with the auditor's governance report of it all.
     assert steps[-2].command.startswith("scripts/report ") and "--profile auditor" in steps[-2].command
-    export = kept_run.wait_for_line("export AWS_CONFIG_FILE=", timeout=900)
+    run_documented_set_up()
+    run = kept_run()
+    export = run.wait_for_line("export AWS_CONFIG_FILE=", timeout=900)
     assert export == f"export AWS_CONFIG_FILE={ROOT / '.local-run' / 'aws-config'}"
     shell = Shell()
     try:
@@ -144,15 +127,23 @@ def test_the_readme_transcript_runs_as_printed(kept_run: Run) -> None:
                 if not READS.search(step.command) or time.monotonic() > deadline:
                     pytest.fail(f"$ {step.command}\nexit {code}, printed:\n" + "\n".join(output))
                 time.sleep(0.5)
+        # "Governance report" shows the same report against the kept run, as a script.
+        report = section(page("governance-report"), "Governance report")
+        for command in script(block(report, "export AWS_CONFIG_FILE=$PWD/.local-run/aws-config")):
+            code, output = shell.run(command)
+            assert code == 0, f"$ {command}\nexit {code}, printed:\n" + "\n".join(output)
+        # The paths go to stdout, the progress to stderr: the shell shows both, interleaved.
+        written = [line for line in output if line.startswith(".local-run/report/")]
+        assert written == [f".local-run/report/report.{kind}" for kind in ("html", "json", "csv")], output
     finally:
         shell.close()
-    handled = [line for line in kept_run.lines if "  ->  " in line]
+    handled = [line for line in run.lines if "  ->  " in line]
     assert any("auto_link" in line and '"card": "customer-churn-222222222222-v1"' in line for line in handled)
     refusals = [line for line in handled if "card_workflow" in line and "approval refused" in line]
     assert len(refusals) == 1 and "customer-churn-222222222222-v2 v1 Approved" in refusals[0]
     assert "card set back to PendingReview" in refusals[0]
     assert any("card_workflow.follow_exports" in line and "->  ok" in line for line in handled)
     assert not [line for line in handled if "FAILED" in line]
-    os.kill(kept_run.process.pid, signal.SIGTERM)
-    assert kept_run.process.wait(timeout=60) == 0
-    assert kept_run.lines[-1].startswith("stopped after ")
+    os.kill(run.process.pid, signal.SIGTERM)
+    assert run.process.wait(timeout=60) == 0
+    assert run.lines[-1].startswith("stopped after ")
