@@ -41,6 +41,8 @@ AFTER_THE_STEPS = "tests/test_sandbox.py::test_the_pages_transcripts_after_the_s
 CDK = "tests/test_docs.py::test_the_cdk_transcripts_run_as_printed"
 EMULATOR = "tests/test_docs.py::test_the_emulator_server_transcript_runs_as_printed"
 COPY_CONFIG = "tests/test_docs.py::test_copying_the_example_config_runs_as_printed"
+SCHEMA = "tests/test_docs.py::test_the_schema_command_writes_the_committed_schema"
+REGENERATE_SCHEMA = ".venv/bin/python -m governance_config --schema > config/schema.json"
 EXPORT = "export AWS_CONFIG_FILE=$PWD/.local-run/aws-config"
 
 # What the pages run first to make a config that fails.
@@ -65,6 +67,7 @@ RUN_BY = {
     ("set-up-and-run", "scripts/run-local"): TRY_IT,
     ("set-up-and-run", "$ npx cdk ls"): CDK,
     ("configure", "cp config/example.json config/governance.json"): COPY_CONFIG,
+    ("configure", REGENERATE_SCHEMA): SCHEMA,
     ("configure", BROKEN_CONFIG): CDK,
     ("organization-scale", TOO_MANY_CARDS): CDK,
     ("emulator", "$ .venv/bin/python -m emulator.server"): EMULATOR,
@@ -139,6 +142,18 @@ def test_copying_the_example_config_runs_as_printed(tmp_path: Path) -> None:
     finally:
         shell.close()
     assert (project / "config" / "governance.json").read_text() == (ROOT / "config" / "example.json").read_text()
+
+
+def test_the_schema_command_writes_the_committed_schema(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, copied=("config",))
+    shell = Shell(cwd=project)
+    try:
+        (command,) = script(block(page("configure"), REGENERATE_SCHEMA))
+        code, output = shell.run(command)
+        assert (code, output) == (0, [])
+    finally:
+        shell.close()
+    assert (project / "config" / "schema.json").read_text() == (ROOT / "config" / "schema.json").read_text()
 
 
 def test_the_cdk_transcripts_run_as_printed() -> None:
