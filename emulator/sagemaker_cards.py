@@ -19,29 +19,19 @@ from moto.sagemaker.responses import SageMakerResponse
 
 from emulator.core import ResourceNotFound, ValidationException, caller_of, now, page, result, user_context
 from emulator.events import emit_card_event
+from emulator.model_card_schema import content_errors
 from emulator.permissions import authorize_key_use, authorize_shared_card
 
 CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
-# The top-level sections of the model card JSON schema ("Model card JSON schema", SageMaker
-# developer guide); the schema sets additionalProperties false at the top level.
-CARD_SECTIONS = {
-    "model_overview": dict,
-    "intended_uses": dict,
-    "business_details": dict,
-    "training_details": dict,
-    "evaluation_details": list,
-    "additional_information": dict,
-    "model_package_details": dict,
-}
-RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
 MAX_CONTENT = 100_000  # CreateModelCard/UpdateModelCard: Content, max length 100000
 ENTITY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 CARD_ARN = re.compile(r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):([0-9]{12}):model-card/([^/]+)$")
 
 
 # --- Model card content and status validation --------------------------------------------------------
-# AWS validates Content against the model card JSON schema and ModelCardStatus against its enum;
-# moto stored anything.
+# AWS validates Content against the model card JSON schema ("Content uses the model card JSON schema",
+# API reference, CreateModelCard and ModelCard) and ModelCardStatus against its enum; moto stored
+# anything. The schema is the whole of it, nested objects included (emulator/model_card_schema.py).
 
 
 def validate_content(content: str) -> None:
@@ -51,23 +41,11 @@ def validate_content(content: str) -> None:
         parsed = json.loads(content)
     except ValueError as error:
         raise ValidationException(f"Content is not valid JSON: {error}") from None
-    if not isinstance(parsed, dict):
-        raise ValidationException("Content must be a JSON object.")
-    for key, value in parsed.items():
-        if key not in CARD_SECTIONS:
-            raise ValidationException(
-                f"Content is not valid against the model card schema: additional property '{key}' is not allowed."
-            )
-        expected = CARD_SECTIONS[key]
-        if not isinstance(value, expected):
-            kind = "an array" if expected is list else "an object"
-            raise ValidationException(f"Content is not valid against the model card schema: '{key}' must be {kind}.")
-    risk = parsed.get("intended_uses", {}).get("risk_rating")
-    if risk is not None and risk not in RISK_RATINGS:
-        raise ValidationException(
-            f"Content is not valid against the model card schema: intended_uses.risk_rating '{risk}' is not one of "
-            f"{', '.join(RISK_RATINGS)}."
-        )
+    errors = content_errors(parsed)
+    if errors:
+        # AWS does not document the message; this one names every offending path, as a schema
+        # validator does, so a test can tell which rule refused the content.
+        raise ValidationException("Content is not valid against the model card schema: " + "; ".join(errors))
 
 
 def validate_status(status: str) -> None:
