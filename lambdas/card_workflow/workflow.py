@@ -10,7 +10,8 @@ version status-only changes). Then, for the status the card still has:
   the linked model package is approved (in a spoke, through its approval-sync role). What cannot be
   attributed is refused: the card goes back to PendingReview, reviewers are told who tried, the
   ledger records it, no package changes. A record not there yet is looked for again later through
-  the recheck queue, until the attribution deadline;
+  the recheck queue, until the attribution deadline. A version whose content names another package
+  than the one the hub linked the card to is refused the same way, whoever approved it;
 - Archived: optionally, the linked package is rejected.
 A status event that is no longer the card's status (an out-of-order or late delivery) is recorded
 and nothing else: acting on it would notify or approve from a state the card has left.
@@ -472,6 +473,27 @@ def settle_approval(
     if refused is not None:
         return refuse_approval(sagemaker, dynamodb, sns, settings, change, refused["Principal"], refused["Reason"])
     if effective is None:
+        mismatch = link_mismatch(dynamodb, settings, change.card_name, content)
+        if mismatch is not None:
+            # Fails closed before anyone's authority is looked at: approved, this version would be
+            # evidence, and the card of record, for a package its content does not describe.
+            who = f"the card event names {as_data(change.modified_by, 200)} (not attributed: refused on its content)"
+            reason = f"the card's {as_data(mismatch, 2400)}"
+            append_entry(
+                dynamodb,
+                table,
+                change.card_arn,
+                f"{change.entry_key}#approval-refused",
+                {
+                    "Kind": "approval-refused",
+                    "Version": str(change.version),
+                    "Principal": who,
+                    "Reason": reason,
+                    "CloudTrailEventId": "",
+                    "EventId": change.event_id,
+                },
+            )
+            return refuse_approval(sagemaker, dynamodb, sns, settings, change, who, reason)
         try:
             approved_at = parse_time(change.modified_at)
         except ValueError:
@@ -744,6 +766,12 @@ def package_client(sagemaker: Any, sts: Any, settings: WorkflowSettings, package
         endpoint_url=sagemaker.meta.endpoint_url,
         config=sagemaker.meta.config,
     )
+
+
+def link_mismatch(dynamodb: Any, settings: WorkflowSettings, card_name: str, content: Mapping[str, Any]) -> str | None:
+    """Why this content cannot be approved as the card of the package the hub linked it to, if so."""
+    link = card_link(dynamodb, settings.link_table, card_name) if settings.link_table else None
+    return content_names_other_package(content, link) if link is not None else None
 
 
 def linked_package(
