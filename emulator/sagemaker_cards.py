@@ -163,8 +163,47 @@ def _sm_update_model_card(self: Any) -> Any:
     return result({"ModelCardArn": card.arn})
 
 
+# --- IncludedData (DescribeModelCard, DescribeModelPackage; botocore 1.44 service model) -------------
+INCLUDED_DATA = ("AllData", "MetadataOnly")  # botocore: IncludedData
+# What MetadataOnly keeps of Content "when present in the model card" (botocore, DescribeModelCard's
+# Content and ModelPackageModelCard): every other field is removed.
+METADATA_ONLY_PATHS = (
+    ("model_overview", "model_id"),
+    ("model_overview", "model_name"),
+    ("intended_uses", "risk_rating"),
+    ("model_package_details", "model_package_group_name"),
+    ("model_package_details", "model_package_arn"),
+)
+
+
+def included_data(response: Any) -> str:
+    value = response._get_param("IncludedData")
+    if value is None:
+        return "AllData"  # "If you don't specify a value, SageMaker returns AllData."
+    if value not in INCLUDED_DATA:
+        raise ValidationException(_enum_message(value, "includedData", INCLUDED_DATA))
+    return str(value)
+
+
+def metadata_only(content: str | None) -> str | None:
+    """Content as MetadataOnly returns it: the documented paths that are present, nothing else.
+
+    AWS does not say what remains of a section none of whose paths is present; the emulator drops
+    it, so a reader of MetadataOnly finds no section it could mistake for the card's."""
+    if content is None:
+        return None
+    parsed = json.loads(content or "{}")
+    kept: dict[str, dict[str, Any]] = {}
+    for section, field in METADATA_ONLY_PATHS:
+        value = parsed.get(section)
+        if isinstance(value, dict) and field in value:
+            kept.setdefault(section, {})[field] = value[field]
+    return json.dumps(kept)
+
+
 def _sm_describe_model_card(self: Any) -> Any:
     backend, name = resolve_card(self, self._get_param("ModelCardName"), "sagemaker:DescribeModelCard")
+    included = included_data(self)
     version = self._get_param("ModelCardVersion")
     history = card_history(backend, name)
     card = history[-1]
@@ -172,8 +211,12 @@ def _sm_describe_model_card(self: Any) -> Any:
         card = next((c for c in history if c.model_card_version == version), None)  # type: ignore[assignment]
         if card is None:
             raise ResourceNotFound(f"Modelcard with name {name} and version: {version} does not exist")
-    use_card_key(card.security_config, card.arn, ["kms:Decrypt"], backend.region_name)
     described = card.describe()
+    if included == "MetadataOnly":
+        # "This option does not require kms:Decrypt permission" (botocore, DescribeModelCard).
+        described["Content"] = metadata_only(described.get("Content"))
+    else:
+        use_card_key(card.security_config, card.arn, ["kms:Decrypt"], backend.region_name)
     described["CreatedBy"] = getattr(history[0], "created_by", {})
     described["LastModifiedBy"] = getattr(card, "last_modified_by", {})
     described["LastModifiedTime"] = card.last_modified_time
