@@ -19,7 +19,6 @@ from moto.sagemaker.responses import SageMakerResponse
 
 from emulator.core import ResourceNotFound, ValidationException, caller_of, now, page, result, user_context
 from emulator.events import emit_card_event
-from emulator.model_card_schema import content_errors
 from emulator.permissions import authorize_key_use, authorize_shared_card
 
 CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
@@ -41,6 +40,10 @@ def validate_content(content: str) -> None:
         parsed = json.loads(content)
     except ValueError as error:
         raise ValidationException(f"Content is not valid JSON: {error}") from None
+    # Imported here, not with the package: `python -m emulator.model_card_schema` regenerates the
+    # schema, and runpy warns about a module the package imported before running it.
+    from emulator.model_card_schema import content_errors
+
     errors = content_errors(parsed)
     if errors:
         # AWS does not document the message; this one names every offending path, as a schema
