@@ -22,26 +22,15 @@ from emulator.events import emit_card_event
 from emulator.permissions import authorize_key_use, authorize_shared_card
 
 CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
-# The top-level sections of the model card JSON schema ("Model card JSON schema", SageMaker
-# developer guide); the schema sets additionalProperties false at the top level.
-CARD_SECTIONS = {
-    "model_overview": dict,
-    "intended_uses": dict,
-    "business_details": dict,
-    "training_details": dict,
-    "evaluation_details": list,
-    "additional_information": dict,
-    "model_package_details": dict,
-}
-RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
 MAX_CONTENT = 100_000  # CreateModelCard/UpdateModelCard: Content, max length 100000
 ENTITY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 CARD_ARN = re.compile(r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):([0-9]{12}):model-card/([^/]+)$")
 
 
 # --- Model card content and status validation --------------------------------------------------------
-# AWS validates Content against the model card JSON schema and ModelCardStatus against its enum;
-# moto stored anything.
+# AWS validates Content against the model card JSON schema ("Content uses the model card JSON schema",
+# API reference, CreateModelCard and ModelCard) and ModelCardStatus against its enum; moto stored
+# anything. The schema is the whole of it, nested objects included (emulator/model_card_schema.py).
 
 
 def validate_content(content: str) -> None:
@@ -51,23 +40,15 @@ def validate_content(content: str) -> None:
         parsed = json.loads(content)
     except ValueError as error:
         raise ValidationException(f"Content is not valid JSON: {error}") from None
-    if not isinstance(parsed, dict):
-        raise ValidationException("Content must be a JSON object.")
-    for key, value in parsed.items():
-        if key not in CARD_SECTIONS:
-            raise ValidationException(
-                f"Content is not valid against the model card schema: additional property '{key}' is not allowed."
-            )
-        expected = CARD_SECTIONS[key]
-        if not isinstance(value, expected):
-            kind = "an array" if expected is list else "an object"
-            raise ValidationException(f"Content is not valid against the model card schema: '{key}' must be {kind}.")
-    risk = parsed.get("intended_uses", {}).get("risk_rating")
-    if risk is not None and risk not in RISK_RATINGS:
-        raise ValidationException(
-            f"Content is not valid against the model card schema: intended_uses.risk_rating '{risk}' is not one of "
-            f"{', '.join(RISK_RATINGS)}."
-        )
+    # Imported here, not with the package: `python -m emulator.model_card_schema` regenerates the
+    # schema, and runpy warns about a module the package imported before running it.
+    from emulator.model_card_schema import content_errors
+
+    errors = content_errors(parsed)
+    if errors:
+        # AWS does not document the message; this one names every offending path, as a schema
+        # validator does, so a test can tell which rule refused the content.
+        raise ValidationException("Content is not valid against the model card schema: " + "; ".join(errors))
 
 
 def validate_status(status: str) -> None:
@@ -185,8 +166,47 @@ def _sm_update_model_card(self: Any) -> Any:
     return result({"ModelCardArn": card.arn})
 
 
+# --- IncludedData (DescribeModelCard, DescribeModelPackage; botocore 1.44 service model) -------------
+INCLUDED_DATA = ("AllData", "MetadataOnly")  # botocore: IncludedData
+# What MetadataOnly keeps of Content "when present in the model card" (botocore, DescribeModelCard's
+# Content and ModelPackageModelCard): every other field is removed.
+METADATA_ONLY_PATHS = (
+    ("model_overview", "model_id"),
+    ("model_overview", "model_name"),
+    ("intended_uses", "risk_rating"),
+    ("model_package_details", "model_package_group_name"),
+    ("model_package_details", "model_package_arn"),
+)
+
+
+def included_data(response: Any) -> str:
+    value = response._get_param("IncludedData")
+    if value is None:
+        return "AllData"  # "If you don't specify a value, SageMaker returns AllData."
+    if value not in INCLUDED_DATA:
+        raise ValidationException(_enum_message(value, "includedData", INCLUDED_DATA))
+    return str(value)
+
+
+def metadata_only(content: str | None) -> str | None:
+    """Content as MetadataOnly returns it: the documented paths that are present, nothing else.
+
+    AWS does not say what remains of a section none of whose paths is present; the emulator drops
+    it, so a reader of MetadataOnly finds no section it could mistake for the card's."""
+    if content is None:
+        return None
+    parsed = json.loads(content or "{}")
+    kept: dict[str, dict[str, Any]] = {}
+    for section, field in METADATA_ONLY_PATHS:
+        value = parsed.get(section)
+        if isinstance(value, dict) and field in value:
+            kept.setdefault(section, {})[field] = value[field]
+    return json.dumps(kept)
+
+
 def _sm_describe_model_card(self: Any) -> Any:
     backend, name = resolve_card(self, self._get_param("ModelCardName"), "sagemaker:DescribeModelCard")
+    included = included_data(self)
     version = self._get_param("ModelCardVersion")
     history = card_history(backend, name)
     card = history[-1]
@@ -194,8 +214,12 @@ def _sm_describe_model_card(self: Any) -> Any:
         card = next((c for c in history if c.model_card_version == version), None)  # type: ignore[assignment]
         if card is None:
             raise ResourceNotFound(f"Modelcard with name {name} and version: {version} does not exist")
-    use_card_key(card.security_config, card.arn, ["kms:Decrypt"], backend.region_name)
     described = card.describe()
+    if included == "MetadataOnly":
+        # "This option does not require kms:Decrypt permission" (botocore, DescribeModelCard).
+        described["Content"] = metadata_only(described.get("Content"))
+    else:
+        use_card_key(card.security_config, card.arn, ["kms:Decrypt"], backend.region_name)
     described["CreatedBy"] = getattr(history[0], "created_by", {})
     described["LastModifiedBy"] = getattr(card, "last_modified_by", {})
     described["LastModifiedTime"] = card.last_modified_time

@@ -18,6 +18,7 @@ from moto.sagemaker.responses import SageMakerResponse
 
 from emulator.core import ValidationException, body, user_context
 from emulator.events import emit_package_event
+from emulator.sagemaker_cards import included_data, metadata_only
 
 PACKAGE_UPDATE_FIELDS = (
     "ModelApprovalStatus",
@@ -62,6 +63,17 @@ def _sm_update_model_package(self: Any) -> Any:
     return answer
 
 
+def _sm_describe_model_package(self: Any) -> Any:
+    """IncludedData (botocore 1.44): MetadataOnly returns the package unchanged but for its model
+    card's ModelCardContent, reduced to the paths DescribeModelCard's MetadataOnly keeps."""
+    included = included_data(self)
+    answer = _original["describe_model_package"](self)
+    card = answer.result.get("ModelCard") if isinstance(getattr(answer, "result", None), dict) else None
+    if included == "MetadataOnly" and isinstance(card, dict) and "ModelCardContent" in card:
+        answer.result["ModelCard"] = {**card, "ModelCardContent": metadata_only(card["ModelCardContent"])}
+    return answer
+
+
 def _package_by_arn(backend: SageMakerModelBackend, arn: str) -> ModelPackage:
     name = backend.model_package_name_mapping.get(arn, arn)
     package = backend.model_packages.get(name)
@@ -83,7 +95,9 @@ _original: dict[str, Callable[..., Any]] = {}
 def install() -> None:
     _original["create_model_package"] = SageMakerResponse.create_model_package
     _original["update_model_package"] = SageMakerResponse.update_model_package
+    _original["describe_model_package"] = SageMakerResponse.describe_model_package
     _original["package_response"] = ModelPackage.gen_response_object
     SageMakerResponse.create_model_package = _sm_create_model_package  # type: ignore[method-assign]
     SageMakerResponse.update_model_package = _sm_update_model_package  # type: ignore[method-assign]
+    SageMakerResponse.describe_model_package = _sm_describe_model_package  # type: ignore[method-assign]
     ModelPackage.gen_response_object = _package_response  # type: ignore[method-assign]

@@ -274,7 +274,9 @@ def test_malformed_events_go_to_the_dlq_with_the_reason(
 
 def test_a_clone_too_large_for_a_card_is_refused_before_create(hub: Hub) -> None:
     # The template fits in a card; with the new package's details added, the clone does not.
-    big = {"business_details": {"business_problem": "x" * 99_900}}
+    # Schema-valid: 96 custom details of 1,024 characters, the most the schema allows each.
+    big = {"additional_information": {"custom_details": {f"note_{i:02d}": "x" * 1024 for i in range(96)}}}
+    assert 99_000 < len(json.dumps(big)) <= 100_000
     hub.sagemaker.create_model_card(ModelCardName="churn", Content=json.dumps(big), ModelCardStatus="Draft")
     hub.settings = card_linker.LinkerSettings(
         card_key_arn=hub.key_arn,

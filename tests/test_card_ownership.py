@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "lambdas"))
 
 from auto_link.card_linker import LinkerSettings, link_new_version
 from card_workflow import handler as workflow_handler
+from card_workflow.ledger import ledger_entries
 from shared.card_links import card_link
 
 HUB = "111111111111"
@@ -276,22 +277,36 @@ def test_a_spoke_edits_its_own_cards_and_only_reads_the_others(estate: Estate) -
     )
 
 
-def test_rewriting_the_package_arn_in_content_changes_no_package(estate: Estate) -> None:
+def test_an_approval_of_content_naming_another_package_is_refused(estate: Estate) -> None:
+    """The spoke points its card's content at another account's package, and at the hub's; the
+    reviewer approves it. The hub's link says which package the card governs, so the approval fails
+    closed: no approval-effective, no evidence, no package changed, the card back in PendingReview,
+    the refusal in the ledger with its reason and in the reviewers' notice."""
     victim, _ = estate.register(OWNER_B, "fraud")
     own, card = estate.register(OWNER_A, "churn")
     hub_package, _ = estate.register(HUB, "pricing")
-    for target in (victim, hub_package):
+    card_arn = estate.sagemaker.describe_model_card(ModelCardName=card)["ModelCardArn"]
+    for round_, target in enumerate((victim, hub_package), start=1):
         estate.spoke_edits(
             OWNER_A, card, {"model_package_details": {"model_package_arn": target, "model_package_version": 1}}
         )
+        version = estate.sagemaker.describe_model_card(ModelCardName=card)["ModelCardVersion"]
         outcomes = estate.review_and_approve(card)
-        assert any("no model package changed" in o for o in outcomes), outcomes
+        assert any("approval refused (the card's content names model package" in o for o in outcomes), outcomes
         assert [estate.package_status(p) for p in (victim, own, hub_package)] == ["PendingManualApproval"] * 3
-        reports = [n for n in estate.notices() if "names another package" in n["Subject"]]
-        assert len(reports) == 1
-        assert target in reports[0]["Message"] and own in reports[0]["Message"]
+        assert estate.sagemaker.describe_model_card(ModelCardName=card)["ModelCardStatus"] == "PendingReview"
+        entries = ledger_entries(estate.dynamodb, "ledger", card_arn)
+        assert not [e for e in entries if e.get("Kind") == "approval-effective"]
+        refused = [e for e in entries if e.get("Kind") == "approval-refused"]
+        assert len(refused) == round_ and refused[-1]["Version"] == str(version)
+        assert target in refused[-1]["Reason"] and own in refused[-1]["Reason"]
+        assert estate.hub.client("s3").list_objects_v2(Bucket="evidence-bucket").get("KeyCount") == 0
+        notices = [n for n in estate.notices() if "refused" in n["Subject"]]
+        assert len(notices) == 1
+        assert target in notices[0]["Message"] and own in notices[0]["Message"]
+        assert "no model package was changed and no evidence was written" in notices[0]["Message"]
         link = card_link(estate.dynamodb, "card-links", card)
-        assert link is not None and link.package_arn == own  # the hub's record is untouched
+        assert link is not None and link.package_arn == own and link.approved_card_version is None
         estate.sagemaker.update_model_card(ModelCardName=card, ModelCardStatus="Draft")
 
 

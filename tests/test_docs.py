@@ -44,6 +44,8 @@ EMULATOR = "tests/test_docs.py::test_the_emulator_server_transcript_runs_as_prin
 COPY_CONFIG = "tests/test_docs.py::test_copying_the_example_config_runs_as_printed"
 SCHEMA = "tests/test_docs.py::test_the_schema_command_writes_the_committed_schema"
 REGENERATE_SCHEMA = ".venv/bin/python -m governance_config --schema > config/schema.json"
+CARD_SCHEMA = "tests/test_docs.py::test_the_card_schema_command_writes_the_committed_schema"
+REGENERATE_CARD_SCHEMA = ".venv/bin/python -m emulator.model_card_schema > emulator/model_card_schema.json"
 EXPORT = "export AWS_CONFIG_FILE=$PWD/.local-run/aws-config"
 
 # What the pages run first to make a config that fails.
@@ -69,6 +71,7 @@ RUN_BY = {
     ("set-up-and-run", "$ npx cdk ls"): CDK,
     ("configure", "cp config/example.json config/governance.json"): COPY_CONFIG,
     ("configure", REGENERATE_SCHEMA): SCHEMA,
+    ("emulator", REGENERATE_CARD_SCHEMA): CARD_SCHEMA,
     ("configure", BROKEN_CONFIG): CDK,
     ("organization-scale", TOO_MANY_CARDS): CDK,
     ("emulator", "$ .venv/bin/python -m emulator.server"): EMULATOR,
@@ -155,6 +158,19 @@ def test_the_schema_command_writes_the_committed_schema(tmp_path: Path) -> None:
     finally:
         shell.close()
     assert (project / "config" / "schema.json").read_text() == (ROOT / "config" / "schema.json").read_text()
+
+
+def test_the_card_schema_command_writes_the_committed_schema(tmp_path: Path) -> None:
+    project = project_copy(tmp_path, copied=("emulator",))
+    shell = Shell(cwd=project)
+    try:
+        (command,) = script(block(page("emulator"), REGENERATE_CARD_SCHEMA))
+        code, output = shell.run(command)
+        assert (code, output) == (0, [])
+    finally:
+        shell.close()
+    written = (project / "emulator" / "model_card_schema.json").read_text()
+    assert written == (ROOT / "emulator" / "model_card_schema.json").read_text()
 
 
 def test_the_cdk_transcripts_run_as_printed() -> None:

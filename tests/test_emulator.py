@@ -172,9 +172,9 @@ def test_content_update_makes_a_version_and_keeps_status(aws: None) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ({"model_overview": {}, "risk": "High"}, "additional property 'risk'"),
-        ({"intended_uses": {"risk_rating": "Severe"}}, "risk_rating 'Severe'"),
-        ({"evaluation_details": {}}, "'evaluation_details' must be an array"),
+        ({"model_overview": {}, "risk": "High"}, "content: Additional properties are not allowed ('risk' was"),
+        ({"intended_uses": {"risk_rating": "Severe"}}, "content.intended_uses.risk_rating: 'Severe' is not one of"),
+        ({"evaluation_details": {}}, "content.evaluation_details: {} is not of type 'array'"),
         ({"additional_information": {"custom_details": {"x": "y" * 100_001}}}, "exceeds the maximum of 100000"),
     ],
 )

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from emulator.permissions import enforcement
 from emulator.sessions import management_session
+from tests.accounts import session_for
 
 READ_WRITE = "arn:aws:ram::aws:permission/AWSRAMPermissionSageMakerModelCards"
 HUB = "111111111111"
@@ -317,3 +318,96 @@ def test_a_bus_in_another_account_takes_events_only_its_policy_allows(admin_of: 
     hub_events.put_permission(EventBusName="governance", Policy=policy(statement))
     spoke_events.put_events(Entries=[entry])
     assert len(sqs.receive_message(QueueUrl=queue).get("Messages", [])) == 1
+
+
+# --- IncludedData: DescribeModelCard and DescribeModelPackage (botocore 1.44) -------------------------
+FULL_CONTENT = {
+    "model_overview": {"model_id": "m-1", "model_name": "churn", "model_description": "secret", "model_owner": "ds"},
+    "intended_uses": {"risk_rating": "High", "purpose_of_model": "secret"},
+    "business_details": {"business_problem": "secret"},
+    "additional_information": {"custom_details": {"note": "secret"}},
+    "model_package_details": {
+        "model_package_arn": f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/churn/1",
+        "model_package_group_name": "churn",
+        "model_package_version": 1,
+        "created_by": {"user_profile_name": "ana"},
+    },
+}
+# The paths MetadataOnly keeps, when present (botocore: DescribeModelCardResponse Content).
+METADATA_ONLY = {
+    "model_overview": {"model_id": "m-1", "model_name": "churn"},
+    "intended_uses": {"risk_rating": "High"},
+    "model_package_details": {
+        "model_package_arn": f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/churn/1",
+        "model_package_group_name": "churn",
+    },
+}
+
+
+def test_metadata_only_returns_the_documented_fields_without_the_card_key(admin_of: Any, role_of: Any) -> None:
+    hub = admin_of(HUB)
+    key = card_key(hub)
+    hub.client("sagemaker").create_model_card(
+        ModelCardName="churn",
+        Content=json.dumps(FULL_CONTENT),
+        ModelCardStatus="Draft",
+        SecurityConfig={"KmsKeyId": key},
+    )
+    describe = allow("sagemaker:DescribeModelCard", f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/*")
+    make_role(hub, "metadata-reader", TRUST_HUB_ROOT, describe)
+    make_role(hub, "content-reader", TRUST_HUB_ROOT, describe, allow("kms:Decrypt", key))
+    metadata_reader = role_of(HUB, "metadata-reader").client("sagemaker")
+    with pytest.raises(ClientError) as caught:
+        metadata_reader.describe_model_card(ModelCardName="churn")  # AllData, the default
+    assert denied(caught).endswith("because no identity-based policy allows the kms:Decrypt action")
+    with pytest.raises(ClientError) as caught:
+        metadata_reader.describe_model_card(ModelCardName="churn", IncludedData="AllData")
+    assert denied(caught).endswith("because no identity-based policy allows the kms:Decrypt action")
+    card = metadata_reader.describe_model_card(ModelCardName="churn", IncludedData="MetadataOnly")
+    assert json.loads(card["Content"]) == METADATA_ONLY
+    assert (card["ModelCardStatus"], card["ModelCardVersion"], card["SecurityConfig"]) == (
+        "Draft",
+        1,
+        {"KmsKeyId": key},
+    )
+    content_reader = role_of(HUB, "content-reader").client("sagemaker")
+    for included in ({}, {"IncludedData": "AllData"}):
+        assert json.loads(content_reader.describe_model_card(ModelCardName="churn", **included)["Content"]) == (
+            FULL_CONTENT
+        )
+
+
+def test_metadata_only_of_a_card_without_those_fields_is_empty_and_a_bad_value_is_refused(aws: None) -> None:
+    sagemaker = session_for(HUB).client("sagemaker")
+    sagemaker.create_model_card(
+        ModelCardName="plain",
+        Content=json.dumps({"business_details": {"business_problem": "x"}}),
+        ModelCardStatus="Draft",
+    )
+    assert (
+        json.loads(sagemaker.describe_model_card(ModelCardName="plain", IncludedData="MetadataOnly")["Content"]) == {}
+    )
+    with pytest.raises(ClientError) as caught:
+        sagemaker.describe_model_card(ModelCardName="plain", IncludedData="Everything")
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "Member must satisfy enum value set: [AllData, MetadataOnly]" in caught.value.response["Error"]["Message"]
+
+
+def test_describe_model_package_metadata_only_reduces_only_the_embedded_card(aws: None) -> None:
+    sagemaker = session_for(HUB).client("sagemaker")
+    sagemaker.create_model_package_group(ModelPackageGroupName="churn")
+    # The model package card schema has no model_package_details (ModelPackageModelCard, botocore).
+    embedded = {"intended_uses": {"risk_rating": "Low", "purpose_of_model": "secret"}, "model_overview": {}}
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName="churn",
+        ModelPackageDescription="kept",
+        ModelCard={"ModelCardContent": json.dumps(embedded), "ModelCardStatus": "Draft"},
+    )["ModelPackageArn"]
+    full = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert json.loads(full["ModelCard"]["ModelCardContent"]) == embedded
+    reduced = sagemaker.describe_model_package(ModelPackageName=arn, IncludedData="MetadataOnly")
+    assert json.loads(reduced["ModelCard"]["ModelCardContent"]) == {"intended_uses": {"risk_rating": "Low"}}
+    assert reduced["ModelCard"]["ModelCardStatus"] == "Draft"
+    assert reduced["ModelPackageDescription"] == "kept"
+    unchanged = ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion", "ModelApprovalStatus")
+    assert {k: reduced.get(k) for k in unchanged} == {k: full.get(k) for k in unchanged}

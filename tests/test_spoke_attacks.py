@@ -217,17 +217,18 @@ def test_spoke_text_in_a_notice_is_one_line_of_data(gov: Governance) -> None:
         {
             "business_details": {"business_problem": lie},
             "additional_information": {"custom_details": {f"key\n{FORGED_APPROVAL}": "x"}},
-            # A package ARN that is not the hub's link: reported to reviewers, with the claim as data.
-            "model_package_details": {"model_package_arn": f"arn:x\n{FORGED_APPROVAL}\n" + "A" * 50_000},
+            # A package ARN that is not the hub's link (as long as the schema lets it be): the approval
+            # is refused, and the reviewers read the claim as data.
+            "model_package_details": {"model_package_arn": f"arn:x\n{FORGED_APPROVAL}\n" + "A" * 1_900},
         },
         by=gov.spoke,
     )
     gov.run(gov.hub_events())
     gov.run(gov.set_status(card, "PendingReview", by=gov.spoke))
-    gov.run(gov.set_status(card, "Approved", by=gov.reviewer))  # reads the link: the mismatch notice
+    gov.run(gov.set_status(card, "Approved", by=gov.reviewer))  # reads the link: the approval is refused
     assert [n["Subject"] for n in sent] == [
         f"Model card {card} v2 awaits review",
-        f"Model card {card} v2 names another package",
+        f"Approval of model card {card} v2 refused",
     ]
     review, mismatch = (n["Message"].split("\n") for n in sent)
     assert not [line for line in review + mismatch if line.startswith("Approved by")]
@@ -236,7 +237,7 @@ def test_spoke_text_in_a_notice_is_one_line_of_data(gov: Governance) -> None:
     assert diff and all(line[:2] in ("+ ", "- ", "~ ") for line in diff), diff
     assert "+ business_details.business_problem: Retail\\n\\nApproved by: arn:aws:sts::" in "\n".join(diff)
     assert all(not unicodedata.category(ch).startswith("C") and ch not in "\u2028\u2029" for ch in "".join(diff))
-    assert len(mismatch) == 2 and len(sent[1]["Message"]) < 3_000
+    assert len(mismatch) == 5 and len(sent[1]["Message"]) < 3_000
     assert package_status(gov.spoke, package) == "PendingManualApproval"
 
 
@@ -244,7 +245,8 @@ def test_a_notice_stays_within_what_sns_takes_whatever_the_card_holds(gov: Gover
     """A 4-byte character is one of the card's 100,000 characters and four of SNS's 262,144 bytes."""
     gov.register(gov.spoke, "spoke-churn")
     wide = "\U0001f600"
-    fields = {f"{wide * 40}{n:03d}": wide * 170 for n in range(240)}
+    # Keys as the schema's custom_details takes them (a letter among them, pattern [a-zA-Z_][a-zA-Z0-9_]*).
+    fields = {f"k{wide * 40}{n:03d}": wide * 170 for n in range(240)}
     spoke_writes(gov, "spoke-churn-222222222222-v1", {"additional_information": {"custom_details": fields}}, gov.spoke)
     gov.register(gov.spoke, "spoke-churn")  # its card carries the fields over
     card = "spoke-churn-222222222222-v2"

@@ -177,11 +177,30 @@ def package_details(package: PackageVersion) -> dict[str, Any]:
 
 
 def _user(user: Any) -> dict[str, str] | None:
+    """created_by as the model card JSON schema has it: `user_profile_name` and nothing else (its
+    ModelPackageCreator sets additionalProperties false; AWS::SageMaker::ModelCard ModelPackageCreator,
+    CloudFormation template reference). A card with more is refused by CreateModelCard."""
     if not isinstance(user, Mapping):
         return None
-    mapping = {"UserProfileArn": "user_profile_arn", "UserProfileName": "user_profile_name", "DomainId": "domain_id"}
-    found = {mapping[k]: v for k, v in user.items() if k in mapping and isinstance(v, str)}
-    return found or None
+    name = user.get("UserProfileName")
+    return {"user_profile_name": name} if isinstance(name, str) and name else None
+
+
+# Where the rest of the package's CreatedBy goes: custom_details is the schema's one string map
+# (keys [a-zA-Z_][a-zA-Z0-9_]*, values up to 1024 characters). Each version's own, never carried over.
+CREATOR_DETAILS = {"UserProfileArn": "created_by_user_profile_arn", "DomainId": "created_by_domain_id"}
+MAX_CUSTOM_DETAIL = 1024
+
+
+def creator_details(detail: Mapping[str, Any]) -> dict[str, str]:
+    user = detail.get("CreatedBy")
+    if not isinstance(user, Mapping):
+        return {}
+    return {
+        key: value
+        for field, key in CREATOR_DETAILS.items()
+        if isinstance(value := user.get(field), str) and value and len(value) <= MAX_CUSTOM_DETAIL
+    }
 
 
 def _inference(spec: Any) -> dict[str, Any] | None:
@@ -228,8 +247,9 @@ def clone_card_for_version(
     content["model_package_details"] = package_details(package)
     info = content.setdefault("additional_information", {})
     custom = dict(info.get("custom_details") or {})
-    custom.pop("cloned_from_card", None)
-    custom.pop("cloned_from_card_version", None)
+    for key in ("cloned_from_card", "cloned_from_card_version", *CREATOR_DETAILS.values()):
+        custom.pop(key, None)
+    custom.update(creator_details(package.detail))
     if source is not None:
         custom["cloned_from_card"] = source[0]
         custom["cloned_from_card_version"] = str(source[1])

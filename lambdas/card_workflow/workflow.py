@@ -10,7 +10,8 @@ version status-only changes). Then, for the status the card still has:
   the linked model package is approved (in a spoke, through its approval-sync role). What cannot be
   attributed is refused: the card goes back to PendingReview, reviewers are told who tried, the
   ledger records it, no package changes. A record not there yet is looked for again later through
-  the recheck queue, until the attribution deadline;
+  the recheck queue, until the attribution deadline. A version whose content names another package
+  than the one the hub linked the card to is refused the same way, whoever approved it;
 - Archived: optionally, the linked package is rejected.
 A status event that is no longer the card's status (an out-of-order or late delivery) is recorded
 and nothing else: acting on it would notify or approve from a state the card has left.
@@ -32,6 +33,7 @@ from typing import Any
 
 from shared.card_links import CardLink, card_link, content_names_other_package, record_approved_version
 from shared.card_names import CARD_NAME, card_name_for_package
+from shared.runtime import metadata_only
 
 from card_workflow.attribution import CardCall, Verdict, card_calls, judge_approval, judge_setter, parse_time
 from card_workflow.ledger import append_entry, get_entry, ledger_entries
@@ -143,12 +145,15 @@ def record_status(dynamodb: Any, settings: WorkflowSettings, change: CardStatusC
 # --- Reading cards --------------------------------------------------------------------------------
 
 
-def describe_card(sagemaker: Any, name: str, version: int | None = None) -> dict[str, Any]:
+def describe_card(sagemaker: Any, name: str, version: int | None = None, *, metadata: bool = False) -> dict[str, Any]:
+    """The card (a version of it); with `metadata`, its status, version and ARN without the content
+    a reader needs the card key for (IncludedData=MetadataOnly, shared.runtime.metadata_only)."""
+    included = metadata_only(sagemaker, "DescribeModelCard") if metadata else {}
     try:
         if version is None:
-            card: dict[str, Any] = sagemaker.describe_model_card(ModelCardName=name)
+            card: dict[str, Any] = sagemaker.describe_model_card(ModelCardName=name, **included)
         else:
-            card = sagemaker.describe_model_card(ModelCardName=name, ModelCardVersion=version)
+            card = sagemaker.describe_model_card(ModelCardName=name, ModelCardVersion=version, **included)
     except sagemaker.exceptions.ResourceNotFound:
         raise CardGone(f"model card {name} (version {version}) no longer exists") from None
     return card
@@ -305,7 +310,7 @@ def handle_card_event(
         )
         return f"recorded={recorded}; review {sent}"
     if change.status == "Approved":
-        latest = describe_card(sagemaker, change.card_name).get("ModelCardVersion")
+        latest = describe_card(sagemaker, change.card_name, metadata=True).get("ModelCardVersion")
         if latest != change.version:
             return f"recorded={recorded}; stale: version {change.version} is no longer current (now {latest})"
         return f"recorded={recorded}; " + settle_approval(
@@ -472,6 +477,27 @@ def settle_approval(
     if refused is not None:
         return refuse_approval(sagemaker, dynamodb, sns, settings, change, refused["Principal"], refused["Reason"])
     if effective is None:
+        mismatch = link_mismatch(dynamodb, settings, change.card_name, content)
+        if mismatch is not None:
+            # Fails closed before anyone's authority is looked at: approved, this version would be
+            # evidence, and the card of record, for a package its content does not describe.
+            who = f"the card event names {as_data(change.modified_by, 200)} (not attributed: refused on its content)"
+            reason = f"the card's {as_data(mismatch, 2400)}"
+            append_entry(
+                dynamodb,
+                table,
+                change.card_arn,
+                f"{change.entry_key}#approval-refused",
+                {
+                    "Kind": "approval-refused",
+                    "Version": str(change.version),
+                    "Principal": who,
+                    "Reason": reason,
+                    "CloudTrailEventId": "",
+                    "EventId": change.event_id,
+                },
+            )
+            return refuse_approval(sagemaker, dynamodb, sns, settings, change, who, reason)
         try:
             approved_at = parse_time(change.modified_at)
         except ValueError:
@@ -556,7 +582,7 @@ def refuse_approval(
     reason: str,
 ) -> str:
     """Undo an approval that is not effective: status back to PendingReview, reviewers told."""
-    current = describe_card(sagemaker, change.card_name)
+    current = describe_card(sagemaker, change.card_name, metadata=True)
     # Only the refused change itself is undone: a later status change (a proper approval, or the
     # revert itself) has moved LastModifiedTime on.
     reverted = (
@@ -746,6 +772,12 @@ def package_client(sagemaker: Any, sts: Any, settings: WorkflowSettings, package
     )
 
 
+def link_mismatch(dynamodb: Any, settings: WorkflowSettings, card_name: str, content: Mapping[str, Any]) -> str | None:
+    """Why this content cannot be approved as the card of the package the hub linked it to, if so."""
+    link = card_link(dynamodb, settings.link_table, card_name) if settings.link_table else None
+    return content_names_other_package(content, link) if link is not None else None
+
+
 def linked_package(
     dynamodb: Any, sns: Any, settings: WorkflowSettings, change: CardStatusChange, content: Mapping[str, Any]
 ) -> str | None:
@@ -780,7 +812,10 @@ def set_package_status(
     sagemaker: Any, sts: Any, settings: WorkflowSettings, package_arn: str, status: str, description: str
 ) -> str:
     client = package_client(sagemaker, sts, settings, package_arn)
-    current = client.describe_model_package(ModelPackageName=package_arn).get("ModelApprovalStatus")
+    # Only the status is read: MetadataOnly needs no key of a model card the package may embed.
+    current = client.describe_model_package(
+        ModelPackageName=package_arn, **metadata_only(client, "DescribeModelPackage")
+    ).get("ModelApprovalStatus")
     if current == status:
         return f"package already {status}"
     client.update_model_package(
@@ -818,7 +853,7 @@ def gate_package_approval(
     card: dict[str, Any] = {}
     if link is not None and link.package_arn == arn:
         try:
-            card = describe_card(sagemaker, card_name)
+            card = describe_card(sagemaker, card_name, metadata=True)
         except CardGone:
             card = {}
     card_status, card_version = card.get("ModelCardStatus"), card.get("ModelCardVersion")
@@ -834,7 +869,9 @@ def gate_package_approval(
     client = package_client(sagemaker, sts, settings, arn)
     # Only an approval the package still has is undone: a late or replayed event of an approval
     # since rejected or reverted changes no package (its ledger item and notice are keyed once).
-    now_status = client.describe_model_package(ModelPackageName=arn).get("ModelApprovalStatus")
+    now_status = client.describe_model_package(
+        ModelPackageName=arn, **metadata_only(client, "DescribeModelPackage")
+    ).get("ModelApprovalStatus")
     if now_status == "Approved":
         client.update_model_package(
             ModelPackageArn=arn,

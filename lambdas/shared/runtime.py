@@ -45,3 +45,16 @@ def dead_letter(sqs: Any, queue_url: str, event: Any, reason: str) -> None:
         MessageBody=json.dumps(event),
         MessageAttributes={"Reason": {"DataType": "String", "StringValue": reason[:1024]}},
     )
+
+
+def metadata_only(client: Any, operation: str) -> dict[str, str]:
+    """`IncludedData=MetadataOnly` for a read that needs only a card's metadata, if this SDK knows it.
+
+    DescribeModelCard (and DescribeModelPackage, for its embedded card) with MetadataOnly "does not
+    require kms:Decrypt permission" and keeps status, version and ARNs, reducing Content to
+    model_overview.model_id and .model_name, intended_uses.risk_rating and model_package_details.
+    model_package_group_name and .model_package_arn (botocore's SageMaker service model). The Lambda
+    runtime brings its own boto3, which may predate the parameter: without it the read is AllData.
+    """
+    members = client.meta.service_model.operation_model(operation).input_shape.members
+    return {"IncludedData": "MetadataOnly"} if "IncludedData" in members else {}
