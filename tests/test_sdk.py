@@ -85,8 +85,8 @@ def hub_card(sandbox: Sandbox, arn: str) -> dict[str, Any]:
 
 
 def exports_bucket(sandbox: Sandbox) -> str:
-    names = [b["Name"] for b in sandbox.hub.client("s3").list_buckets()["Buckets"] if "-exports-" in b["Name"]]
-    (name,) = names
+    buckets = sandbox.hub.client("s3").list_buckets()["Buckets"]
+    (name,) = [str(b["Name"]) for b in buckets if "-exports-" in b["Name"]]
     return name
 
 
