@@ -19,6 +19,7 @@ tests/test_emulator.py must still pass.
   EMULATOR_PERMISSIONS=off)
 - sessions: how a person, a test or the sandbox becomes someone (client side)
 - cloudtrail: CloudTrail records of the governed SageMaker writes, and LookupEvents
+- search: SageMaker Search for model cards and training jobs, within the caller's account
 - sqs: queues whose sends and receives cost the same at any depth (moto walked the whole queue)
 """
 
@@ -33,6 +34,7 @@ from emulator import (
     ram,
     sagemaker_cards,
     sagemaker_packages,
+    search,
     sqs,
 )
 
@@ -46,6 +48,7 @@ EXTENSIONS = (
     sagemaker_cards,
     export_jobs,
     sagemaker_packages,
+    search,
     ram,
     events,
     cloudtrail,

@@ -26,8 +26,10 @@ class SharedCardAccess(Construct):
     Every resource is in the hub account: the cards (`model-card/*`), their export jobs, the hub key
     (only with a card's encryption context; kms:GenerateDataKey only for levels that edit) and, for
     export, this account's own prefix of the hub's exports bucket. There is no
-    sagemaker:DeleteModelCard, and nothing in any other account. What a spoke may do to a given
-    card is further held by RAM: with own-account sharing it edits only its own cards.
+    sagemaker:DeleteModelCard, and nothing in any other account. sagemaker:Search, which the SageMaker
+    Python SDK needs, is the one grant on `*`: it finds only this account's own resources. What a
+    spoke may do to a given card is further held by RAM: with own-account sharing it edits only its
+    own cards.
     """
 
     def __init__(
@@ -53,6 +55,11 @@ class SharedCardAccess(Construct):
             iam.PolicyStatement(sid="UseSharedModelCards", actions=card_actions, resources=[cards]),
             # ListResources has no resource-level permissions; it is how a spoke user finds the cards.
             iam.PolicyStatement(sid="FindSharedModelCards", actions=["ram:ListResources"], resources=["*"]),
+            # The SageMaker Python SDK searches while it loads a card with model package details
+            # (v2's ModelCard.load); without this every auto-linked card fails to load. Search has no
+            # resource type (Service Authorization Reference) and answers "only ... resources from
+            # your account" (API reference, SearchRequest CrossAccountFilterOption): nothing of the hub.
+            iam.PolicyStatement(sid="SearchForTheSageMakerSdk", actions=["sagemaker:Search"], resources=["*"]),
         ]
         key_resource = card_key_arn or f"arn:{partition}:kms:{region}:{hub_account}:key/*"
         statements.append(
@@ -118,8 +125,10 @@ class SharedCardAccess(Construct):
             f"Resource::{cards}": "Cards are created at run time, one per model package version, so their "
             "names are not known at synth; the ARN is pinned to the hub account and region, and RAM "
             "still admits only cards that are in a share with this account.",
-            "Resource::*": "ram:ListResources supports no resource-level permission (Service Authorization "
-            "Reference, AWS RAM); it only lists what is already shared with this account.",
+            "Resource::*": "ram:ListResources and sagemaker:Search support no resource-level permission (Service "
+            "Authorization Reference, AWS RAM and Amazon SageMaker AI). ListResources only lists what is already "
+            "shared with this account; Search (which the SageMaker Python SDK calls to load a card) answers "
+            "only this account's own SageMaker resources, never the hub's (API reference, SearchRequest).",
         }
         if key_resource:
             findings[f"Resource::{key_resource}"] = (

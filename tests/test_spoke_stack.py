@@ -52,6 +52,7 @@ def test_edit_export_spoke_gets_the_seed_template_actions(edit_export: Template)
         "sagemaker:CreateModelCardExportJob",
         "sagemaker:DescribeModelCardExportJob",
         "ram:ListResources",
+        "sagemaker:Search",
         "kms:Decrypt",
         "kms:GenerateDataKey",
         "s3:PutObject",
@@ -66,7 +67,7 @@ def test_edit_export_spoke_gets_the_seed_template_actions(edit_export: Template)
 def test_read_spoke_can_only_describe_and_list_versions(read_only: Template) -> None:
     statements = policy_statements(read_only)
     sagemaker = {a for a in actions_of(statements) if a.startswith("sagemaker:")}
-    assert sagemaker == {"sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"}
+    assert sagemaker == {"sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions", "sagemaker:Search"}
     assert "s3:PutObject" not in actions_of(statements)
     # Reading a card needs only Decrypt; a read spoke never encrypts with the hub key.
     assert {a for a in actions_of(statements) if a.startswith("kms:")} == {"kms:Decrypt"}
@@ -76,8 +77,12 @@ def test_read_spoke_can_only_describe_and_list_versions(read_only: Template) -> 
 def test_no_delete_and_nothing_outside_the_hub(templates: dict[str, dict[str, Any]], spoke: str) -> None:
     statements = policy_statements(Template.from_json(templates[spoke_stack_name(spoke)]))
     assert "sagemaker:DeleteModelCard" not in actions_of(statements)
+    # The calls with no resource type (Service Authorization Reference) are granted on "*", no others;
+    # both answer only what this account owns or was shared.
+    anywhere = [s for s in statements if s["Resource"] == "*"]
+    assert sorted(s["Action"] for s in anywhere) == ["ram:ListResources", "sagemaker:Search"]
     for statement in statements:
-        if statement["Action"] == "ram:ListResources":
+        if statement in anywhere:
             continue
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for resource in resources:
@@ -227,4 +232,4 @@ def test_ou_spokes_roll_out_through_a_service_managed_stack_set(templates: dict[
     assert "Rules" not in body
     inner = Template.from_json(body)
     sagemaker = {a for a in actions_of(policy_statements(inner)) if a.startswith("sagemaker:")}
-    assert sagemaker == {"sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"}
+    assert sagemaker == {"sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions", "sagemaker:Search"}
