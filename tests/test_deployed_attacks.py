@@ -211,3 +211,34 @@ def test_a_hub_developer_cannot_feed_the_workflow_and_a_hint_approves_nothing(de
     assert deployed.ledger(card_b) == ledger_b and "approval-effective" not in kinds_b
     assert deployed.card(card_b)["ModelCardStatus"] == "Draft"  # type: ignore[index]
     assert deployed.package_status(deployed.package_v2) == "PendingManualApproval"
+
+
+def test_a_hub_developer_cannot_write_the_ledger_or_lift_its_policy(deployed: Sandbox) -> None:
+    from card_workflow.ledger import append_entry
+
+    deployed.step_register_v1()
+    card = deployed.card_of(1)
+    card_arn = f"arn:aws:sagemaker:us-east-1:{deployed.hub.account}:model-card/{card}"
+    table_id = next(i for i, p in deployed.hub.resources("AWS::DynamoDB::Table") if len(p["KeySchema"]) == 2)
+    table, table_arn = deployed.hub.refs[table_id], deployed.hub.attrs[(table_id, "Arn")]
+    before = deployed.ledger(card)
+    dynamodb = hub_developer(deployed).client("dynamodb", endpoint_url=deployed.endpoint)
+    # The ledger's own code appends a correctly chained item (a transaction of a Put and the head).
+    approval = {"Kind": "approval-effective", "Version": "1", "Principal": "arn:aws:iam::111111111111:role/x"}
+    item = {"CardArn": {"S": card_arn}, "EntryKey": {"S": "00000001#forged"}, "Kind": {"S": "approval-effective"}}
+    attempts = [
+        lambda: append_entry(dynamodb, table, card_arn, "00000001#forged#approval-effective", approval),
+        lambda: dynamodb.put_item(TableName=table, Item=item),
+        lambda: dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item}}]}),
+        lambda: dynamodb.delete_item(
+            TableName=table, Key={"CardArn": {"S": card_arn}, "EntryKey": {"S": before[0]["EntryKey"]}}
+        ),
+        lambda: dynamodb.delete_resource_policy(ResourceArn=table_arn),
+        lambda: dynamodb.put_resource_policy(ResourceArn=table_arn, Policy=json.dumps(POWER_USER_ACCESS)),
+    ]
+    for attempt in attempts:
+        assert refused(attempt) == "AccessDeniedException"
+    assert deployed.ledger(card) == before
+    # The workflow itself still appends (the approval in step_approve goes through the ledger).
+    deployed.step_review()
+    deployed.step_approve()
