@@ -13,8 +13,8 @@ logic", IAM User Guide), for the resources `emulator.resources` resolves:
 - a KMS key's policy must always allow, directly or by delegating to the account's IAM policies;
 - AssumeRole needs a role that exists and whose trust policy allows the caller.
 
-Resource policies read: S3 bucket policies, KMS key policies, SQS queue policies, SNS topic
-policies, EventBridge bus policies, IAM role trust policies. Not evaluated: SCPs, permission
+Resource policies read: S3 bucket policies, KMS key policies, DynamoDB table policies, SQS queue
+policies, SNS topic policies, EventBridge bus policies, IAM role trust policies. Not evaluated: SCPs, permission
 boundaries, session policies, ACLs, VPC endpoint policies (docs/emulator.md, "Not evaluated").
 
 Evaluation is on by default; `EMULATOR_PERMISSIONS=off` (or `set_enforcement(False)`) turns it
@@ -37,6 +37,7 @@ from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.core.responses import BaseResponse
+from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import events_backends
 from moto.iam.access_control import AssumedRoleAccessKey, IAMRequestBase, PermissionResult
 from moto.iam.exceptions import NotFoundException
@@ -243,6 +244,12 @@ def resource_policy(service: str, action: str, arn: str, caller: str) -> Resourc
     if service == "kms" and ":key/" in arn:
         key = kms_backends[account][region].keys.get(arn.rsplit("/", 1)[-1])
         return ResourcePolicy(account, parsed_policy(key.policy) if key else (), required=True, exists=bool(key))
+    if service == "dynamodb" and ":table/" in arn:
+        # A table's policy covers its indexes and streams too (DynamoDB Developer Guide, "Using
+        # resource-based policies for DynamoDB").
+        table = arn.split("/index/", 1)[0].split("/stream/", 1)[0]
+        table_policy = dynamodb_backends[account][region].resource_policies.get(table)
+        return ResourcePolicy(account, parsed_policy(table_policy.policy_doc) if table_policy else ())
     if service == "sqs" and arn != "*":
         queue = sqs_backends[account][region].queues.get(parts[5])
         return ResourcePolicy(account, parsed_policy(queue.policy) if queue else ())

@@ -105,10 +105,14 @@ def _kms(response: Any, action: str, account: str, region: str) -> Resolved:
 
 
 def _dynamodb(response: Any, action: str, account: str, region: str) -> Resolved:
-    table = response._get_param("TableName")
-    if not table:
+    # A batch is authorized on each table it names (Service Authorization Reference, DynamoDB:
+    # BatchWriteItem and BatchGetItem take the table resource); policies take a ResourceArn.
+    tables = list(response._get_param("RequestItems") or {}) if action.startswith("Batch") else []
+    table = response._get_param("TableName") or response._get_param("ResourceArn")
+    names = tables or ([table] if table else [])
+    if not names:
         return ["*"], {}
-    return [table if table.startswith("arn:") else _arn("dynamodb", region, account, f"table/{table}")], {}
+    return [t if t.startswith("arn:") else _arn("dynamodb", region, account, f"table/{t}") for t in names], {}
 
 
 def queue_arn_from_url(url: str, region: str) -> str:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from collections.abc import Sequence
+
+from aws_cdk import DefaultStackSynthesizer, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 LEDGER_PARTITION_KEY = "CardArn"
 LEDGER_SORT_KEY = "EntryKey"
+# Every item write: TransactWriteItems is authorized per item by these same actions (DynamoDB
+# Developer Guide, "Using IAM with DynamoDB transactions"), so it needs no statement of its own.
+ITEM_WRITES = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+POLICY_CHANGES = ("dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy")
 
 
 class ApprovalLedger(Construct):
@@ -29,4 +36,44 @@ class ApprovalLedger(Construct):
             ),
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def only_written_by(self, writers: Sequence[iam.IRole]) -> None:
+        """Deny item writes to every principal but `writers`, and policy changes to every principal
+        but the stack's CloudFormation execution role.
+
+        Within one account an identity-based policy alone allows (a hub developer's PowerUserAccess
+        allows dynamodb:*), unless a resource-based policy explicitly denies (IAM User Guide, "Policy
+        evaluation logic"); a table takes one (CloudFormation `AWS::DynamoDB::Table`
+        `ResourcePolicy`). Without the second statement the same developer would delete the policy
+        first. Break glass is a deploy of a changed policy: it runs as the execution role, and
+        CloudTrail records the PutResourcePolicy. A policy on the table cannot name its own ARN
+        while it is created, so `*` (this table) stands for it.
+        """
+        self.table.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTheWorkflowWrites",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=list(ITEM_WRITES),
+                resources=["*"],
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": [w.role_arn for w in writers]}},
+            )
+        )
+        synthesizer = Stack.of(self).synthesizer
+        # The synthesizer's own name for the role (`${AWS::Partition}` left for CloudFormation).
+        deployer = (
+            Fn.sub(synthesizer.cloud_formation_execution_role_arn)
+            if isinstance(synthesizer, DefaultStackSynthesizer)
+            else None
+        )
+        self.table.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyDeploysChangeThisPolicy",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=list(POLICY_CHANGES),
+                resources=["*"],
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": deployer}} if deployer else None,
+            )
         )

@@ -176,6 +176,23 @@ class ApprovalWorkflow(Construct):
             )
         key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         key.grant(self.follower.role, "kms:Decrypt", "kms:GenerateDataKey")
+        # Only the workflow's own roles send here. A hub principal allowed sqs:SendMessage by its IAM
+        # policy alone (PowerUserAccess) would otherwise be allowed too: within one account an
+        # identity-based policy suffices, but an explicit Deny in the queue policy overrides it (IAM
+        # User Guide, "Policy evaluation logic"). `aws:PrincipalArn` is the role's ARN for its
+        # sessions (IAM User Guide, "AWS global condition context keys"). Lambda's event source
+        # mapping only receives and deletes; SQS itself moves messages to the dead-letter queues.
+        for queue, senders in ((self.recheck, (role,)), (self.follow_up, (role, self.follower.role))):
+            queue.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="OnlyTheWorkflowSends",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["sqs:SendMessage"],
+                    resources=[queue.queue_arn],
+                    conditions={"ArnNotEquals": {"aws:PrincipalArn": [r.role_arn for r in senders]}},
+                )
+            )
 
         for policy, resources in (
             (role.node.try_find_child("DefaultPolicy"), (cards, packages, evidence)),

@@ -101,6 +101,8 @@ class Deployed:
         if set(value) == {"Fn::Join"}:
             separator, parts = value["Fn::Join"]
             return separator.join(str(self.resolve(p)) for p in parts)
+        if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+            return re.sub(r"\$\{([^}]+)\}", lambda m: self._ref(m.group(1)), value["Fn::Sub"])
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _ref(self, name: str) -> str:
@@ -302,7 +304,7 @@ def provision_iam(deployed: Deployed) -> None:
 
 
 def provision_resource_policies(deployed: Deployed) -> None:
-    """Bucket, queue, topic and event bus policies: the emulator evaluates them as AWS does."""
+    """Bucket, table, queue, topic and event bus policies: the emulator evaluates them as AWS does."""
     s3 = deployed.client("s3")
     for _, props in deployed.resources("AWS::S3::BucketPolicy"):
         s3.put_bucket_policy(
@@ -313,6 +315,13 @@ def provision_resource_policies(deployed: Deployed) -> None:
         for url in deployed.resolve(props["Queues"]):
             sqs.set_queue_attributes(
                 QueueUrl=url, Attributes={"Policy": json.dumps(deployed.resolve(props["PolicyDocument"]))}
+            )
+    dynamodb = deployed.client("dynamodb")
+    for logical_id, props in deployed.resources("AWS::DynamoDB::Table"):
+        if "ResourcePolicy" in props:
+            dynamodb.put_resource_policy(
+                ResourceArn=deployed.attrs[(logical_id, "Arn")],
+                Policy=json.dumps(deployed.resolve(props["ResourcePolicy"]["PolicyDocument"])),
             )
     sns = deployed.client("sns")
     for _, props in deployed.resources("AWS::SNS::TopicPolicy"):

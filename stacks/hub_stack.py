@@ -111,6 +111,8 @@ class HubStack(Stack):
             approver_may_not_edit=config.approver_may_not_edit,
             attribution_deadline=Duration.minutes(config.approval_attribution_minutes),
         )
+        # The workflow appends status, decisions and notices; its export follower appends PDFs.
+        self.ledger.only_written_by([self.workflow.handler.role, self.workflow.follower.role])
         self.report = GovernanceReport(
             self,
             "Report",

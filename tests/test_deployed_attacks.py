@@ -1,8 +1,9 @@
-"""Attacks by spoke principals on the hub as the synthesized templates deploy it (config/local.json):
-every resource, policy and role comes from the templates, the emulator evaluates IAM, bucket and
-key policies, and the hub's functions run with their own roles.
+"""Attacks by spoke principals and hub insiders on the hub as the synthesized templates deploy it
+(config/local.json): every resource, policy and role comes from the templates, the emulator
+evaluates IAM, bucket, queue and key policies, and the hub's functions run with their own roles.
 
-Spoke 222222222222 may edit and export its own cards; spoke 333333333333 only reads.
+Spoke 222222222222 may edit and export its own cards; spoke 333333333333 only reads. A hub developer
+holds a policy like AWS's PowerUserAccess (everything but IAM, Organizations and Account).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from sandbox.provision import Deployed
+from sandbox.provision import Deployed, Function
 from sandbox.run import Sandbox
 from tests.test_sandbox import endpoint  # noqa: F401 - a fixture shared with the local run (local_assembly is in conftest)
 
@@ -36,6 +38,37 @@ def card_user(sandbox: Sandbox, account: str) -> Deployed:
     role = next(logical_id for logical_id, p in spoke.resources("AWS::IAM::Role") if "ManagedPolicyArns" in p)
     session = role_session(account, spoke.refs[role], sandbox.endpoint)
     return Deployed(spoke.stack, account, session, sandbox.endpoint, spoke.template)
+
+
+# AWS's PowerUserAccess allows every action but IAM, Organizations and Account ("NotAction"), so it
+# leaves SQS, DynamoDB, KMS, Lambda and sts:AssumeRole in (AWS managed policy reference).
+POWER_USER_ACCESS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"}],
+}
+
+
+def hub_developer(sandbox: Sandbox) -> boto3.Session:
+    """A person in the hub with PowerUserAccess, in a role the hub's administrator made for them."""
+    from emulator.sessions import role_session
+
+    account = sandbox.hub.account
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam = sandbox.hub.client("iam")
+    iam.create_role(RoleName="developer", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName="developer", PolicyName="PowerUserAccess", PolicyDocument=json.dumps(POWER_USER_ACCESS)
+    )
+    return role_session(account, "developer", sandbox.endpoint, session_name="dev")
+
+
+def workflow_function(sandbox: Sandbox, entry: str = "handler") -> Function:
+    return next(f for f in sandbox.hub.functions.values() if f.handler == f"card_workflow.handler.{entry}")
 
 
 def bucket_of(hub: Deployed, name_part: str) -> str:
@@ -120,3 +153,92 @@ def test_the_governance_bus_refuses_what_a_spoke_makes_up(deployed: Sandbox) -> 
     assert refused(lambda: events.put_events(Entries=[entry])) == "AccessDeniedException"
     other_type = {**entry, "DetailType": "Anything Else"}
     assert refused(lambda: events.put_events(Entries=[other_type])) == "AccessDeniedException"
+
+
+def test_a_hub_developer_cannot_feed_the_workflow_and_a_hint_approves_nothing(deployed: Sandbox) -> None:
+    from emulator.sessions import service_role_session
+
+    deployed.step_register_v1()
+    deployed.step_review()
+    deployed.step_approve()  # card A: reviewed and approved by the reviewer role
+    deployed.step_register_v2()  # card B: a Draft nobody approved
+    card_a, card_b = deployed.card_of(1), deployed.card_of(2)
+    workflow = workflow_function(deployed)
+    recheck, follow_up = workflow.environment["RECHECK_QUEUE_URL"], workflow.environment["FOLLOW_UP_QUEUE_URL"]
+    arn_b = f"arn:aws:sagemaker:us-east-1:{deployed.hub.account}:model-card/{card_b}"
+    approval_a = next(e for e in deployed.ledger(card_a) if e["Kind"] == "status" and e["Status"] == "Approved")
+    # The forged events of the reported attack: card A's approved change, naming card B's ARN.
+    forged = [
+        {
+            "id": f"forged-{status}",
+            "detail-type": "SageMaker Model Card State Change",
+            "source": "aws.sagemaker",
+            "account": deployed.hub.account,
+            "region": "us-east-1",
+            "resources": [arn_b],
+            "detail": {
+                "ModelCardName": card_a,
+                "ModelCardVersion": 1,
+                "ModelCardStatus": status,
+                "LastModifiedTime": modified_at,
+            },
+        }
+        for status, modified_at in (("PendingReview", "2020-01-01T00:00:00Z"), ("Approved", approval_a["ModifiedAt"]))
+    ]
+    ledger_b = deployed.ledger(card_b)
+
+    developer = hub_developer(deployed).client("sqs", endpoint_url=deployed.endpoint)
+    for url in (recheck, follow_up):
+        for body in ({"event": forged[1]}, {"card_name": card_b}):
+            assert refused(lambda u=url, b=body: developer.send_message(QueueUrl=u, MessageBody=json.dumps(b))) == (
+                "AccessDenied"
+            )
+
+    # Even what the workflow's own role puts there, or a direct Invoke with made-up events, is a
+    # hint: card B is not Approved in SageMaker, and its ledger records no approval to recheck.
+    own = service_role_session(workflow.role_arn).client("sqs", endpoint_url=deployed.endpoint)
+    for body in (
+        {"card_name": card_b},
+        {"event": forged[1]},
+        {"event": {**forged[1], "detail": {"ModelCardName": card_b}}},
+    ):
+        own.send_message(QueueUrl=recheck, MessageBody=json.dumps(body))
+    for event in forged:
+        deployed.invoke(workflow, event)
+    deployed.pump()
+
+    kinds_b = [e["Kind"] for e in deployed.ledger(card_b)]
+    assert deployed.ledger(card_b) == ledger_b and "approval-effective" not in kinds_b
+    assert deployed.card(card_b)["ModelCardStatus"] == "Draft"  # type: ignore[index]
+    assert deployed.package_status(deployed.package_v2) == "PendingManualApproval"
+
+
+def test_a_hub_developer_cannot_write_the_ledger_or_lift_its_policy(deployed: Sandbox) -> None:
+    from card_workflow.ledger import append_entry
+
+    deployed.step_register_v1()
+    card = deployed.card_of(1)
+    card_arn = f"arn:aws:sagemaker:us-east-1:{deployed.hub.account}:model-card/{card}"
+    table_id = next(i for i, p in deployed.hub.resources("AWS::DynamoDB::Table") if len(p["KeySchema"]) == 2)
+    table, table_arn = deployed.hub.refs[table_id], deployed.hub.attrs[(table_id, "Arn")]
+    before = deployed.ledger(card)
+    dynamodb = hub_developer(deployed).client("dynamodb", endpoint_url=deployed.endpoint)
+    # The ledger's own code appends a correctly chained item (a transaction of a Put and the head).
+    approval = {"Kind": "approval-effective", "Version": "1", "Principal": "arn:aws:iam::111111111111:role/x"}
+    item = {"CardArn": {"S": card_arn}, "EntryKey": {"S": "00000001#forged"}, "Kind": {"S": "approval-effective"}}
+    attempts = [
+        lambda: append_entry(dynamodb, table, card_arn, "00000001#forged#approval-effective", approval),
+        lambda: dynamodb.put_item(TableName=table, Item=item),
+        lambda: dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": item}}]}),
+        lambda: dynamodb.delete_item(
+            TableName=table, Key={"CardArn": {"S": card_arn}, "EntryKey": {"S": before[0]["EntryKey"]}}
+        ),
+        lambda: dynamodb.delete_resource_policy(ResourceArn=table_arn),
+        lambda: dynamodb.put_resource_policy(ResourceArn=table_arn, Policy=json.dumps(POWER_USER_ACCESS)),
+    ]
+    for attempt in attempts:
+        assert refused(attempt) == "AccessDeniedException"
+    assert deployed.ledger(card) == before
+    # The workflow itself still appends (the approval in step_approve goes through the ledger).
+    deployed.step_review()
+    deployed.step_approve()

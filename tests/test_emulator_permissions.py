@@ -7,6 +7,7 @@ OrganizationAccountAccessRole in any account; nothing else is allowed by default
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -411,3 +412,34 @@ def test_describe_model_package_metadata_only_reduces_only_the_embedded_card(aws
     assert reduced["ModelPackageDescription"] == "kept"
     unchanged = ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion", "ModelApprovalStatus")
     assert {k: reduced.get(k) for k in unchanged} == {k: full.get(k) for k in unchanged}
+
+
+def test_a_table_policy_deny_overrides_a_same_account_iam_allow_also_in_batches(admin_of: Any, role_of: Any) -> None:
+    hub = admin_of(HUB)
+    table_arn = hub.client("dynamodb").create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )["TableDescription"]["TableArn"]
+    writer = make_role(hub, "writer", TRUST_HUB_ROOT, allow("dynamodb:*", "*"))
+    make_role(hub, "other", TRUST_HUB_ROOT, allow("dynamodb:*", "*"))
+    deny = {
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": ["dynamodb:PutItem", "dynamodb:BatchWriteItem"],
+        "Resource": "*",
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writer}},
+    }
+    hub.client("dynamodb").put_resource_policy(ResourceArn=table_arn, Policy=policy(deny))
+    item = {"k": {"S": "x"}}
+    role_of(HUB, "writer").client("dynamodb").put_item(TableName="ledger", Item=item)
+    other = role_of(HUB, "other").client("dynamodb")
+    calls: list[Callable[[], Any]] = [
+        lambda: other.put_item(TableName="ledger", Item=item),
+        lambda: other.batch_write_item(RequestItems={"ledger": [{"PutRequest": {"Item": item}}]}),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as error:
+            call()
+        assert "explicit deny in a resource-based policy" in error.value.response["Error"]["Message"]

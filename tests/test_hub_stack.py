@@ -537,6 +537,26 @@ def test_workflow_attributes_approvals_to_the_approvers_and_rechecks_through_a_q
     )
 
 
+def test_only_the_workflow_roles_send_to_its_queues(hub: Template) -> None:
+    senders = {}
+    for policy in hub.find_resources("AWS::SQS::QueuePolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement.get("Sid") == "OnlyTheWorkflowSends":
+                assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+                    "Deny",
+                    {"AWS": "*"},
+                    "sqs:SendMessage",
+                )
+                queue = statement["Resource"]["Fn::GetAtt"][0]
+                senders[queue] = [
+                    arn["Fn::GetAtt"][0] for arn in statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+                ]
+    recheck = next(q for q in senders if q.startswith("WorkflowApprovalRecheck"))
+    follow_up = next(q for q in senders if q.startswith("WorkflowExportFollowUp"))
+    assert [r.startswith("WorkflowHandler") for r in senders[recheck]] == [True]
+    assert sorted(r.split("Role")[0] for r in senders[follow_up]) == ["WorkflowExportFollower", "WorkflowHandler"]
+
+
 def test_workflow_role_may_list_the_evidence_bucket_so_a_missing_key_answers_404(hub: Template) -> None:
     statements = statements_of_role(hub, "model-card-governance-approval-workflow")
     [listing] = [s for s in statements if s["Action"] == "s3:ListBucket"]

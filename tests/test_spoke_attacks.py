@@ -131,8 +131,8 @@ def test_an_archive_waits_for_its_record_and_then_fails_closed(
         [archive] = gov.set_status(card, "Archived", by=gov.reviewer)
         assert gov.run([archive])[0].endswith("looking again later")
         assert package_status(gov.spoke, package) == "PendingManualApproval"
-        assert gov.run_rechecks() == [archive["id"]]
-    assert gov.run_rechecks() == [archive["id"]]
+        assert gov.run_rechecks() == [card]
+    assert gov.run_rechecks() == [card]
     assert package_status(gov.spoke, package) == "Rejected"
     # A spoke's archive never reaches the hub's history: refused once the deadline has passed.
     monkeypatch.setenv("ATTRIBUTION_DEADLINE_SECONDS", "0")

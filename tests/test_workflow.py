@@ -225,7 +225,7 @@ class Governance:
         records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in drain(self.sqs, self.recheck)]
         result = workflow_handler.handler({"Records": records}, clients=self.clients)
         assert result == {"batchItemFailures": []}
-        return [json.loads(r["body"])["event"]["id"] for r in records]
+        return [json.loads(r["body"])["card_name"] for r in records]
 
     def notices_received(self) -> list[dict[str, Any]]:
         return [json.loads(m["Body"]) for m in drain(self.sqs, self.notices)]
@@ -394,7 +394,7 @@ def test_out_of_order_event_is_recorded_without_acting(gov: Governance, monkeypa
     [late] = gov.run([review])
     assert late == "recorded=True; stale: the version is now Approved, no step run"
     assert gov.notices_received() == []
-    assert gov.run_rechecks() == [approved["id"]]
+    assert gov.run_rechecks() == [approved["detail"]["ModelCardName"]]
     assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "Approved"
 
 
@@ -584,8 +584,8 @@ def test_an_approval_waits_for_its_cloudtrail_record(gov: Governance, monkeypatc
         assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == (
             "PendingManualApproval"
         )
-        assert gov.run_rechecks() == [approval["id"]]  # still not there: looked for again
-    assert gov.run_rechecks() == [approval["id"]]
+        assert gov.run_rechecks() == [approval["detail"]["ModelCardName"]]  # still not there: looked for again
+    assert gov.run_rechecks() == [approval["detail"]["ModelCardName"]]
     assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "Approved"
     assert [e["Kind"] for e in gov.ledger("churn-111111111111-v1")].count("approval-effective") == 1
 
@@ -619,7 +619,8 @@ def test_verbatim_sample_for_a_card_that_does_not_exist_is_recorded_and_dropped(
     sample = load_event("model-card-state-change")
     [outcome] = gov.run([sample])
     assert outcome.startswith("dropped: model card example-card")
-    [entry] = list(ledger_entries(gov.dynamodb, "ledger", sample["resources"][0]))
+    # Recorded under the hub's own ARN of the card: the sample's account is not the hub's.
+    [entry] = list(ledger_entries(gov.dynamodb, "ledger", gov.card_arn("example-card")))
     assert (entry["Status"], entry["ModifiedBy"], entry["EventId"]) == ("Draft", "user", sample["id"])
 
 

@@ -29,6 +29,8 @@ from card_workflow.workflow import (
     follow_export,
     gate_package_approval,
     handle_card_event,
+    hinted_card,
+    recheck_card,
 )
 
 LOG = logging.getLogger()
@@ -93,11 +95,18 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, An
 
 
 def recheck_approvals(event: dict[str, Any], clients: dict[str, Any]) -> dict[str, Any]:
-    """SQS batch from the recheck queue: each message holds a card event to decide again."""
+    """SQS batch from the recheck queue: each message names a card to decide again about, a hint
+    only (workflow.recheck_card reads the card and the ledger); a message that names no card, or a
+    card since deleted, is logged and dropped: retrying it cannot change what it says."""
+    settings = settings_from_environment()
     failures = []
     for record in event.get("Records", []):
         try:
-            handler(json.loads(record["body"])["event"], clients=clients)
+            card_name = hinted_card(json.loads(record["body"]))
+            outcome = recheck_card(card_name, settings=settings, **clients)
+            LOG.info(json.dumps({"message_id": record.get("messageId"), "outcome": outcome}))
+        except (CardGone, MalformedEvent, json.JSONDecodeError) as dropped:
+            LOG.warning(json.dumps({"message_id": record.get("messageId"), "dropped": str(dropped)}))
         except Exception as error:  # reported per record; SQS redrives it, then dead-letters it
             LOG.error(json.dumps({"message_id": record.get("messageId"), "error": f"{type(error).__name__}: {error}"}))
             failures.append({"itemIdentifier": record.get("messageId")})

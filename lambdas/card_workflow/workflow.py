@@ -23,6 +23,7 @@ what was done; the export job name and evidence keys are derived from card and v
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
@@ -100,8 +101,8 @@ def parse_card_event(event: Mapping[str, Any]) -> CardStatusChange:
     if not isinstance(detail, Mapping):
         raise MalformedEvent("detail is missing")
     name, version, status = detail.get("ModelCardName"), detail.get("ModelCardVersion"), detail.get("ModelCardStatus")
-    if not isinstance(name, str) or not name:
-        raise MalformedEvent(f"detail.ModelCardName is missing ({name!r})")
+    if not isinstance(name, str) or not CARD_NAME.match(name):
+        raise MalformedEvent(f"detail.ModelCardName is missing or not a card name ({name!r})")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise MalformedEvent(f"detail.ModelCardVersion is missing or not a positive integer ({version!r})")
     if status not in STATUSES:
@@ -115,6 +116,42 @@ def parse_card_event(event: Mapping[str, Any]) -> CardStatusChange:
     )
     modified_at = str(detail.get("LastModifiedTime") or event.get("time") or "")
     return CardStatusChange(str(event.get("id", "")), name, arn, version, status, modified_by or "unknown", modified_at)
+
+
+def hub_card_arn(settings: WorkflowSettings, name: str) -> str:
+    """The card's ARN as the hub knows it: its own account and region, whatever an event says.
+
+    Cards live in the hub; an event's `resources` or `AccountId` is whatever its sender wrote (a
+    direct Invoke, a forged queue message), and the ledger chain it names must not be its choice.
+    """
+    partition = (
+        "aws-cn"
+        if settings.region.startswith("cn-")
+        else "aws-us-gov"
+        if settings.region.startswith("us-gov-")
+        else "aws"
+    )
+    return f"arn:{partition}:sagemaker:{settings.region}:{settings.hub_account}:model-card/{name}"
+
+
+def recheck_hint(change: CardStatusChange) -> dict[str, str]:
+    """A recheck message names a card and nothing else: what is decided is read again from SageMaker
+    and the ledger when it arrives, so a message cannot choose a version, a status or a time."""
+    return {"card_name": change.card_name}
+
+
+def hinted_card(body: Any) -> str:
+    """The card a recheck message names (earlier messages carried the whole card event)."""
+    if not isinstance(body, Mapping):
+        raise MalformedEvent("the recheck message is not a JSON object")
+    name = body.get("card_name")
+    if name is None:
+        event = body.get("event")
+        detail = event.get("detail") if isinstance(event, Mapping) else None
+        name = detail.get("ModelCardName") if isinstance(detail, Mapping) else None
+    if not isinstance(name, str) or not CARD_NAME.match(name):
+        raise MalformedEvent(f"the recheck message names no card ({name!r})")
+    return name
 
 
 # --- The ledger (ledger.py): conditional puts only, one hash chain per card ----------------------
@@ -288,7 +325,8 @@ def handle_card_event(
     now: datetime | None = None,
 ) -> str:
     """Record the status change, then run the step for it; returns what was done, for the log."""
-    change = parse_card_event(event)
+    parsed = parse_card_event(event)
+    change = dataclasses.replace(parsed, card_arn=hub_card_arn(settings, parsed.card_name))
     recorded = record_status(dynamodb, settings, change)
     card = describe_card(sagemaker, change.card_name, change.version)
     if card.get("ModelCardStatus") != change.status:
@@ -314,7 +352,6 @@ def handle_card_event(
         if latest != change.version:
             return f"recorded={recorded}; stale: version {change.version} is no longer current (now {latest})"
         return f"recorded={recorded}; " + settle_approval(
-            event,
             change,
             content,
             sagemaker=sagemaker,
@@ -329,7 +366,6 @@ def handle_card_event(
         )
     if change.status == "Archived" and settings.archived_rejects_package:
         return f"recorded={recorded}; " + settle_archive(
-            event,
             change,
             content,
             sagemaker=sagemaker,
@@ -345,7 +381,6 @@ def handle_card_event(
 
 
 def settle_archive(
-    event: Mapping[str, Any],
     change: CardStatusChange,
     content: Mapping[str, Any],
     *,
@@ -379,7 +414,7 @@ def settle_archive(
         ):
             sqs.send_message(
                 QueueUrl=settings.recheck_queue_url,
-                MessageBody=json.dumps({"event": event}),
+                MessageBody=json.dumps(recheck_hint(change)),
                 DelaySeconds=max(0, min(900, settings.recheck_delay_seconds)),
             )
             return "archive not attributed yet: no CloudTrail record in the hub account; looking again later"
@@ -456,7 +491,6 @@ def judge(
 
 
 def settle_approval(
-    event: Mapping[str, Any],
     change: CardStatusChange,
     content: Mapping[str, Any],
     *,
@@ -508,7 +542,7 @@ def settle_approval(
             if now < deadline:
                 sqs.send_message(
                     QueueUrl=settings.recheck_queue_url,
-                    MessageBody=json.dumps({"event": event}),
+                    MessageBody=json.dumps(recheck_hint(change)),
                     DelaySeconds=max(0, min(900, settings.recheck_delay_seconds)),
                 )
                 return f"approval not effective yet: {verdict.reason}; looking again later"
@@ -570,6 +604,88 @@ def settle_approval(
     if settings.link_table:
         record_approved_version(dynamodb, settings.link_table, change.card_name, change.version)
     return f"approved by {approver}; " + "; ".join(done)
+
+
+def recorded_change(entries: list[dict[str, str]], card: Mapping[str, Any], card_arn: str) -> CardStatusChange | None:
+    """The status change the card is in now, as the ledger recorded it from its event: the current
+    version, the current status, and the time SageMaker gives for it. None when there is no such
+    entry (a hint about a card that was never set so, or has moved on since)."""
+    version, status, modified = card.get("ModelCardVersion"), card.get("ModelCardStatus"), card.get("LastModifiedTime")
+    for entry in entries:
+        if (
+            entry.get("Kind") == "status"
+            and entry.get("Version") == str(version)
+            and entry.get("Status") == status
+            and _same_time(modified, entry.get("ModifiedAt", ""))
+        ):
+            return CardStatusChange(
+                entry.get("EventId", ""),
+                str(card["ModelCardName"]),
+                card_arn,
+                int(entry["Version"]),
+                entry["Status"],
+                entry.get("ModifiedBy", "unknown"),
+                entry["ModifiedAt"],
+            )
+    return None
+
+
+def recheck_card(
+    card_name: str,
+    *,
+    sagemaker: Any,
+    dynamodb: Any,
+    sns: Any,
+    s3: Any,
+    sqs: Any,
+    sts: Any,
+    cloudtrail: Any,
+    settings: WorkflowSettings,
+    now: datetime | None = None,
+) -> str:
+    """Decide again about the card a recheck message names, from SageMaker and the ledger alone.
+
+    Anyone the queue policy lets send (the workflow's roles) could still be made to send a wrong
+    hint, and a Lambda can be invoked with any payload: a hint about a card that is not Approved
+    (or Archived) in SageMaker now, or whose current status the ledger never recorded from a status
+    event, does nothing.
+    """
+    card = describe_card(sagemaker, card_name)
+    status = card.get("ModelCardStatus")
+    if status != "Approved" and not (status == "Archived" and settings.archived_rejects_package):
+        return f"nothing to recheck: card {card_name} is {status}"
+    card_arn = hub_card_arn(settings, card_name)
+    change = recorded_change(ledger_entries(dynamodb, settings.ledger_table, card_arn), card, card_arn)
+    if change is None:
+        return f"nothing to recheck: the ledger records no {status} status of card {card_name} as it is now"
+    content = content_of(describe_card(sagemaker, card_name, change.version))
+    now = now or datetime.now(UTC)
+    if status == "Archived":
+        return settle_archive(
+            change,
+            content,
+            sagemaker=sagemaker,
+            dynamodb=dynamodb,
+            sns=sns,
+            sqs=sqs,
+            sts=sts,
+            cloudtrail=cloudtrail,
+            settings=settings,
+            now=now,
+        )
+    return settle_approval(
+        change,
+        content,
+        sagemaker=sagemaker,
+        dynamodb=dynamodb,
+        sns=sns,
+        s3=s3,
+        sqs=sqs,
+        sts=sts,
+        cloudtrail=cloudtrail,
+        settings=settings,
+        now=now,
+    )
 
 
 def refuse_approval(
