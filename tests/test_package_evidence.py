@@ -35,8 +35,8 @@ QUALITY = {
 
 
 def reader_role(account: str) -> None:
-    """The spoke stack's registry-reader role, as far as reports go: trusts the hub, reads objects
-    of buckets its own account owns."""
+    """The spoke stack's registry-reader role, as far as these tests go: trusts the hub, lists the
+    registry, reads objects of buckets its own account owns."""
     iam = session_for(account).client("iam")
     trust = {
         "Version": "2012-10-17",
@@ -51,10 +51,15 @@ def reader_role(account: str) -> None:
         "Resource": "arn:aws:s3:::*/*",
         "Condition": {"StringEquals": {"aws:ResourceAccount": account}},
     }
+    registry = {
+        "Effect": "Allow",
+        "Action": ["sagemaker:ListModelPackageGroups", "sagemaker:ListModelPackages", "sagemaker:ListEndpoints"],
+        "Resource": "*",
+    }
     iam.put_role_policy(
         RoleName=READER,
         PolicyName="reports",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [reports]}),
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [reports, registry]}),
     )
 
 

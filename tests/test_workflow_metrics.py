@@ -138,3 +138,32 @@ def test_without_thresholds_changes_are_listed_but_none_is_a_regression(
     message = review(gov, v2)
     assert "auc: 0.912 -> 0.500 (-0.412)" in message
     assert "METRIC REGRESSION" not in message
+
+
+def test_the_report_shows_metric_changes_and_a_regression_is_a_finding(gov: Governance) -> None:
+    from governance_report.run import produce_report
+    from shared.metrics import Threshold
+
+    from tests.test_report import settings
+
+    v1, _ = register(gov, 0.912)
+    review(gov, v1)
+    gov.run(gov.set_status(v1, "Approved"))
+    v2, _ = register(gov, 0.874)
+    v3, _ = register(gov, 0.905)
+    thresholds = {"auc": Threshold(max_drop=0.02)}
+    report = produce_report(gov.hub, settings(spoke_accounts=(SPOKE,), metric_thresholds=thresholds))
+    rows = {r.card_name: r for r in report.rows}
+    line = "ModelQuality.Statistics / binary_classification_metrics / auc"
+    assert rows[v1].metric_changes == []  # nothing approved before it
+    assert rows[v2].metric_changes == [f"{line}: 0.912 -> 0.874 (-0.038)"]
+    assert rows[v3].metric_changes == [f"{line}: 0.912 -> 0.905 (-0.007)"]  # v1 is still the last approved
+    regressions = [(f.rule, f.subject, f.message) for f in report.findings if f.rule == "metric-regression"]
+    assert regressions == [
+        (
+            "metric-regression",
+            gov.card_arn(v2),
+            f"{v2} v1 against {v1} v1: {line}: 0.912 -> 0.874 (-0.038): a drop of more than 0.02",
+        )
+    ]
+    assert rows[v2].findings == ["metric-regression"]

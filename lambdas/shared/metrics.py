@@ -352,7 +352,12 @@ def _items(value: Any) -> Iterable[Mapping[str, Any]]:
 
 def metric_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Change]:
     """Every number metric whose value differs between two cards' content, or is in only one."""
-    old, new = number_metrics(before), number_metrics(after)
+    return changes_between(number_metrics(before), number_metrics(after))
+
+
+def changes_between(
+    old: Mapping[tuple[str, str, str], float], new: Mapping[tuple[str, str, str], float]
+) -> list[Change]:
     return [
         Change(*key, old.get(key), new.get(key))
         for key in sorted(old.keys() | new.keys())
