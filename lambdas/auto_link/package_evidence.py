@@ -77,9 +77,10 @@ def read_package_evidence(package: Mapping[str, Any], account: str, s3_of: Calla
             if size > MAX_REPORT_BYTES:
                 imported.not_imported[source.where] = f"{size} bytes, more than the {MAX_REPORT_BYTES} read"
                 continue
-            # The object read is the one the HEAD sized: a version or an ETag pins it.
-            pin = {"VersionId": head["VersionId"]} if head.get("VersionId") else {"IfMatch": head["ETag"]}
-            got = s3.get_object(Bucket=bucket, Key=key, ExpectedBucketOwner=account, **pin)
+            # The object read is the one the HEAD sized, pinned by its ETag: a VersionId would need
+            # s3:GetObjectVersion, which the reader role does not have (the current version's ID
+            # comes back in the answer either way).
+            got = s3.get_object(Bucket=bucket, Key=key, ExpectedBucketOwner=account, IfMatch=head["ETag"])
             body = got["Body"].read(MAX_REPORT_BYTES + 1)
         except ClientError as error:
             imported.not_imported[source.where] = f"{source.s3_uri} not read: {error}"
