@@ -113,6 +113,9 @@ CARD_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", re.ASCII)
 # Names other resources are derived from: a RAM permission name holds 36 characters and the
 # evidence bucket name 63, so the prefix is at most 24 characters, lower case and DNS-safe.
+# A metric's name in a model card (metric_data name: 1 to 255 characters, the AWS::SageMaker::ModelCard
+# schema), here without line breaks: it is matched against the names the reports give.
+METRIC_NAME_PATTERN = re.compile(r"^[^\n\r]{1,255}$")
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$", re.ASCII)
 # A spoke name becomes part of stack, StackSet and construct names: no double or trailing dashes,
 # so two names never collapse into one construct ID.
@@ -264,6 +267,19 @@ class GovernanceConfig:
     approver_may_not_edit: bool = True
     approval_attribution_minutes: int = DEFAULT_ATTRIBUTION_MINUTES
     report: ReportOptions = ReportOptions()
+    # (metric name, largest acceptable drop, largest acceptable rise), sorted by name.
+    metric_thresholds: tuple[tuple[str, float | None, float | None], ...] = ()
+
+    @property
+    def metric_thresholds_json(self) -> str:
+        """The thresholds as the workflow and report functions read them from their environment."""
+        return json.dumps(
+            {
+                name: {k: v for k, v in (("max_drop", drop), ("max_rise", rise)) if v is not None}
+                for name, drop, rise in self.metric_thresholds
+            },
+            sort_keys=True,
+        )
 
     @property
     def template_cards(self) -> dict[str, str]:
@@ -343,6 +359,11 @@ class GovernanceConfig:
         return f"{self.prefix}-registry-reader"
 
     @property
+    def auto_linker_role_name(self) -> str:
+        """The auto-linker's role: spokes' registry-reader roles trust it by name, to read reports."""
+        return f"{self.prefix}-auto-linker"
+
+    @property
     def auditor_role_name(self) -> str:
         return f"{self.prefix}-auditor"
 
@@ -397,6 +418,7 @@ class GovernanceConfig:
             ("AWS::IAM::Role", "RoleName", self.reviewer_role_name),
             ("AWS::IAM::Role", "RoleName", self.registry_reader_role_name),
             ("AWS::IAM::Role", "RoleName", self.auditor_role_name),
+            ("AWS::IAM::Role", "RoleName", self.auto_linker_role_name),
             ("AWS::IAM::Role", "RoleName", self.report_function_role_name),
             ("AWS::RAM::Permission", "Name", self.read_permission_name),
         ]
@@ -774,6 +796,28 @@ class ReportSection(_Section):
     """Whether the hub publishes the report weekly into the evidence bucket."""
 
 
+Bound = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False),
+    Explained("must be a number of at least 0"),
+]
+
+
+class MetricThresholdSection(_Section):
+    """How far one metric may move from the last approved version before it is a finding."""
+
+    max_drop: Omittable[Bound] = None
+    """The largest acceptable fall (last approved minus new), e.g. 0.02 for auc."""
+    max_rise: Omittable[Bound] = None
+    """The largest acceptable climb (new minus last approved), e.g. 0.05 for rmse."""
+
+    @model_validator(mode="after")
+    def check_a_bound_is_set(self) -> Self:
+        if self.max_drop is None and self.max_rise is None:
+            _refuse([((), "needs max_drop or max_rise (or both)", _NO_VALUE)])
+        return self
+
+
 class ConfigFile(_Section):
     """Governs Amazon SageMaker Model Cards across AWS accounts: a hub account shares them with spokes."""
 
@@ -826,6 +870,15 @@ class ConfigFile(_Section):
     """How long an approval waits for its CloudTrail record before it is refused."""
     report: ReportSection = Field(default_factory=ReportSection)
     """The cross-account governance report."""
+    metric_thresholds: Annotated[
+        dict[
+            Annotated[str, Text("a metric name (1 to 255 characters)", pattern=METRIC_NAME_PATTERN)],
+            MetricThresholdSection,
+        ],
+        Explained("must be an object of metric name to max_drop and max_rise"),
+    ] = {}
+    """Per metric name (as in the card's evaluation_details): the largest acceptable change against the
+    group's last approved version; a larger one is a report finding and heads the review notice."""
 
     # A rule across sections sees only the sections that passed (pydantic's `info.data`), so a bad
     # hub account is not also reported as "a spoke equal to the hub".
@@ -918,7 +971,16 @@ class ConfigFile(_Section):
 
     def governance_config(self) -> GovernanceConfig:
         """The frozen config the app reads: the hub's fields at the top, lists as tuples."""
-        sections = {"schema_reference", "comment", "hub", "organization", "spokes", "cards", "report"}
+        sections = {
+            "schema_reference",
+            "comment",
+            "hub",
+            "organization",
+            "spokes",
+            "cards",
+            "report",
+            "metric_thresholds",
+        }
         options: dict[str, Any] = {
             name: tuple(value) if isinstance(value, list) else value
             for name, value in self.model_dump(exclude=sections).items()
@@ -932,6 +994,10 @@ class ConfigFile(_Section):
             spokes=tuple(Spoke(**spoke.model_dump()) for spoke in self.spokes),
             cards=tuple(DeclaredCard(**card.model_dump()) for card in self.cards),
             report=ReportOptions(**self.report.model_dump()),
+            metric_thresholds=tuple(
+                (name, threshold.max_drop, threshold.max_rise)
+                for name, threshold in sorted(self.metric_thresholds.items())
+            ),
         )
 
 
@@ -975,7 +1041,12 @@ def _keys_allowed_at(location: Location) -> list[str]:
     node: Mapping[str, Any] = schema
     for step in location:
         node = definition(node)
-        node = node["items"] if isinstance(step, int) else node["properties"][step]
+        if isinstance(step, int):
+            node = node["items"]
+        elif "properties" in node:
+            node = node["properties"][step]
+        else:  # an object of any keys (metric_thresholds): each value has the one schema
+            (node,) = node["patternProperties"].values()
     return list(definition(node)["properties"])
 
 

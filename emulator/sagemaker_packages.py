@@ -1,7 +1,10 @@
 """SageMaker model packages: what AWS does that moto 5.2.5 does not.
 
-AWS keeps CreateModelPackage/UpdateModelPackage's ModelCard and returns it from Describe; an update
-changes only the fields it sends. moto ignored ModelCard and cleared ModelApprovalStatus,
+AWS keeps CreateModelPackage/UpdateModelPackage's ModelCard and ModelLifeCycle and returns them from
+Describe (both are members of CreateModelPackageInput, UpdateModelPackageInput and
+DescribeModelPackageOutput in botocore's SageMaker model); an update changes only the fields it sends.
+moto keeps ModelMetrics and DriftCheckBaselines (create only, as AWS: UpdateModelPackageInput has
+neither) but ignored ModelCard and ModelLifeCycle, and cleared ModelApprovalStatus,
 ApprovalDescription and CustomerMetadataProperties on every update that did not send them.
 CreatedBy and LastModifiedBy are the caller's UserContext (its IamIdentity); moto named a made-up
 Studio user profile for every caller.
@@ -26,6 +29,7 @@ PACKAGE_UPDATE_FIELDS = (
     "CustomerMetadataProperties",
     "AdditionalInferenceSpecificationsToAdd",
     "ModelCard",
+    "ModelLifeCycle",
     "InferenceSpecification",
     "SourceUri",
 )
@@ -36,8 +40,7 @@ def _sm_create_model_package(self: Any) -> Any:
     arn = json.loads(body(answer))["ModelPackageArn"]
     package = _package_by_arn(self.sagemaker_backend, arn)
     package.created_by = user_context(self, iam_identity=True)
-    if self._get_param("ModelCard") is not None:
-        setattr(package, "model_card", self._get_param("ModelCard"))  # noqa: B010
+    _keep_unmodelled(self, package)
     emit_package_event(self.sagemaker_backend, package, None)
     return answer
 
@@ -56,8 +59,7 @@ def _sm_update_model_package(self: Any) -> Any:
     for attribute, before in kept.items():
         if getattr(package, attribute) is None:
             setattr(package, attribute, before)
-    if self._get_param("ModelCard") is not None:
-        setattr(package, "model_card", self._get_param("ModelCard"))  # noqa: B010
+    _keep_unmodelled(self, package)
     updated = [name for name in PACKAGE_UPDATE_FIELDS if self._get_param(name) is not None]
     emit_package_event(backend, package, updated)
     return answer
@@ -74,6 +76,16 @@ def _sm_describe_model_package(self: Any) -> Any:
     return answer
 
 
+# Request parameter -> the package attribute that keeps it (moto has neither).
+UNMODELLED = {"ModelCard": "model_card", "ModelLifeCycle": "model_life_cycle"}
+
+
+def _keep_unmodelled(response: Any, package: ModelPackage) -> None:
+    for parameter, attribute in UNMODELLED.items():
+        if response._get_param(parameter) is not None:
+            setattr(package, attribute, response._get_param(parameter))
+
+
 def _package_by_arn(backend: SageMakerModelBackend, arn: str) -> ModelPackage:
     name = backend.model_package_name_mapping.get(arn, arn)
     package = backend.model_packages.get(name)
@@ -84,8 +96,9 @@ def _package_by_arn(backend: SageMakerModelBackend, arn: str) -> ModelPackage:
 
 def _package_response(self: ModelPackage) -> dict[str, Any]:
     response: dict[str, Any] = _original["package_response"](self)
-    if getattr(self, "model_card", None) is not None:
-        response["ModelCard"] = getattr(self, "model_card")  # noqa: B009
+    for parameter, attribute in UNMODELLED.items():
+        if getattr(self, attribute, None) is not None:
+            response[parameter] = getattr(self, attribute)
     return response
 
 

@@ -49,6 +49,7 @@ class ApprovalWorkflow(Construct):
         approvers: Sequence[str],
         approver_may_not_edit: bool,
         attribution_deadline: Duration,
+        metric_thresholds: str = "{}",
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -98,6 +99,7 @@ class ApprovalWorkflow(Construct):
             "RECHECK_QUEUE_URL": self.recheck.queue_url,
             "ATTRIBUTION_DEADLINE_SECONDS": str(int(attribution_deadline.to_seconds())),
             "RECHECK_DELAY_SECONDS": "300",
+            "METRIC_THRESHOLDS": metric_thresholds,
         }
         self.handler = HubFunction(
             self,

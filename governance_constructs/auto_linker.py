@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from governance_config import Organization, Spoke
 from governance_constructs.event_forwarding import model_package_state_change_pattern
 from governance_constructs.hub_function import HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
@@ -34,6 +35,10 @@ class AutoLinker(Construct):
         carry_over: Sequence[str],
         carry_over_from: str,
         template_cards: Mapping[str, str],
+        role_name: str | None = None,
+        registry_reader_role_name: str | None = None,
+        spokes: Sequence[Spoke] = (),
+        organization: Organization | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -74,12 +79,21 @@ class AutoLinker(Construct):
         }
         if owner_share_prefix:
             environment["OWNER_SHARE_PREFIX"] = owner_share_prefix
+        reads_reports = registry_reader_role_name is not None and any(s.account for s in spokes)
+        if reads_reports:
+            assert registry_reader_role_name is not None
+            environment |= {
+                "READER_ROLE_NAME": registry_reader_role_name,
+                "HUB_ACCOUNT": stack.account,
+                "PARTITION": stack.partition,
+            }
         self.handler = HubFunction(
             self,
             "Handler",
             source="auto_link",
             description="Links a cloned model card to every new model package version",
             environment=environment,
+            role_name=role_name,
         )
         role = self.handler.role
         cards = stack.format_arn(service="sagemaker", resource="model-card", resource_name="*")
@@ -121,8 +135,33 @@ class AutoLinker(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )
+        any_reader = f"arn:{stack.partition}:iam::*:role/{registry_reader_role_name}"
+        if reads_reports and organization is None:
+            # A new version's evaluation reports are read in its spoke, through the reader role.
+            accounts = sorted({s.account for s in spokes if s.account})
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[f"arn:{stack.partition}:iam::{a}:role/{registry_reader_role_name}" for a in accounts],
+                )
+            )
+        elif reads_reports and organization is not None:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[any_reader],
+                    conditions={"StringEquals": {"aws:ResourceOrgID": organization.id}},
+                )
+            )
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None
+        if reads_reports and organization is not None:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_reader)}]",
+                "Spoke accounts are not all known at synth (accounts join and leave OUs); the statement "
+                "names the registry-reader role and requires the role's account to be in the organization.",
+            )
         acknowledge(
             policy,
             f"AwsSolutions-IAM5[Resource::{nag_arn(stack, cards)}]",

@@ -77,6 +77,7 @@ class GovernanceReport(Construct):
         spokes: Sequence[Spoke],
         organization: Organization | None,
         pending_review_days: int,
+        metric_thresholds: str = "{}",
         weekly: bool,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -118,6 +119,7 @@ class GovernanceReport(Construct):
                     "SPOKE_ACCOUNTS": "" if organization else ",".join(s.account for s in spokes if s.account),
                     "REGISTRY_ROLE_NAME": registry_reader_role_name,
                     "PENDING_REVIEW_DAYS": str(pending_review_days),
+                    "METRIC_THRESHOLDS": metric_thresholds,
                 },
             )
             self.template_engine = lambda_.LayerVersion(

@@ -52,8 +52,9 @@ def acknowledge_registry_reads(policy: IConstruct, stack: Stack) -> None:
 
 
 class RegistryReaderRole(Construct):
-    """Trusts only the hub's report principals (the auditor role and the weekly report function);
-    lists and describes model packages and the endpoints that serve them, nothing else.
+    """Trusts only the hub's reading principals (the auditor role, the weekly report function and the
+    auto-linker); lists and describes model packages and the endpoints that serve them, and reads
+    objects of this account's buckets (a package's evaluation reports), nothing else.
 
     The name is fixed (from config) because the report builds this role's ARN for any spoke.
     """
@@ -82,6 +83,24 @@ class RegistryReaderRole(Construct):
         )
         for statement in registry_read_statements(stack):
             self.role.add_to_policy(statement)
+        # A package's evaluation reports (ModelMetrics S3 URIs), for its card: objects of buckets
+        # this account owns, whatever their names (HeadObject is authorized by s3:GetObject).
+        # aws:ResourceAccount is the account that owns the bucket for S3 (IAM User Guide, "AWS global
+        # condition context keys"; S3 also has s3:ResourceAccount, the same test).
+        reports = f"arn:{stack.partition}:s3:::*/*"
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[reports],
+                conditions={"StringEquals": {"aws:ResourceAccount": stack.account}},
+            )
+        )
         policy = self.role.node.try_find_child("DefaultPolicy")
         assert policy is not None
         acknowledge_registry_reads(policy, stack)
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{nag_arn(stack, reports)}]",
+            "A model package names its evaluation reports by S3 URI in buckets the spoke's teams choose at "
+            "run time; the grant is read-only and held to buckets this account owns (aws:ResourceAccount).",
+        )

@@ -90,6 +90,10 @@ class HubStack(Stack):
             carry_over=config.carry_over_sections,
             carry_over_from=config.carry_over_from,
             template_cards=config.template_cards,
+            role_name=config.auto_linker_role_name,
+            registry_reader_role_name=config.registry_reader_role_name,
+            spokes=config.spokes,
+            organization=config.organization,
         )
 
         self.reviewer = ReviewerRole(self, "Reviewer", role_name=config.reviewer_role_name, key=self.card_key.key)
@@ -110,6 +114,7 @@ class HubStack(Stack):
             approvers=config.approver_arns,
             approver_may_not_edit=config.approver_may_not_edit,
             attribution_deadline=Duration.minutes(config.approval_attribution_minutes),
+            metric_thresholds=config.metric_thresholds_json,
         )
         # The workflow appends status, decisions and notices; its export follower appends PDFs.
         self.ledger.only_written_by([self.workflow.handler.role, self.workflow.follower.role])
@@ -127,6 +132,7 @@ class HubStack(Stack):
             spokes=config.spokes,
             organization=config.organization,
             pending_review_days=config.report.pending_review_days,
+            metric_thresholds=config.metric_thresholds_json,
             weekly=config.report.weekly,
         )
 

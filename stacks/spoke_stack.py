@@ -43,7 +43,8 @@ class SpokeStack(Stack):
             partition=config.partition,
             workflow_role_name=config.approval_workflow_role_name,
         )
-        readers = [config.auditor_role_name]
+        # The auto-linker reads a new version's evaluation reports through this role.
+        readers = [config.auditor_role_name, config.auto_linker_role_name]
         if config.report.weekly:
             readers.append(config.report_function_role_name)
         self.registry_reader = RegistryReaderRole(

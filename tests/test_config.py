@@ -110,6 +110,14 @@ def test_example_config_parses(example_config: Any) -> None:
             2,
             "approval_attribution_minutes: must be a whole number of minutes from 5 to 1440 (got 2)",
         ),
+        (["metric_thresholds"], {"auc": {}}, "metric_thresholds.auc: needs max_drop or max_rise (or both)"),
+        (
+            ["metric_thresholds"],
+            {"auc": {"max_drop": -0.1}},
+            "metric_thresholds.auc.max_drop: must be a number of at least 0 (got -0.1)",
+        ),
+        (["metric_thresholds"], {"auc": {"max_fall": 0.1}}, "metric_thresholds.auc.max_fall"),
+        (["metric_thresholds"], [], "metric_thresholds: must be an object of metric name to max_drop and max_rise"),
     ],
 )
 def test_bad_value_is_named(example_raw: dict[str, Any], path: list[Any], value: Any, expected: str) -> None:
@@ -128,6 +136,16 @@ def test_the_reviewer_role_is_always_an_approver(example_raw: dict[str, Any]) ->
         "arn:aws:iam::111111111111:user/risk-officer",
     )
     assert config.approver_may_not_edit is True and config.approval_attribution_minutes == 30
+
+
+def test_metric_thresholds_reach_the_functions_as_json(example_raw: dict[str, Any]) -> None:
+    from governance_config import parse_config
+
+    raw = {**example_raw, "metric_thresholds": {"rmse": {"max_rise": 1}, "auc": {"max_drop": 0.02}}}
+    config = parse_config(raw)
+    assert config.metric_thresholds == (("auc", 0.02, None), ("rmse", None, 1.0))
+    assert json.loads(config.metric_thresholds_json) == {"auc": {"max_drop": 0.02}, "rmse": {"max_rise": 1.0}}
+    assert parse_config(example_raw).metric_thresholds_json == "{}"
 
 
 def test_unknown_keys_are_named(example_raw: dict[str, Any]) -> None:

@@ -483,3 +483,44 @@ def test_an_archived_card_refuses_content_with_awss_message(aws: None) -> None:
         sagemaker.update_model_card(ModelCardName="churn", Content=json.dumps(CONTENT))
     assert "Model Card is in Archived state" in str(caught.value)
     assert sagemaker.describe_model_card(ModelCardName="churn")["ModelCardVersion"] == 1
+
+
+# Model packages: what CreateModelPackage takes beyond moto's model ----------------------------------
+
+METRICS_SOURCE = {"ContentType": "application/json", "S3Uri": "s3://reports/quality.json", "ContentDigest": "ab12"}
+
+
+def test_package_returns_metrics_baselines_card_and_life_cycle_in_botocores_shapes(aws: None) -> None:
+    from tests.test_emulator import HUB, INFERENCE
+
+    sagemaker = session_for(HUB).client("sagemaker")
+    sagemaker.create_model_package_group(ModelPackageGroupName="churn")
+    metrics = {
+        "ModelQuality": {"Statistics": METRICS_SOURCE},
+        "Bias": {"PostTrainingReport": METRICS_SOURCE},
+        "Explainability": {"Report": METRICS_SOURCE},
+        "ModelDataQuality": {"Constraints": METRICS_SOURCE},
+    }
+    baselines = {"ModelQuality": {"Constraints": METRICS_SOURCE}}
+    card = {"ModelCardContent": json.dumps({"model_overview": {"model_creator": "team"}}), "ModelCardStatus": "Draft"}
+    life_cycle = {"Stage": "Development", "StageStatus": "InProgress", "StageDescription": "first fit"}
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName="churn",
+        InferenceSpecification=INFERENCE,
+        ModelMetrics=metrics,
+        DriftCheckBaselines=baselines,
+        ModelCard=card,
+        ModelLifeCycle=life_cycle,
+    )["ModelPackageArn"]
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert (described["ModelMetrics"], described["DriftCheckBaselines"]) == (metrics, baselines)
+    assert (described["ModelCard"], described["ModelLifeCycle"]) == (card, life_cycle)
+    assert set(described["ModelLifeCycle"]) <= shape_members("sagemaker", "ModelLifeCycle")
+    assert set(described["ModelMetrics"]) <= shape_members("sagemaker", "ModelMetrics")
+
+    # UpdateModelPackage takes a new life cycle stage; the metrics are the package's for good.
+    staged = {"Stage": "Staging", "StageStatus": "Approved"}
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelLifeCycle=staged)
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert (described["ModelLifeCycle"], described["ModelMetrics"]) == (staged, metrics)
+    assert {"ModelMetrics", "DriftCheckBaselines"}.isdisjoint(shape_members("sagemaker", "UpdateModelPackageInput"))

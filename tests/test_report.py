@@ -277,6 +277,7 @@ def row(version: int, **values: Any) -> dict[str, Any]:
         "evidence": [],
         "endpoints": [],
         "findings": [],
+        "metric_changes": [],
     }
     base.update(values)
     return base

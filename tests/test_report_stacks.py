@@ -16,6 +16,7 @@ SPOKE = "222222222222"
 REGION = "us-east-1"
 AUDITOR = f"arn:aws:iam::{HUB}:role/model-card-governance-auditor"
 REPORT_FUNCTION = f"arn:aws:iam::{HUB}:role/model-card-governance-report"
+AUTO_LINKER = f"arn:aws:iam::{HUB}:role/model-card-governance-auto-linker"
 READ_ONLY_ACTIONS = {
     "dynamodb:Scan",
     "dynamodb:Query",
@@ -73,7 +74,7 @@ def test_spoke_registry_reader_trusts_only_the_hub_report_principals(templates: 
                         "Effect": "Allow",
                         "Action": "sts:AssumeRole",
                         "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"},
-                        "Condition": {"ArnEquals": {"aws:PrincipalArn": [AUDITOR, REPORT_FUNCTION]}},
+                        "Condition": {"ArnEquals": {"aws:PrincipalArn": [AUDITOR, AUTO_LINKER, REPORT_FUNCTION]}},
                     }
                 ]
             },
@@ -100,6 +101,13 @@ def test_spoke_registry_reader_trusts_only_the_hub_report_principals(templates: 
             "Effect": "Allow",
             "Action": "sagemaker:DescribeModel",
             "Resource": f"arn:aws:sagemaker:{REGION}:{SPOKE}:model/*",
+        },
+        # A package's evaluation reports, for its card: objects of this account's buckets only.
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::*/*",
+            "Condition": {"StringEquals": {"aws:ResourceAccount": SPOKE}},
         },
     ]
 

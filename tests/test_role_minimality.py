@@ -100,6 +100,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("dynamodb:GetItem", "dynamodb:UpdateItem"), SPOKE_REGISTERS, ""),
         (("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"), SPOKE_REGISTERS, ""),
         (("kms:CreateGrant",), SPOKE_REGISTERS, ""),
+        (("sts:AssumeRole",), SPOKE_REGISTERS, ""),  # the spoke's reader role, for its reports
     ],
     "workflow": [
         (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), DEAD_LETTERS, ""),
@@ -117,7 +118,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         ),
         (("kms:Decrypt", "kms:GenerateDataKey"), SPOKE_REGISTERS, ""),  # DescribeModelCard; the queues' key
         (("dynamodb:PutItem", "dynamodb:Query"), SPOKE_REGISTERS, ""),  # the new card's Draft
-        (("dynamodb:GetItem", "dynamodb:UpdateItem"), REVIEWER_APPROVES, ""),
+        (("dynamodb:GetItem", "dynamodb:UpdateItem"), REVIEW, ""),  # the link table: what was imported
         (
             ("sagemaker:CreateModelCardExportJob", "sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"),
             SPOKE_REGISTERS,
@@ -184,6 +185,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("sagemaker:DescribeEndpoint",), REPORT, ""),
         (("sagemaker:DescribeEndpointConfig",), REPORT, ""),
         (("sagemaker:DescribeModel",), REPORT, ""),
+        (("s3:GetObject",), SPOKE_REGISTERS, ""),  # the auto-linker reads the version's reports
     ],
 }
 
@@ -454,7 +456,7 @@ class Lifecycle:
 
     # The steps.
 
-    def register(self, deployed: Deployed) -> tuple[str, str]:
+    def register(self, deployed: Deployed, metrics: dict[str, Any] | None = None) -> tuple[str, str]:
         from shared.card_names import card_name_for
 
         sagemaker = deployed.client("sagemaker")
@@ -463,6 +465,7 @@ class Lifecycle:
             ModelPackageGroupName=self.group,
             InferenceSpecification=INFERENCE,
             ModelApprovalStatus="PendingManualApproval",
+            **({"ModelMetrics": metrics} if metrics else {}),
         )["ModelPackageArn"]
         self.pump()
         card = card_name_for(deployed.account, self.group, 1)
@@ -472,10 +475,21 @@ class Lifecycle:
             raise StepFailed(f"no card {card} for {arn}: {error}") from None
         if content.get("model_package_details", {}).get("model_package_arn") != arn:
             raise StepFailed(f"card {card} is not linked to {arn}")
+        if metrics and not content.get("evaluation_details"):
+            custom = content.get("additional_information", {}).get("custom_details", {})
+            raise StepFailed(
+                f"card {card} has no evaluation details: {custom.get('not_imported_ModelQuality_Statistics')}"
+            )
         return arn, card
 
     def spoke_registers(self) -> None:
-        self.spoke_package, self.spoke_card = self.register(self.spoke)
+        # The version's model quality report, in a bucket of the spoke: read for its card.
+        s3, bucket = self.spoke.client("s3"), f"{self.group}-reports-{SPOKE}"
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="quality.json", Body=json.dumps(QUALITY_REPORT).encode())
+        source = {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/quality.json"}
+        metrics = {"ModelQuality": {"Statistics": source}}
+        self.spoke_package, self.spoke_card = self.register(self.spoke, metrics)
 
     def hub_registers(self) -> None:
         self.hub_package, self.hub_card = self.register(self.hub)
@@ -596,6 +610,7 @@ def waiting(sqs: Any, url: str) -> int:
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
+QUALITY_REPORT = {"regression_metrics": {"rmse": {"value": 0.61, "standard_deviation": 0.003}}}
 REPORT_DAYS = iter(datetime(2030, 1, 7, 6, tzinfo=UTC) + timedelta(weeks=n) for n in range(1000))
 
 

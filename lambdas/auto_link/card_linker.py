@@ -20,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.card_links import CardLink, LinkConflict, approved_card_version, record_card_link
+from shared.card_links import CardLink, LinkConflict, approved_card_version, record_card_link, record_imported
 from shared.card_names import CARD_NAME, card_name_for
+
+from auto_link.package_evidence import IMPORTED_FROM, Imported, read_package_evidence, reader_s3_client
 
 __all__ = ["CARD_NAME", "card_name_for"]  # re-exported: the naming rule is part of this module's contract
 
@@ -95,6 +97,8 @@ class LinkResult:
     card_name: str | None = None
     source_card: str | None = None
     reason: str = ""
+    # What the package's own evidence left out of the card, and why (ModelMetrics member -> reason).
+    not_imported: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,10 @@ class LinkerSettings:
     carry_over_from: str = "approved"
     # group name -> name of the card whose content starts that group's first card
     template_cards: Mapping[str, str] | None = None
+    # The role in each spoke through which the package's reports are read; None reads none.
+    reader_role_name: str | None = None
+    hub_account: str = ""
+    partition: str = "aws"
 
 
 def parse_package_event(event: Mapping[str, Any]) -> PackageVersion | None:
@@ -236,10 +244,16 @@ def clone_card_for_version(
     source_content: Mapping[str, Any] | None,
     source: tuple[str, int] | None,
     carry_over: Sequence[str],
+    imported: Imported | None = None,
 ) -> dict[str, Any]:
-    """The new version's content: carried-over sections, fresh package details, provenance."""
+    """The new version's content: what the package's reports and lineage say, then carried-over
+    sections, then the package's own card for what neither gave; fresh package details, provenance."""
     source_content = source_content or {}
     content = {k: copy.deepcopy(v) for k, v in source_content.items() if k in carry_over and k != "model_overview"}
+    if imported is not None:
+        content.update(imported_sections(imported))
+    for section, value in package_card_sections(package).items():
+        _fill(content, section, value)
     source_overview = source_content.get("model_overview")
     content["model_overview"] = overview_for_version(
         package, source_overview if isinstance(source_overview, Mapping) else {}, "model_overview" in carry_over
@@ -255,12 +269,68 @@ def clone_card_for_version(
         custom["cloned_from_card_version"] = str(source[1])
     else:
         custom["cloned_from_card"] = "none"
+    for key in [k for k in custom if k.startswith(("imported_", "not_imported_"))]:
+        del custom[key]  # the previous version's import says nothing of this one
+    if imported is not None:
+        custom.update(imported_custom_details(package, imported))
     info["custom_details"] = custom
     return content
 
 
+def imported_sections(imported: Imported) -> dict[str, Any]:
+    """The sections the package's own evidence fills: they describe this version, so they replace
+    whatever the previous card said."""
+    sections: dict[str, Any] = {}
+    if imported.evaluation_details:
+        sections["evaluation_details"] = copy.deepcopy(imported.evaluation_details)
+    if imported.training_details:
+        sections["training_details"] = copy.deepcopy(imported.training_details)
+    return sections
+
+
+def imported_custom_details(package: PackageVersion, imported: Imported) -> dict[str, str]:
+    """custom_details that mark what came from the package, and why any report is not there."""
+    custom = dict(imported.custom_details)
+    sections = [name for name, value in imported_sections(imported).items() if value]
+    if sections:
+        custom[IMPORTED_FROM] = package.arn[:1024]
+        custom["imported_sections"] = ",".join(sections)
+    for where, reason in sorted(imported.not_imported.items()):
+        custom["not_imported_" + re.sub(r"[^A-Za-z0-9_]", "_", where)] = reason[:1024]
+    return custom
+
+
+def package_card_sections(package: PackageVersion) -> dict[str, Any]:
+    """The sections of the card embedded in the package (CreateModelPackage's ModelCard), as input
+    only: its status and any model_package_details are never taken."""
+    embedded = package.detail.get("ModelCard")
+    text = embedded.get("ModelCardContent") if isinstance(embedded, Mapping) else None
+    if not isinstance(text, str):
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(parsed, Mapping):
+        return {}
+    return {
+        k: copy.deepcopy(v)
+        for k, v in parsed.items()
+        if k in CARD_SECTIONS and k != "model_package_details" and isinstance(v, CARD_SECTIONS[k])
+    }
+
+
+def _fill(content: dict[str, Any], section: str, value: Any) -> None:
+    """`value` where the content has no such section; inside an object section, only its missing fields."""
+    if section not in content:
+        content[section] = value
+    elif isinstance(content[section], dict) and isinstance(value, Mapping):
+        for key, item in value.items():
+            content[section].setdefault(key, item)
+
+
 def link_new_version(
-    event: Mapping[str, Any], *, sagemaker: Any, ram: Any, dynamodb: Any, settings: LinkerSettings
+    event: Mapping[str, Any], *, sagemaker: Any, ram: Any, dynamodb: Any, settings: LinkerSettings, sts: Any = None
 ) -> LinkResult:
     """Create (or complete) the card of the package version an event announces."""
     package = parse_package_event(event)
@@ -275,7 +345,24 @@ def link_new_version(
         raise CardConflict(str(conflict)) from None
 
     source_content, source = _clone_source(sagemaker, dynamodb, settings, package)
-    content = validate_content(clone_card_for_version(package, source_content, source, settings.carry_over))
+    imported = import_package_evidence(package, settings, sts=sts, like=sagemaker)
+    try:
+        content = validate_content(
+            clone_card_for_version(package, source_content, source, settings.carry_over, imported)
+        )
+    except InvalidCard as invalid:
+        if not imported.evaluation_details:
+            raise
+        # The reports must not cost the version its card: without them, with the reason.
+        for detail in imported.evaluation_details:
+            imported.not_imported[str(detail.get("name"))] = f"left out: with it the card is invalid ({invalid})"
+        imported.evaluation_details.clear()
+        imported.objects.clear()
+        content = validate_content(
+            clone_card_for_version(package, source_content, source, settings.carry_over, imported)
+        )
+    if settings.reader_role_name is not None:
+        record_imported(dynamodb, settings.link_table, name, json.dumps(imported.record(), sort_keys=True))
     try:
         card_arn = sagemaker.create_model_card(
             ModelCardName=name,
@@ -300,7 +387,25 @@ def link_new_version(
         UpdateExpression="ADD CardVersions :v",
         ExpressionAttributeValues={":v": {"NS": [str(package.version)]}},
     )
-    return LinkResult(action, card_name=name, source_card=source[0] if source else None)
+    return LinkResult(
+        action, card_name=name, source_card=source[0] if source else None, not_imported=imported.not_imported
+    )
+
+
+def import_package_evidence(package: PackageVersion, settings: LinkerSettings, *, sts: Any, like: Any) -> Imported:
+    """The package's reports (through the registering spoke's reader role) and lineage."""
+
+    def s3_of() -> Any:
+        if settings.reader_role_name is None or sts is None:
+            raise LookupError("the auto-linker is not configured to read reports")
+        if package.account == settings.hub_account:
+            # The hub has no registry-reader role of its own, and its linker reads no bucket itself.
+            raise LookupError("reports of packages the hub registers are not read")
+        return reader_s3_client(
+            sts, partition=settings.partition, account=package.account, role_name=settings.reader_role_name, like=like
+        )
+
+    return read_package_evidence(package.detail, package.account, s3_of)
 
 
 def _clone_source(

@@ -3,7 +3,8 @@
 Environment (set by the AutoLinker construct): CARD_KEY_ARN, SHARE_ARNS (comma-separated),
 INDEX_TABLE, LINK_TABLE, OWNER_SHARE_PREFIX (optional), DEAD_LETTER_QUEUE_URL, CARRY_OVER
 (comma-separated sections), CARRY_OVER_FROM (`approved` or `latest`), TEMPLATE_CARDS (JSON object of
-model package group to the card that starts it, optional).
+model package group to the card that starts it, optional), READER_ROLE_NAME (the spokes'
+registry-reader role, through which the package's reports are read; optional), HUB_ACCOUNT, PARTITION.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from auto_link.card_linker import (
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
-SERVICES = ("sagemaker", "ram", "dynamodb", "sqs")
+SERVICES = ("sagemaker", "ram", "dynamodb", "sqs", "sts")
 
 
 def settings_from_environment(environ: Any = os.environ) -> LinkerSettings:
@@ -39,6 +40,9 @@ def settings_from_environment(environ: Any = os.environ) -> LinkerSettings:
         carry_over=[s for s in environ.get("CARRY_OVER", "").split(",") if s] or DEFAULT_CARRY_OVER,
         carry_over_from=environ.get("CARRY_OVER_FROM") or "approved",
         template_cards=json.loads(environ.get("TEMPLATE_CARDS") or "{}"),
+        reader_role_name=environ.get("READER_ROLE_NAME") or None,
+        hub_account=environ.get("HUB_ACCOUNT", ""),
+        partition=environ.get("PARTITION") or "aws",
     )
 
 
@@ -51,6 +55,7 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, An
             ram=clients["ram"],
             dynamodb=clients["dynamodb"],
             settings=settings_from_environment(),
+            sts=clients.get("sts"),
         )
     except (MalformedEvent, InvalidCard, CardConflict) as error:
         reason = f"{type(error).__name__}: {error}"
@@ -65,6 +70,8 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, An
                 "card": result.card_name,
                 "source": result.source_card,
                 "reason": result.reason,
+                # Each report of the package left out of the card, and why.
+                "not_imported": dict(result.not_imported or {}),
             }
         )
     )

@@ -18,6 +18,7 @@ import logging
 import os
 from typing import Any
 
+from shared.metrics import thresholds_from
 from shared.runtime import aws_clients, dead_letter
 
 from card_workflow.notices import NOTICE_CLIENT_CONFIG
@@ -55,6 +56,7 @@ def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
         recheck_queue_url=environ.get("RECHECK_QUEUE_URL", ""),
         attribution_deadline_seconds=int(environ.get("ATTRIBUTION_DEADLINE_SECONDS", "1800")),
         recheck_delay_seconds=int(environ.get("RECHECK_DELAY_SECONDS", "300")),
+        metric_thresholds=thresholds_from(json.loads(environ.get("METRIC_THRESHOLDS") or "{}")),
     )
 
 

@@ -28,12 +28,19 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.card_links import CardLink, card_link, content_names_other_package, record_approved_version
+from shared.card_links import (
+    CardLink,
+    card_link,
+    content_names_other_package,
+    imported_record,
+    record_approved_version,
+)
 from shared.card_names import CARD_NAME, card_name_for_package
+from shared.metrics import Threshold, metric_changes, regressions
 from shared.runtime import metadata_only
 
 from card_workflow.attribution import CardCall, Verdict, card_calls, judge_approval, judge_setter, parse_time
@@ -76,6 +83,8 @@ class WorkflowSettings:
     # the record is looked for meanwhile.
     attribution_deadline_seconds: int = 1800
     recheck_delay_seconds: int = 300
+    # Metric name -> the largest acceptable drop or rise against the review's baseline.
+    metric_thresholds: dict[str, Threshold] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -293,14 +302,61 @@ def console_link(region: str, card_name: str) -> str:
     return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/model-cards/{card_name}"
 
 
-def review_notice(change: CardStatusChange, baseline: str, diff: list[str], region: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class EvidenceView:
+    """What the review notice says of the package's evidence, decided from content alone."""
+
+    metric_lines: list[str]
+    regressions: list[str]
+    edited_imports: list[str]
+
+
+IMPORTED_SECTIONS = ("evaluation_details", "training_details")
+
+
+def evidence_view(
+    base: Mapping[str, Any],
+    content: Mapping[str, Any],
+    imported: Mapping[str, Any] | None,
+    thresholds: Mapping[str, Threshold],
+) -> EvidenceView:
+    """Metric changes against the baseline, those beyond a threshold, and the sections the hub
+    imported from the package that the card no longer holds as read."""
+    changes = metric_changes(base, content)
+    edited = [
+        section
+        for section in IMPORTED_SECTIONS
+        if imported is not None and imported.get(section) and content.get(section) != imported.get(section)
+    ]
+    return EvidenceView(
+        [_short(c.line(), 240) for c in changes],
+        [_short(line, 300) for line in regressions(changes, thresholds)],
+        edited,
+    )
+
+
+def review_notice(
+    change: CardStatusChange, baseline: str, diff: list[str], region: str, evidence: EvidenceView | None = None
+) -> tuple[str, str]:
     subject = f"Model card {change.card_name} v{change.version} awaits review"[:100]
+    evidence = evidence or EvidenceView([], [], [])
+    alarms = [f"METRIC REGRESSION beyond the configured threshold: {line}" for line in evidence.regressions]
+    edits = [
+        f"Edited since the hub imported it from the model package: {section} (the diff below shows how)"
+        for section in evidence.edited_imports
+    ]
+    metrics = [f"Metric changes compared with {baseline}:", *evidence.metric_lines, ""] if evidence.metric_lines else []
     body = "\n".join(
         [
+            *alarms,
+            *([""] if alarms else []),
             f"Model card: {change.card_name} (version {change.version})",
             f"Submitted for review by: {as_data(change.modified_by, 200)} at {as_data(change.modified_at, 64)}",
             f"Open it: {console_link(region, change.card_name)}",
             "",
+            *edits,
+            *([""] if edits else []),
+            *metrics,
             f"Changes compared with {baseline}:",
             *(diff or ["(no field changed)"]),
         ]
@@ -334,7 +390,9 @@ def handle_card_event(
     content = content_of(card)
     if change.status == "PendingReview":
         baseline, base_content = review_baseline(sagemaker, dynamodb, settings, change, content)
-        subject, body = review_notice(change, baseline, diff_content(base_content, content), settings.region)
+        imported = imported_record(dynamodb, settings.link_table, change.card_name) if settings.link_table else None
+        evidence = evidence_view(base_content, content, imported, settings.metric_thresholds)
+        subject, body = review_notice(change, baseline, diff_content(base_content, content), settings.region, evidence)
         sent = send_once(
             dynamodb,
             sns,
@@ -790,6 +848,11 @@ def start_evidence(
         "approved_at": change.modified_at,
         "content": content,
         "ledger": list(ledger_entries(dynamodb, settings.ledger_table, change.card_arn)),
+        # The package's metrics and lineage as the hub read them when it created the card, with the
+        # ETag (or version ID) of each report object: the card's own copy is the spoke's to edit.
+        "package_evidence": (
+            imported_record(dynamodb, settings.link_table, change.card_name) if settings.link_table else None
+        ),
     }
     if not _object_exists(s3, settings.evidence_bucket, snapshot_key):
         s3.put_object(

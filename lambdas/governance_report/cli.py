@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from shared.metrics import thresholds_from
 
 from governance_config import ConfigError, load_config
 from governance_report.render import write_report
@@ -95,6 +96,7 @@ def settings_from(args: argparse.Namespace) -> ReportSettings:
         spoke_accounts=tuple(dict.fromkeys([*config.spoke_accounts, *args.account])),
         registry_role_name=config.registry_reader_role_name,
         pending_review_days=days,
+        metric_thresholds=thresholds_from(json.loads(config.metric_thresholds_json)),
         approvers=tuple(args.approver) or config.approver_arns,
         workers=args.workers,
         partition=config.partition,

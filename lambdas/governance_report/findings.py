@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.metrics import changes_between, regressions
+
 from governance_report.sources import (
     EVIDENCE_PREFIX,
     Approval,
@@ -34,6 +36,9 @@ RULES: dict[str, str] = {
     "version-without-card": "A model package version has no model card.",
     "approved-without-evidence-pdf": "A card version is Approved but the evidence bucket has no PDF export of it.",
     "review-overdue": "A card has waited in PendingReview longer than the configured number of days.",
+    "metric-regression": (
+        "A version's metric moved further from the group's last approved version than metric_thresholds allows."
+    ),
 }
 
 
@@ -64,6 +69,8 @@ class Row:
     evidence: list[str] = field(default_factory=list)
     endpoints: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    # Against the group's last approved version, e.g. "... / auc: 0.912 -> 0.874 (-0.038)".
+    metric_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -125,6 +132,7 @@ def build_report(
         for registry in registries
         for package in sorted(registry.packages, key=lambda p: (p.group, p.version))
     ]
+    metric_findings(rows, hub, settings, findings)
     rows_by_card = {row.card_name: row for row in rows if row.card_name}
     for card in sorted(hub.cards.values(), key=lambda c: c.name):
         row = rows_by_card.get(card.name)
@@ -153,6 +161,25 @@ def build_report(
         rows=rows,
         findings=findings,
     )
+
+
+def metric_findings(rows: Sequence[Row], hub: HubRecords, settings: ReportSettings, findings: list[Finding]) -> None:
+    """Each version's metric changes against the last earlier version of its group whose card's
+    current version an approver approved; a change beyond its threshold is a finding."""
+    baseline: dict[tuple[str, str], Row] = {}
+    for row in sorted(rows, key=lambda r: (r.account, r.model_package_group, r.model_package_version)):
+        group = (row.account, row.model_package_group)
+        card = hub.cards.get(row.card_name) if row.card_name else None
+        base = baseline.get(group)
+        base_card = hub.cards.get(base.card_name) if base is not None else None
+        if card is not None and base is not None and base_card is not None:
+            changes = changes_between(base_card.metrics, card.metrics)
+            row.metric_changes = [c.line() for c in changes]
+            for line in regressions(changes, settings.metric_thresholds):
+                message = f"{card.name} v{card.version} against {base_card.name} v{base_card.version}: {line}"
+                add(findings, row, Finding("metric-regression", row.account, card.arn, message))
+        if card is not None and row.card_status == "Approved" and row.approved_card_version == row.card_version:
+            baseline[group] = row
 
 
 def add(findings: list[Finding], row: Row | None, finding: Finding) -> None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from shared.metrics import thresholds_from
 from shared.runtime import RETRIES
 
 from governance_report.render import render_files
@@ -38,6 +39,7 @@ def settings_from_environment(environ: Mapping[str, str] = os.environ) -> Report
         spoke_accounts=tuple(a for a in environ.get("SPOKE_ACCOUNTS", "").split(",") if a),
         registry_role_name=environ["REGISTRY_ROLE_NAME"],
         pending_review_days=int(environ.get("PENDING_REVIEW_DAYS", "14")),
+        metric_thresholds=thresholds_from(json.loads(environ.get("METRIC_THRESHOLDS") or "{}")),
         partition="aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws",
     )
 

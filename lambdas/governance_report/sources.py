@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 from card_workflow.ledger import scan_table, verify_card
+from shared.metrics import Threshold, number_metrics
 
 # Throttling and 5xx are retried with exponential backoff and jitter; a report of a large
 # organization makes thousands of describe calls.
@@ -53,6 +54,8 @@ class ReportSettings:
     approvers: tuple[str, ...] = ()
     workers: int = 8
     partition: str = "aws"
+    # Metric name -> the largest acceptable change against the group's last approved version.
+    metric_thresholds: Mapping[str, Threshold] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class Card:
     risk_rating: str
     purpose: str
     last_modified: str
+    # (evaluation, metric group, metric name) -> value, for the card's number metrics.
+    metrics: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,16 @@ def describe_card(sagemaker: Any, name: str) -> Card:
         risk_rating=risk_rating,
         purpose=purpose,
         last_modified=iso(card.get("LastModifiedTime")),
+        metrics=card_metrics(card.get("Content")),
     )
+
+
+def card_metrics(content: Any) -> dict[tuple[str, str, str], float]:
+    try:
+        parsed = json.loads(content or "{}")
+    except ValueError:
+        return {}
+    return number_metrics(parsed) if isinstance(parsed, Mapping) else {}
 
 
 MAX_PURPOSE = 200

@@ -12,6 +12,7 @@ Table: partition key `CardName` (string). Attributes: `PackageArn`, `Account`, `
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -102,6 +103,27 @@ def record_approved_version(dynamodb: Any, table: str, card_name: str, version: 
     except dynamodb.exceptions.ConditionalCheckFailedException:
         return False
     return True
+
+
+def record_imported(dynamodb: Any, table: str, card_name: str, imported: str) -> None:
+    """What the hub read from the package for the card (JSON), kept once: a retried creation reads
+    again but the card keeps what the first delivery wrote into it."""
+    dynamodb.update_item(
+        TableName=table,
+        Key={"CardName": {"S": card_name}},
+        UpdateExpression="SET Imported = if_not_exists(Imported, :i)",
+        ExpressionAttributeValues={":i": {"S": imported}},
+    )
+
+
+def imported_record(dynamodb: Any, table: str, card_name: str) -> dict[str, Any] | None:
+    """What the auto-linker read from the package when it created the card, None if nothing was."""
+    item = dynamodb.get_item(TableName=table, Key={"CardName": {"S": card_name}}, ConsistentRead=True).get("Item")
+    text = (item or {}).get("Imported", {}).get("S")
+    if not text:
+        return None
+    record: dict[str, Any] = json.loads(text)
+    return record
 
 
 def content_names_other_package(content: Mapping[str, Any], link: CardLink) -> str | None:
