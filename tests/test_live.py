@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from emulator.sessions import service_role_session
 from sandbox.live import LiveLoop
 from sandbox.outputs import publish
 from sandbox.personas import assume_in_emulator, personas, write_config
@@ -178,7 +179,10 @@ def test_failed_queue_records_come_back_then_sqs_redrives_them_to_the_dead_lette
     _, breakable, lines = live
     breakable.failing_records.add("card_workflow.handler.follow_exports")
     follow_up = sandbox.hub.refs["WorkflowExportFollowUp832F69C0"]
-    sandbox.hub.client("sqs").send_message(QueueUrl=follow_up, MessageBody=json.dumps({"job": "lost"}))
+    # Sent as the workflow, the one sender the queue's policy admits besides the follower.
+    workflow = next(f for f in sandbox.hub.functions.values() if f.handler == "card_workflow.handler.handler")
+    sender = service_role_session(workflow.role_arn, name="workflow").client("sqs", endpoint_url=sandbox.endpoint)
+    sender.send_message(QueueUrl=follow_up, MessageBody=json.dumps({"job": "lost"}))
     redriven = wait_for(lambda: dead_letters(sandbox, "WorkflowFollowUpDeadLetters"), "the redriven record", 40)
     assert json.loads(redriven[0]["Body"]) == {"job": "lost"}
     batches = [line for line in lines if "card_workflow.follow_exports" in line]
