@@ -143,3 +143,35 @@ def test_an_edit_export_spoke_exports_a_shared_card_to_its_prefix(sandbox: Sandb
     assert exported["pdf"] == f"s3://{bucket}/{key}"
     pdf = sandbox.hub.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     assert pdf.startswith(b"%PDF-")
+
+
+@pytest.fixture(scope="module")
+def studio_card(sandbox: Sandbox) -> str:
+    """The card of a version registered from SageMaker Studio: the package event's CreatedBy is a
+    Studio user profile (AWS's card sample's, verbatim), which the auto-linker may not copy whole
+    into the card's created_by (the model card schema takes user_profile_name only)."""
+    from shared.card_names import card_name_for
+
+    from sandbox.run import drain
+    from tests.conftest import load_event
+
+    arn = sandbox.register(3)
+    auto_link = next(f for f in sandbox.hub.functions.values() if f.handler == "auto_link.handler.handler")
+    studio_user = load_event("model-card-state-change")["detail"]["CreatedBy"]
+    assert set(studio_user) == {"DomainId", "UserProfileArn", "UserProfileName"}
+    for message in drain(sandbox.hub.client("sqs"), auto_link.queue_url):
+        event = json.loads(message["Body"])
+        if event["detail"].get("ModelPackageArn") == arn:
+            event["detail"]["CreatedBy"] = studio_user
+        sandbox.invoke(auto_link, event)
+    sandbox.pump()
+    return f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/{card_name_for('222222222222', 'customer-churn', 3)}"
+
+
+@pytest.mark.parametrize("sdk", SDKS)
+def test_a_card_of_a_studio_registered_version_loads(sandbox: Sandbox, studio_card: str, sdk: str) -> None:
+    content = json.loads(hub_card(sandbox, studio_card)["Content"])
+    assert content["model_package_details"]["created_by"] == {"user_profile_name": "user"}
+    for user in (sandbox.registry_user, sandbox.reader_user):
+        loaded = run_sdk(sdk, "load", user, studio_card, "0")
+        assert (loaded["version"], loaded["created_by"]) == (1, "user")

@@ -14,7 +14,15 @@ def load() -> dict[str, object]:
     session = Session(boto_session=boto3.Session())
     card = ModelCard.load(name=arn, version=version or None, sagemaker_session=session)
     business = card.business_details.business_problem if card.business_details else None
-    return {"name": card.name, "version": card.version, "status": card.status, "business_problem": business}
+    details = card.model_package_details
+    creator = details.created_by.user_profile_name if details and details.created_by else None
+    return {
+        "name": card.name,
+        "version": card.version,
+        "status": card.status,
+        "business_problem": business,
+        "created_by": creator,
+    }
 
 
 report(load)
