@@ -71,6 +71,15 @@ def emit_package_event(backend: SageMakerModelBackend, package: ModelPackage, up
     _emit(backend.account_id, backend.region_name, "SageMaker Model Package State Change", [package.arn], detail)
 
 
+def emit_export_job_event(account: str, region: str, job: dict[str, Any]) -> None:
+    """SageMaker Model Card Export Job State Change (EventBridge events reference, "Amazon SageMaker
+    AI events"), sent when a job finishes. AWS publishes no sample of its detail: this one carries
+    the job ARN in `resources`, as SageMaker's other state change events carry their resource's ARN,
+    and DescribeModelCardExportJob's fields but its artifacts as the detail, the emulator's guess."""
+    detail = {k: v for k, v in job.items() if k not in ("ExportArtifacts", "OutputConfig")}
+    _emit(account, region, "SageMaker Model Card Export Job State Change", [job["ModelCardExportJobArn"]], detail)
+
+
 # --- EventBridge delivery -------------------------------------------------------------------------
 # AWS delivers every event with its `account`, and an event a rule sends to another account's bus
 # arrives unchanged: same id, account (the sender), time and resources ("Sending and receiving

@@ -1,4 +1,5 @@
-"""Model card export jobs: AWS runs the export and writes a PDF under S3OutputPath; moto had none."""
+"""Model card export jobs: AWS runs the export, writes a PDF under S3OutputPath and sends the job's
+state change event; moto had none."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from moto.sagemaker.models import FakeModelCard, SageMakerModelBackend, sagemake
 from moto.sagemaker.responses import SageMakerResponse
 
 from emulator.core import ResourceNotFound, ValidationException, caller_of, now, result
+from emulator.events import emit_export_job_event
 from emulator.permissions import authorize_shared_card
 from emulator.sagemaker_cards import ENTITY_NAME, card_history, resolve_card, use_card_key
 
@@ -119,6 +121,8 @@ def _sm_create_export_job(self: Any) -> Any:
     except Exception as error:  # AWS reports the job Failed with a reason rather than failing the call
         job.status, job.failure = "Failed", f"Could not write to {output}: {type(error).__name__}"
     export_jobs(backend)[arn] = job
+    # The job is the card owner's, whoever started it: the event is on the owner's default bus.
+    emit_export_job_event(backend.account_id, backend.region_name, job.describe())
     return result({"ModelCardExportJobArn": arn})
 
 

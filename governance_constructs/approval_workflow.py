@@ -20,7 +20,11 @@ from constructs import Construct
 
 from governance_config import Organization, Spoke
 from governance_constructs.approval_sync_role import APPROVAL_STATUSES
-from governance_constructs.aws_facts import MODEL_CARD_STATE_CHANGE, SAGEMAKER_SOURCE
+from governance_constructs.aws_facts import (
+    MODEL_CARD_EXPORT_JOB_STATE_CHANGE,
+    MODEL_CARD_STATE_CHANGE,
+    SAGEMAKER_SOURCE,
+)
 from governance_constructs.dead_letters import DeadLetterQueue
 from governance_constructs.event_forwarding import model_package_state_change_pattern
 from governance_constructs.hub_function import HubFunction
@@ -93,7 +97,9 @@ class ApprovalWorkflow(Construct):
             "HUB_ACCOUNT": stack.account,
             "ARCHIVED_REJECTS_PACKAGE": "true" if archived_rejects_package else "false",
             "LINK_TABLE": card_links.table_name,
-            "FOLLOW_UP_DELAY_SECONDS": "30",
+            # The export job's own event records its PDF; the queue's first look, for an event that
+            # is lost, waits the longest delay SQS allows (15 minutes).
+            "FOLLOW_UP_DELAY_SECONDS": "900",
             "APPROVERS": json.dumps(list(approvers)),
             "APPROVER_MAY_NOT_EDIT": "true" if approver_may_not_edit else "false",
             "RECHECK_QUEUE_URL": self.recheck.queue_url,
@@ -225,6 +231,17 @@ class ApprovalWorkflow(Construct):
             event_pattern=events.EventPattern(source=[SAGEMAKER_SOURCE], detail_type=[MODEL_CARD_STATE_CHANGE]),
         )
         self.handler.on(self.card_rule)
+        # Jobs on the hub's cards are the hub's, whoever started them (a spoke's too): their events
+        # come to its default bus. Each is a hint; the follower checks the jobs its ledger names.
+        self.export_rule = events.Rule(
+            self,
+            "ExportJobRule",
+            description="Model card export job state changes, to the export follower",
+            event_pattern=events.EventPattern(
+                source=[SAGEMAKER_SOURCE], detail_type=[MODEL_CARD_EXPORT_JOB_STATE_CHANGE]
+            ),
+        )
+        self.follower.on(self.export_rule)
         self.gate_rules = []
         for rule_id, bus in (("GateDefaultBusRule", None), ("GateGovernanceBusRule", governance_bus)):
             rule = events.Rule(

@@ -14,6 +14,9 @@ EXPORT_PERMISSION_NAME = "AWSRAMPermissionSageMakerModelCardsAllowExport"
 SAGEMAKER_SOURCE = "aws.sagemaker"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 MODEL_CARD_STATE_CHANGE = "SageMaker Model Card State Change"
+# EventBridge events reference, "Amazon SageMaker AI events": SageMaker sends it directly to
+# EventBridge. AWS publishes no sample of its detail.
+MODEL_CARD_EXPORT_JOB_STATE_CHANGE = "SageMaker Model Card Export Job State Change"
 
 READ_ACTIONS = ("sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions")
 EDIT_ACTIONS = ("sagemaker:UpdateModelCard",)

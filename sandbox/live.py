@@ -401,6 +401,9 @@ def serve(sandbox: Sandbox, state_dir: Path, *, notes: list[str], out: Callable[
     )
     config_file = (state_dir / "aws-config").resolve()
     write_config(config_file, found, sandbox.endpoint)
+    # A person's steps are seconds apart, as SageMaker's events come: the follow-up queue's look at
+    # an export job comes a few seconds after its event, as it comes 15 minutes after it deployed.
+    sandbox.live_environment["FOLLOW_UP_DELAY_SECONDS"] = "5"
     loop = LiveLoop(sandbox.hub, sandbox.invoke, log=out)
     for line in banner(sandbox, found, config_file, state_dir / "outputs.json", [*notes, *persona_notes]):
         out(line)

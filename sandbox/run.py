@@ -100,6 +100,8 @@ class Sandbox:
     ) -> None:
         self.endpoint = endpoint
         self.out = out
+        # What the kept run (sandbox.live) sets over SANDBOX_ENVIRONMENT.
+        self.live_environment: dict[str, str] = {}
         self.warm_sessions: dict[tuple[str, str], boto3.Session] = {}
         stacks = load_assembly(assembly)
         # Stack names are `<prefix>-hub` and `<prefix>-spoke-<name>` (GovernanceConfig).
@@ -197,6 +199,7 @@ class Sandbox:
         values = {
             **function.environment,
             **SANDBOX_ENVIRONMENT,
+            **self.live_environment,
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,

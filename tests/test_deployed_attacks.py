@@ -242,3 +242,60 @@ def test_a_hub_developer_cannot_write_the_ledger_or_lift_its_policy(deployed: Sa
     # The workflow itself still appends (the approval in step_approve goes through the ledger).
     deployed.step_review()
     deployed.step_approve()
+
+
+def test_an_edit_export_spoke_cannot_squat_or_swap_the_evidence_pdf(deployed: Sandbox) -> None:
+    """Export job names were derivable (`approved-v<N>-<16 hex of sha256(card)>`): the spoke took
+    the name first, the workflow met ConflictException, followed the spoke's job and recorded its
+    v1 PDF in the spoke's exports prefix. The spoke, allowed CreateModelCardExportJob on its own
+    cards by its RAM permission, now takes every name it can derive before the approval, and starts
+    jobs on the card while it is being approved (whose events reach the hub's bus: the jobs are the
+    hub's); the approved version's PDF still lands in the evidence bucket, and the ledger records
+    exactly that PDF."""
+    import hashlib
+
+    deployed.step_register_v1()
+    deployed.step_review()  # the card is at v2, PendingReview
+    card = deployed.card_of(1)
+    card_arn = f"arn:aws:sagemaker:us-east-1:{deployed.hub.account}:model-card/{card}"
+    evidence, exports = bucket_of(deployed.hub, "-evidence-"), bucket_of(deployed.hub, "-exports-")
+    spoke = card_user(deployed, EDITOR).client("sagemaker")
+    digest = hashlib.sha256(card.encode()).hexdigest()
+    derivable = [f"approved-v{n}-{digest[:width]}" for n in (1, 2, 3) for width in (8, 16, 32)]
+    derivable += [f"approved-v{n}" for n in (1, 2, 3)]
+    own_prefix = f"s3://{exports}/exports/{EDITOR}"
+
+    def export(name: str, version: int) -> str:
+        arn: str = spoke.create_model_card_export_job(
+            ModelCardName=card_arn,
+            ModelCardVersion=version,
+            ModelCardExportJobName=name,
+            OutputConfig={"S3OutputPath": own_prefix},
+        )["ModelCardExportJobArn"]
+        return arn
+
+    squatted = [export(name, 1) for name in derivable]
+    deployed.set_status(card, "Approved")
+    during = [export(f"during-approval-v{version}", version) for version in (1, 2)]
+    deployed.pump()
+
+    ledger = deployed.ledger(card)
+    [job] = [e for e in ledger if e["Kind"] == "export-job"]
+    [pdf] = [e for e in ledger if e["Kind"] == "evidence-pdf"]
+    assert job["JobArn"] not in squatted + during
+    assert job["JobArn"].rsplit("/", 1)[-1].startswith("approved-v2-") and job["Version"] == "2"
+    assert (pdf["JobArn"], pdf["Version"], pdf["Via"]) == (job["JobArn"], "2", "event")
+    assert [e["Kind"] for e in ledger if e["Kind"].startswith("evidence-") and e["Kind"] != "evidence-pdf"] == []
+    listed = deployed.hub.client("s3").list_objects_v2(Bucket=evidence, Prefix=f"evidence/{card}/")
+    pdfs = [o["Key"] for o in listed.get("Contents", []) if o["Key"].endswith(".pdf")]
+    assert [f"s3://{evidence}/{key}" for key in pdfs] == [pdf["Detail"]]
+    assert pdfs[0].startswith(f"evidence/{card}/v2/")
+    described = deployed.hub.client("sagemaker").describe_model_card_export_job(ModelCardExportJobArn=pdf["JobArn"])
+    assert (described["ModelCardVersion"], described["Status"]) == (2, "Completed")
+    # The spoke's jobs ran into its own exports prefix, and the hub sees each attempt: the jobs on
+    # its cards are its own, listed beside the workflow's.
+    hub_jobs = deployed.hub.client("sagemaker").list_model_card_export_jobs(ModelCardName=card)
+    arns = {j["ModelCardExportJobArn"] for j in hub_jobs["ModelCardExportJobSummaries"]}
+    assert arns == {*squatted, *during, job["JobArn"]}
+    mine = deployed.hub.client("s3").list_objects_v2(Bucket=exports, Prefix=f"exports/{EDITOR}/")
+    assert mine.get("KeyCount") == len(squatted) + len(during)

@@ -524,3 +524,44 @@ def test_package_returns_metrics_baselines_card_and_life_cycle_in_botocores_shap
     described = sagemaker.describe_model_package(ModelPackageName=arn)
     assert (described["ModelLifeCycle"], described["ModelMetrics"]) == (staged, metrics)
     assert {"ModelMetrics", "DriftCheckBaselines"}.isdisjoint(shape_members("sagemaker", "UpdateModelPackageInput"))
+
+
+# Export job events ----------------------------------------------------------------------------------
+
+
+def test_a_finished_export_job_sends_its_state_change_to_the_card_owners_default_bus(aws: None) -> None:
+    """EventBridge events reference, "Amazon SageMaker AI events": SageMaker sends "SageMaker Model
+    Card Export Job State Change" directly to EventBridge. AWS gives no sample of its detail; the
+    emulator's carries the job ARN in `resources` and DescribeModelCardExportJob's fields but the
+    artifacts and output (which the follower reads from DescribeModelCardExportJob itself). A job a
+    spoke starts on a shared card is the hub's, so its event is on the hub's bus, not the spoke's."""
+    hub = session_for(HUB)
+    hub_sqs, hub_events = capture_default_bus(hub)
+    spoke_sqs, spoke_events = capture_default_bus(session_for(SPOKE))
+    sagemaker = hub.client("sagemaker")
+    hub.client("s3").create_bucket(Bucket="evidence-bucket")
+    card = create_card(sagemaker)
+    ram = hub.client("ram")
+    ram.create_resource_share(name="s", principals=[SPOKE], resourceArns=[card], permissionArns=[EXPORT])
+    accept_invitations(SPOKE)
+    drain(hub_sqs, hub_events)
+    mine = sagemaker.create_model_card_export_job(
+        ModelCardName="churn", ModelCardExportJobName="mine", OutputConfig={"S3OutputPath": "s3://evidence-bucket/a"}
+    )["ModelCardExportJobArn"]
+    theirs = (
+        session_for(SPOKE)
+        .client("sagemaker")
+        .create_model_card_export_job(
+            ModelCardName=card, ModelCardExportJobName="theirs", OutputConfig={"S3OutputPath": "s3://evidence-bucket/b"}
+        )["ModelCardExportJobArn"]
+    )
+    events = drain(hub_sqs, hub_events)
+    assert [(e["source"], e["detail-type"], e["account"], e["resources"]) for e in events] == [
+        ("aws.sagemaker", "SageMaker Model Card Export Job State Change", HUB, [mine]),
+        ("aws.sagemaker", "SageMaker Model Card Export Job State Change", HUB, [theirs]),
+    ]
+    detail = events[0]["detail"]
+    assert (detail["ModelCardExportJobArn"], detail["ModelCardName"], detail["ModelCardVersion"]) == (mine, "churn", 1)
+    assert detail["Status"] == "Completed" and "ExportArtifacts" not in detail
+    assert set(detail) <= shape_members("sagemaker", "DescribeModelCardExportJobResponse")
+    assert drain(spoke_sqs, spoke_events) == []

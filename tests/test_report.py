@@ -21,7 +21,6 @@ from tests.test_workflow import HUB, SPOKE, Governance, edit
 
 sys.path.insert(0, str(ROOT / "lambdas"))
 
-from card_workflow import workflow
 from governance_report import cli
 from governance_report.render import csv_text, html_page, json_text
 from governance_report.run import produce_report
@@ -251,9 +250,10 @@ def ledger_entry(gov: Governance, card: str, kind: str) -> dict[str, str]:
     return entry
 
 
-def pdf(card: str, version: int) -> str:
-    """Where the emulator's export job of an approved card version puts the PDF."""
-    job = workflow.export_job_name(card, version)
+def pdf(gov: Governance, card: str, version: int) -> str:
+    """Where the emulator's export job of an approved card version puts the PDF: the job is named by
+    the approval's nonce, which the ledger records."""
+    job = ledger_entry(gov, card, "export-job")["JobArn"].rsplit("/", 1)[-1]
     return f"s3://evidence-bucket/evidence/{card}/v{version}/{card}/{job}/{card}.pdf"
 
 
@@ -357,7 +357,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             approved_card_version=2,
             evidence=[
                 f"{evidence}/churn-222222222222-v1/v2/approval.json",
-                pdf("churn-222222222222-v1", 2),
+                pdf(gov, "churn-222222222222-v1", 2),
             ],
             endpoints=["churn-prod"],
         ),
@@ -386,7 +386,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             # The export wrote its PDF, but the follow-up that records it in the ledger has not run.
             evidence=[
                 f"{evidence}/churn-222222222222-v4/v1/approval.json",
-                pdf("churn-222222222222-v4", 1),
+                pdf(gov, "churn-222222222222-v4", 1),
             ],
             findings=["approved-without-evidence-pdf"],
         ),

@@ -9,9 +9,10 @@ The lifecycle is the smallest run that uses every statement: a spoke and the hub
 a registry of its own) each register a version; an event no handler can process is dead-lettered;
 both cards go to review; a spoke user's approval is refused once its CloudTrail record is past
 waiting for (the recheck queue); a reviewer approves both, which approves the packages (the spoke's
-through its approval-sync role) and starts the PDF exports, followed while SageMaker is still
-rendering and once done; both versions are deployed and the weekly report reads every registry
-(the spokes' through their registry-reader roles).
+through its approval-sync role) and starts the PDF exports, whose state change events and
+follow-up look find them still rendering, and whose completion events record them; both versions
+are deployed and the weekly report reads every registry (the spokes' through their registry-reader
+roles).
 
 The stacks are synthesized from config/local.json with the weekly report on and provisioned once
 for the module (sandbox.provision, through the sandbox); each case removes statements from roles
@@ -415,11 +416,14 @@ class Lifecycle:
         )
         return True
 
-    def pump(self, *, sources: bool = True) -> None:
+    def pump(self, *, sources: bool = True, hold: str = "") -> None:
+        """Deliver until nothing moves; events for the `hold` function stay on its stand-in queue."""
         admin = self.hub.client("sqs")
         for _ in range(50):
             moved = False
             for function in self.hub.functions.values():
+                if hold and HANDLERS[function.handler] == hold:
+                    continue
                 for message in drain(admin, function.queue_url):
                     moved = True
                     self.invoke(function, json.loads(message["Body"]))
@@ -532,7 +536,7 @@ class Lifecycle:
     def reviewer_approves(self) -> None:
         for card in (self.spoke_card, self.hub_card):
             self.sandbox.set_status(card, "Approved")
-        self.pump(sources=False)  # the exports are followed in the next step
+        self.pump(sources=False, hold="export-follower")  # the exports are followed in the next step
         for deployed, arn in ((self.spoke, self.spoke_package), (self.hub, self.hub_package)):
             status = self.package_status(deployed, arn)
             if status != "Approved":
@@ -543,8 +547,8 @@ class Lifecycle:
 
         from emulator.export_jobs import export_jobs
 
-        # The emulator renders a PDF at once; SageMaker takes a while, so the first check finds the
-        # job still InProgress and the follower looks again later.
+        # The emulator renders a PDF at once; SageMaker takes a while, so the job's event may find
+        # it still InProgress, and so may the follow-up queue's look, which then looks again.
         jobs = [
             job
             for arn, job in export_jobs(sagemaker_backends[HUB][REGION]).items()
@@ -552,19 +556,28 @@ class Lifecycle:
         ]
         if len(jobs) != 2:
             raise StepFailed(f"expected two export jobs, found {len(jobs)}")
+        follower = next(f for f in self.hub.functions.values() if HANDLERS[f.handler] == "export-follower")
+        events = [json.loads(m["Body"]) for m in drain(self.hub.client("sqs"), follower.queue_url)]
+        if len(events) != 2:
+            raise StepFailed(f"expected the two jobs' state change events, found {len(events)}")
         for job in jobs:
             job.status = "InProgress"
         try:
+            for event in events:
+                self.invoke(follower, event)
             follow_up = next(q for q, f in self.hub.event_sources.items() if "Export" in f)
             if not self.poll(follow_up):
                 raise StepFailed("no export job to follow")
         finally:
             for job in jobs:
                 job.status = "Completed"
+        for event in events:  # the completion events, as SageMaker sends them
+            self.invoke(follower, event)
         self.pump()
         for card in (self.spoke_card, self.hub_card):
-            if "evidence-pdf" not in self.ledger_kinds(card):
-                raise StepFailed(f"the ledger of {card} does not record its PDF")
+            pdfs = [e for e in self.sandbox.ledger(card) if e["Kind"] == "evidence-pdf"]
+            if [e.get("Via") for e in pdfs] != ["event"]:
+                raise StepFailed(f"the ledger of {card} does not record its PDF from the job's event: {pdfs}")
 
     def report(self) -> None:
         from governance_report import handler as report_handler

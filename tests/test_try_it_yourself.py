@@ -94,8 +94,10 @@ def test_the_try_it_yourself_page_runs_as_printed(kept_run: Callable[[], Run]) -
     assert "describe-model-card" in steps[approval + 1].command
     assert tokens(steps[approval + 1].expected)[0][-1] == "PendingReview"
     assert any("approval-refused" in s.command for s in steps[approval:])
-    # ...and with the auditor's governance report of it all.
-    assert steps[-2].command.startswith("scripts/report ") and "--profile auditor" in steps[-2].command
+    # ...then the auditor's governance report of it all, and the approval's evidence PDF last.
+    at_report = next(i for i, s in enumerate(steps) if s.command.startswith("scripts/report "))
+    assert at_report > approval and "--profile auditor" in steps[at_report].command
+    assert any("evidence-pdf" in s.command for s in steps[at_report:])
     run = kept_run()
     export = run.wait_for_line("export AWS_CONFIG_FILE=", timeout=900)
     assert export == f"export AWS_CONFIG_FILE={ROOT / '.local-run' / 'aws-config'}"

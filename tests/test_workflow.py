@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 import time
 from typing import Any
@@ -231,10 +232,18 @@ class Governance:
         return [json.loads(m["Body"]) for m in drain(self.sqs, self.notices)]
 
     def follow_exports(self) -> list[str]:
+        """The fallback looks the follow-up queue holds; returns the cards they name."""
         records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in drain(self.sqs, self.follow_up)]
         result = workflow_handler.follow_exports({"Records": records}, clients=self.clients)
         assert result == {"batchItemFailures": []}
-        return [json.loads(r["body"])["export_job_arn"] for r in records]
+        return [json.loads(r["body"])["card_name"] for r in records]
+
+    def export_events(self) -> list[dict[str, Any]]:
+        return self.hub_events("SageMaker Model Card Export Job State Change")
+
+    def follow(self, events: list[dict[str, Any]]) -> list[str]:
+        """Deliver export job events to the follower, as the hub's rule does."""
+        return [workflow_handler.follow_exports(e, clients=self.clients)["outcome"] for e in events]
 
 
 @pytest.fixture
@@ -277,7 +286,7 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
     gate = gov.run(gov.hub_events("SageMaker Model Package State Change"))
     assert gate == ["card churn-111111111111-v1 is Approved: approval stands"]
 
-    [job] = gov.follow_exports()
+    assert gov.follow_exports() == ["churn-111111111111-v1"]
     keys = sorted(o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket")["Contents"])
     assert keys[0] == "evidence/churn-111111111111-v1/v2/approval.json"
     assert keys[1].startswith("evidence/churn-111111111111-v1/v2/") and keys[1].endswith(".pdf")
@@ -300,6 +309,7 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
         ("notice-sent", ""),
         ("status", "Approved"),
         ("approval-effective", ""),
+        ("export-job", ""),
         ("evidence-pdf", ""),
         ("status", "Archived"),
     ]
@@ -307,7 +317,13 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
     assert effective["Principal"] == REVIEWER_ROLE
     assert effective["Caller"] == f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice"
     assert verify_table(gov.dynamodb, "ledger").broken == ()
-    assert job.endswith("/export-job/" + workflow.export_job_name("churn-111111111111-v1", 2))
+    # The job's name is the approval's nonce, recorded before the job was asked for; the PDF is its.
+    [job] = [e for e in gov.ledger("churn-111111111111-v1") if e["Kind"] == "export-job"]
+    nonce_job = rf"{gov.card_arn('churn-111111111111-v1')}/export-job/approved-v2-[0-9a-f]{{32}}"
+    assert re.fullmatch(nonce_job, job["JobArn"])
+    [pdf] = [e for e in gov.ledger("churn-111111111111-v1") if e["Kind"] == "evidence-pdf"]
+    assert pdf["JobArn"] == job["JobArn"] and pdf["Via"] == "check"
+    assert pdf["Detail"] == f"s3://evidence-bucket/{keys[1]}" and job["JobArn"].rsplit("/", 1)[-1] in keys[1]
 
 
 def test_spoke_package_is_approved_through_the_spoke_role(gov: Governance, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,7 +393,8 @@ def test_duplicate_events_write_one_entry_and_send_one_notice(gov: Governance) -
     keys = [o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket").get("Contents", [])]
     assert len([k for k in keys if k.endswith("approval.json")]) == 1  # one snapshot
     assert len([k for k in keys if k.endswith(".pdf")]) == 1  # one export job
-    assert len(gov.follow_exports()) == 2  # both deliveries follow the one job
+    assert len(gov.follow_exports()) == 2  # both deliveries look at the one job
+    assert [e["Kind"] for e in gov.ledger("churn-111111111111-v1")].count("export-job") == 1
     statuses = [e["Status"] for e in gov.ledger("churn-111111111111-v1") if e["Kind"] == "status"]
     assert statuses == ["Draft", "PendingReview", "Approved"]
 

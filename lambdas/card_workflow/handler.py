@@ -2,8 +2,8 @@
 
 `handler`: card status events (ledger, review notice, approval attribution, evidence, package
 approval), package state events (the approval gate), and the recheck queue's messages (approvals
-whose CloudTrail record was not there yet). `follow_exports`: the delayed queue that follows export
-jobs.
+whose CloudTrail record was not there yet). `follow_exports`: export job state change events, and
+the delayed queue that looks at export jobs whose event was lost.
 
 Environment (set by the ApprovalWorkflow construct): LEDGER_TABLE, TOPIC_ARN, EVIDENCE_BUCKET,
 FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, LINK_TABLE, DEAD_LETTER_QUEUE_URL,
@@ -28,6 +28,7 @@ from card_workflow.workflow import (
     MalformedEvent,
     WorkflowSettings,
     follow_export,
+    follow_export_event,
     gate_package_approval,
     handle_card_event,
     hinted_card,
@@ -118,21 +119,40 @@ def recheck_approvals(event: dict[str, Any], clients: dict[str, Any]) -> dict[st
 def follow_exports(
     event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """SQS batch handler; a failed record is reported so SQS retries it, then dead-letters it."""
+    """The export follower: an export job's state change event from EventBridge, or a batch of the
+    follow-up queue (the look for an event that was lost). A record that fails is reported so SQS
+    retries it, then dead-letters it; an export the hub refuses to record, or that failed, is
+    ledgered and parked on the dead-letter queue, whose alarm tells the hub's administrators."""
     clients = clients or make_clients()
     settings = settings_from_environment()
+    if "Records" not in event:
+        outcome, alerts = follow_export_event(
+            event, sagemaker=clients["sagemaker"], dynamodb=clients["dynamodb"], settings=settings
+        )
+        tell(clients, event, alerts)
+        LOG.info(json.dumps({"event_id": event.get("id"), "outcome": outcome}))
+        return {"outcome": outcome}
     failures = []
     for record in event.get("Records", []):
         try:
-            outcome = follow_export(
+            outcome, alerts = follow_export(
                 json.loads(record["body"]),
                 sagemaker=clients["sagemaker"],
                 dynamodb=clients["dynamodb"],
                 sqs=clients["sqs"],
                 settings=settings,
             )
+            tell(clients, record, alerts)
             LOG.info(json.dumps({"message_id": record.get("messageId"), "outcome": outcome}))
+        except (MalformedEvent, json.JSONDecodeError) as dropped:
+            LOG.warning(json.dumps({"message_id": record.get("messageId"), "dropped": str(dropped)}))
         except Exception as error:  # reported per record; SQS redrives it to the dead-letter queue
             LOG.error(json.dumps({"message_id": record.get("messageId"), "error": f"{type(error).__name__}: {error}"}))
             failures.append({"itemIdentifier": record.get("messageId")})
     return {"batchItemFailures": failures}
+
+
+def tell(clients: dict[str, Any], received: Any, alerts: list[str]) -> None:
+    for alert in alerts:
+        LOG.error(json.dumps({"evidence": alert}))
+        dead_letter(clients["sqs"], os.environ["DEAD_LETTER_QUEUE_URL"], received, alert)

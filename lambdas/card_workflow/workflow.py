@@ -17,14 +17,14 @@ A status event that is no longer the card's status (an out-of-order or late deli
 and nothing else: acting on it would notify or approve from a state the card has left.
 
 Each step is idempotent. Its completion is itself appended to the ledger, so a retried event skips
-what was done; the export job name and evidence keys are derived from card and version.
+what was done; evidence keys are derived from card and version, and the export job's name is a
+nonce the ledger records before the job is asked for (evidence.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -44,6 +44,7 @@ from shared.metrics import Threshold, metric_changes, regressions
 from shared.runtime import metadata_only
 
 from card_workflow.attribution import CardCall, Verdict, card_calls, judge_approval, judge_setter, parse_time
+from card_workflow.evidence import follow_card_exports, hinted_export_card, record_export_job
 from card_workflow.ledger import append_entry, get_entry, ledger_entries
 from card_workflow.notices import as_data, send_once
 
@@ -821,11 +822,6 @@ def evidence_prefix(card_name: str, version: int) -> str:
     return f"evidence/{card_name}/v{version}"
 
 
-def export_job_name(card_name: str, version: int) -> str:
-    """Stable per card version, within the 63-character job-name rule."""
-    return f"approved-v{version}-{hashlib.sha256(card_name.encode()).hexdigest()[:16]}"
-
-
 def start_evidence(
     sagemaker: Any,
     dynamodb: Any,
@@ -861,21 +857,21 @@ def start_evidence(
             Body=json.dumps(snapshot, indent=2, sort_keys=True).encode(),
             ContentType="application/json",
         )
-    job_name = export_job_name(change.card_name, change.version)
-    job_arn = f"{change.card_arn}/export-job/{job_name}"
-    # A conflict means an earlier delivery of this event started the job; follow that one.
+    output = f"s3://{settings.evidence_bucket}/{prefix}"
+    job = record_export_job(dynamodb, settings.ledger_table, change.card_arn, change.entry_key, change.version, output)
+    job_name = job.job_arn.rsplit("/", 1)[-1]
+    # Only the hub knows the name: a conflict is its own earlier call (a retried delivery).
     with contextlib.suppress(sagemaker.exceptions.ConflictException):
-        job_arn = sagemaker.create_model_card_export_job(
+        sagemaker.create_model_card_export_job(
             ModelCardName=change.card_name,
             ModelCardVersion=change.version,
             ModelCardExportJobName=job_name,
-            OutputConfig={"S3OutputPath": f"s3://{settings.evidence_bucket}/{prefix}"},
-        )["ModelCardExportJobArn"]
+            OutputConfig={"S3OutputPath": job.output_path},
+        )
+    # The job's completion event records the PDF; this look comes later, for an event that is lost.
     sqs.send_message(
         QueueUrl=settings.follow_up_queue_url,
-        MessageBody=json.dumps(
-            {"export_job_arn": job_arn, "card_arn": change.card_arn, "entry_key": change.entry_key, "attempt": 1}
-        ),
+        MessageBody=json.dumps(export_hint(change.card_name)),
         DelaySeconds=settings.follow_up_delay_seconds,
     )
     return f"evidence snapshot s3://{settings.evidence_bucket}/{snapshot_key}, export {job_name} started"
@@ -894,33 +890,66 @@ def _object_exists(s3: Any, bucket: str, key: str) -> bool:
 MAX_EXPORT_CHECKS = 40  # 40 checks, 30 s to 15 min apart by default: about 8 hours before giving up
 
 
+def export_hint(card_name: str, attempt: int = 1) -> dict[str, Any]:
+    """A follow-up message names a card (and how often it was looked at): the jobs to check and what
+    they must be come from the ledger and SageMaker."""
+    return {"card_name": card_name, "attempt": attempt}
+
+
+def hinted_export(body: Any) -> tuple[str, int]:
+    """The card and attempt a follow-up message names (earlier messages named the card's ARN)."""
+    if not isinstance(body, Mapping):
+        raise MalformedEvent("the follow-up message is not a JSON object")
+    name = body.get("card_name")
+    if name is None and isinstance(body.get("card_arn"), str):
+        name = body["card_arn"].rsplit("/", 1)[-1]
+    if not isinstance(name, str) or not CARD_NAME.match(name):
+        raise MalformedEvent(f"the follow-up message names no card ({name!r})")
+    attempt = body.get("attempt", 1)
+    return name, attempt if isinstance(attempt, int) and not isinstance(attempt, bool) and attempt > 0 else 1
+
+
 def follow_export(
     message: Mapping[str, Any], *, sagemaker: Any, dynamodb: Any, sqs: Any, settings: WorkflowSettings
-) -> str:
-    """One check of an export job: record the PDF when done, look again later when not, fail loudly."""
-    job = sagemaker.describe_model_card_export_job(ModelCardExportJobArn=message["export_job_arn"])
-    status = job["Status"]
-    if status == "Completed":
-        artifact = job.get("ExportArtifacts", {}).get("S3ExportArtifacts", "")
-        append_entry(
-            dynamodb,
-            settings.ledger_table,
-            message["card_arn"],
-            f"{message['entry_key']}#evidence-pdf",
-            {"Kind": "evidence-pdf", "Detail": artifact, "Version": str(job.get("ModelCardVersion", ""))},
-        )
-        return f"export completed: {artifact}"
-    if status == "Failed":
-        raise RuntimeError(f"export job {message['export_job_arn']} failed: {job.get('FailureReason', 'no reason')}")
-    attempt = int(message.get("attempt", 1))
+) -> tuple[str, list[str]]:
+    """The fallback look at a card's export jobs; looks again later while one is still running.
+    Returns what was done and what the hub's administrators must be told."""
+    card_name, attempt = hinted_export(message)
+    followed = follow_card_exports(
+        hub_card_arn(settings, card_name),
+        sagemaker=sagemaker,
+        dynamodb=dynamodb,
+        table=settings.ledger_table,
+        via="check",
+    )
+    if not followed.pending:
+        return "; ".join(followed.done) or f"nothing to follow for {card_name}", followed.alerts
     if attempt >= MAX_EXPORT_CHECKS:
-        raise RuntimeError(f"export job {message['export_job_arn']} still {status} after {attempt} checks")
+        raise RuntimeError(f"export of {card_name} still InProgress after {attempt} checks")
     sqs.send_message(
         QueueUrl=settings.follow_up_queue_url,
-        MessageBody=json.dumps({**message, "attempt": attempt + 1}),
+        MessageBody=json.dumps(export_hint(card_name, attempt + 1)),
         DelaySeconds=min(900, settings.follow_up_delay_seconds * 2 ** min(attempt, 5)),
     )
-    return f"export {status}; checking again (attempt {attempt + 1})"
+    return "; ".join([*followed.done, f"checking again (attempt {attempt + 1})"]), followed.alerts
+
+
+def follow_export_event(
+    event: Mapping[str, Any], *, sagemaker: Any, dynamodb: Any, settings: WorkflowSettings
+) -> tuple[str, list[str]]:
+    """An export job's state change: a hint to look at that card's export jobs now. An event that
+    names no card of the hub changes nothing (the fallback look still comes)."""
+    card_name = hinted_export_card(event, account=settings.hub_account, region=settings.region)
+    if card_name is None:
+        return "the event names no export job of a hub card: ignored", []
+    followed = follow_card_exports(
+        hub_card_arn(settings, card_name),
+        sagemaker=sagemaker,
+        dynamodb=dynamodb,
+        table=settings.ledger_table,
+        via="event",
+    )
+    return "; ".join(followed.done) or f"nothing to follow for {card_name}", followed.alerts
 
 
 # --- Model packages: approval sync and the gate ----------------------------------------------------
