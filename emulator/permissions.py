@@ -7,7 +7,8 @@ logic", IAM User Guide), for the resources `emulator.resources` resolves:
 
 - an explicit Deny in any applicable policy wins;
 - within one account, an identity-based policy or a resource-based policy that names the principal
-  itself (not its account) allows;
+  itself or `*` (not its account) allows; a KMS key policy too: a statement with `*` whose
+  conditions match a principal of the key's account lets it use the key with no IAM policy;
 - across accounts, both the caller's identity-based policy and the resource's policy must allow
   (for shared model cards the RAM share stands for the resource policy, as in AWS);
 - a KMS key's policy must always allow, directly or by delegating to the account's IAM policies;

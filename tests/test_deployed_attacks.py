@@ -18,7 +18,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from sandbox.provision import Deployed, Function
-from sandbox.run import Sandbox
+from sandbox.run import Sandbox, sandbox_for
 from tests.test_sandbox import endpoint  # noqa: F401 - a fixture shared with the local run (local_assembly is in conftest)
 
 EDITOR, READER = "222222222222", "333333333333"
@@ -28,6 +28,13 @@ EDITOR, READER = "222222222222", "333333333333"
 def deployed(local_assembly: Path, endpoint: str) -> Sandbox:  # noqa: F811
     requests.post(f"{endpoint}/moto-api/reset", timeout=10)
     return Sandbox(local_assembly, endpoint, out=lambda line: None)
+
+
+@pytest.fixture
+def deployed_in_organization(synthesized: Any, example_config: Any, endpoint: str) -> Sandbox:  # noqa: F811
+    """config/example.json deployed: its spokes in an organization, so the card key has `*` statements."""
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+    return sandbox_for(Path(synthesized.directory), endpoint, example_config, out=lambda line: None)
 
 
 def card_user(sandbox: Sandbox, account: str) -> Deployed:
@@ -242,3 +249,41 @@ def test_a_hub_developer_cannot_write_the_ledger_or_lift_its_policy(deployed: Sa
     # The workflow itself still appends (the approval in step_approve goes through the ledger).
     deployed.step_review()
     deployed.step_approve()
+
+
+def test_a_hub_principal_without_a_key_grant_cannot_read_cards_through_the_organization_statements(
+    deployed_in_organization: Sandbox,
+) -> None:
+    from emulator.sessions import role_session
+
+    sandbox = deployed_in_organization
+    sandbox.step_register_v1()
+    hub, card = sandbox.hub, sandbox.card_of(1)
+    card_arn = f"arn:aws:sagemaker:us-east-1:{hub.account}:model-card/{card}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub.account}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    describe_only = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sagemaker:DescribeModelCard", "Resource": card_arn}],
+    }
+    iam = hub.client("iam")
+    iam.create_role(RoleName="card-browser", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName="card-browser", PolicyName="describe", PolicyDocument=json.dumps(describe_only))
+    browser = role_session(hub.account, "card-browser", sandbox.endpoint).client(
+        "sagemaker", endpoint_url=sandbox.endpoint
+    )
+    # SageMaker decrypts the content for its caller; the organization statements exclude the hub.
+    assert refused(lambda: browser.describe_model_card(ModelCardName=card_arn)) == "AccessDeniedException"
+
+    # The key policy as it was: the organization statements alone let every hub principal decrypt.
+    [key_id] = [hub.refs[i] for i, _ in hub.resources("AWS::KMS::Key")]
+    kms = hub.client("kms")
+    policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    for statement in policy["Statement"]:
+        statement.get("Condition", {}).pop("StringNotEquals", None)
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
+    assert browser.describe_model_card(ModelCardName=card_arn)["ModelCardArn"] == card_arn
