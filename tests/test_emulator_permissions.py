@@ -546,3 +546,59 @@ def test_across_accounts_a_key_policy_statement_for_star_still_needs_the_callers
     with pytest.raises(ClientError) as caught:
         role_of(SPOKE, "describer").client("sagemaker").describe_model_card(ModelCardName=arn)
     assert denied(caught).endswith("because no identity-based policy allows the kms:Decrypt action")
+
+
+# --- Source identity ("Monitor and control actions taken with assumed roles", IAM User Guide) -------
+def test_a_trust_policy_can_require_a_source_identity_and_setting_one_needs_set_source_identity(
+    admin_of: Any, role_of: Any
+) -> None:
+    hub = admin_of(HUB)
+    person = make_role(hub, "person", TRUST_HUB_ROOT, allow(["sts:AssumeRole", "sts:SetSourceIdentity"], "*"))
+    make_role(hub, "assume-only", TRUST_HUB_ROOT, allow("sts:AssumeRole", "*"))
+    admitted = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"},
+        "Condition": {"ArnLike": {"aws:PrincipalArn": person}, "Null": {"sts:SourceIdentity": "false"}},
+    }
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{**admitted, "Action": "sts:AssumeRole"}, {**admitted, "Action": "sts:SetSourceIdentity"}],
+    }
+    make_role(hub, "approver", trust, allow("s3:ListAllMyBuckets", "*"))
+    make_role(
+        hub, "approver-without-set", {"Version": "2012-10-17", "Statement": [{**admitted, "Action": "sts:AssumeRole"}]}
+    )
+    via = role_of(HUB, "person")
+    with pytest.raises(ClientError) as caught:
+        role_of(HUB, "approver", via=via)  # no source identity
+    assert "no resource-based policy allows the sts:AssumeRole action" in denied(caught)
+    with pytest.raises(ClientError) as caught:
+        role_of(HUB, "approver-without-set", via=via, SourceIdentity="ana@example.com")
+    assert "sts:SetSourceIdentity" in denied(caught)
+    with pytest.raises(ClientError) as caught:
+        role_of(HUB, "approver", via=role_of(HUB, "assume-only"), SourceIdentity="ana@example.com")
+    assert "no resource-based policy allows the sts:AssumeRole action" in denied(caught)
+    approver = role_of(HUB, "approver", via=via, SourceIdentity="ana@example.com")
+    assert approver.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_source_identity_persists_through_role_chaining(admin_of: Any, role_of: Any) -> None:
+    hub = admin_of(HUB)
+    make_role(hub, "person", TRUST_HUB_ROOT, allow(["sts:AssumeRole", "sts:SetSourceIdentity"], "*"))
+    chained = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:SourceIdentity": "ana@example.com"}},
+    }
+    root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}}
+    trust_with_source = {
+        "Version": "2012-10-17",
+        "Statement": [{**root, "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}],
+    }
+    make_role(hub, "first", trust_with_source, allow("sts:AssumeRole", "*"))
+    make_role(hub, "second", {"Version": "2012-10-17", "Statement": [chained]})
+    first = role_of(HUB, "first", via=role_of(HUB, "person"), SourceIdentity="ana@example.com")
+    assert role_of(HUB, "second", via=first)  # no SourceIdentity passed: the first session's carries on
+    with pytest.raises(ClientError):
+        role_of(HUB, "second", via=role_of(HUB, "first"))
