@@ -185,8 +185,10 @@ def identity_statements(access_key: Any) -> list[Statement]:
 
 def principal_of(access_key: Any, account: str) -> Principal:
     if isinstance(access_key, AssumedRoleAccessKey):
-        role = access_key._owner_role_name
-        return Principal(access_key.arn, account, f"arn:aws:iam::{account}:role/{role}")
+        # aws:PrincipalArn is the role's ARN with its path (IAM Identity Center's roles have one).
+        assumed = sts_backends[account]["global"].get_assumed_role_from_access_key(access_key._access_key_id)
+        role_arn = assumed.role_arn if assumed else f"arn:aws:iam::{account}:role/{access_key._owner_role_name}"
+        return Principal(access_key.arn, account, role_arn)
     return Principal(access_key.arn, account, access_key.arn)
 
 

@@ -287,3 +287,20 @@ def test_a_hub_principal_without_a_key_grant_cannot_read_cards_through_the_organ
         statement.get("Condition", {}).pop("StringNotEquals", None)
     kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
     assert browser.describe_model_card(ModelCardName=card_arn)["ModelCardArn"] == card_arn
+
+
+def test_only_configured_reviewers_naming_themselves_assume_the_reviewer_role(deployed: Sandbox) -> None:
+    from emulator.sessions import assume, role_session
+    from sandbox.personas import REVIEWER_PERSON_PATH, REVIEWER_PERSON_ROLE
+
+    reviewer_role = deployed.reviewer_role
+    developer = hub_developer(deployed)
+    for extra in ({}, {"SourceIdentity": "dev@example.com"}):
+        assert refused(lambda e=extra: assume(developer, reviewer_role, deployed.endpoint, **e)) == "AccessDenied"
+    person = role_session(deployed.hub.account, REVIEWER_PERSON_PATH[1:] + REVIEWER_PERSON_ROLE, deployed.endpoint)
+    assert refused(lambda: assume(person, reviewer_role, deployed.endpoint)) == "AccessDenied"
+    reviewer = assume(person, reviewer_role, deployed.endpoint, SourceIdentity="ana@example.com")
+    identity = reviewer.client("sts", endpoint_url=deployed.endpoint).get_caller_identity()
+    assert identity["Arn"].startswith(
+        f"arn:aws:sts::{deployed.hub.account}:assumed-role/{reviewer_role.split('/')[-1]}/"
+    )

@@ -511,8 +511,17 @@ def test_reviewer_role_is_assumable_in_the_hub_and_may_review_and_set_card_statu
         "AWS::IAM::Role", {"Properties": {"RoleName": "model-card-governance-reviewer"}}
     ).values()
     [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Action"] == "sts:AssumeRole"
-    assert json.dumps(trust["Principal"]).count(":root") == 1  # the hub account itself, nobody else
+    assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    assert trust["Principal"] == {"AWS": f"arn:aws:iam::{HUB}:root"}  # the hub account, nobody else
+    # ... and in it only the configured reviewer principals, each session naming a person.
+    assert trust["Condition"] == {
+        "ArnLike": {
+            "aws:PrincipalArn": [
+                f"arn:aws:iam::{HUB}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ModelRiskReviewer_*"
+            ]
+        },
+        "Null": {"sts:SourceIdentity": "false"},
+    }
     statements = statements_of_role(hub, "model-card-governance-reviewer")
     cards = next(s for s in statements if "sagemaker:UpdateModelCard" in s["Action"])
     assert sorted(cards["Action"]) == [
