@@ -158,6 +158,11 @@ MAX_ATTRIBUTION_MINUTES = 1440
 APPROVER_ARN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII
 )
+# Who may assume the reviewer role: an exact role or user ARN, or one with `*` in the path or name
+# (IAM Identity Center names a permission set's role AWSReservedSSO_<set>_<unique suffix>).
+REVIEWER_PRINCIPAL_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/([\w+=,.@*-]+/)*[\w+=,.@*-]{1,64}$", re.ASCII
+)
 # A config nests four levels; anything far deeper is a broken or hostile file, refused before
 # validation walks it.
 MAX_NESTING = 32
@@ -264,6 +269,8 @@ class GovernanceConfig:
     export_expiry_days: int = DEFAULT_EXPORT_EXPIRY_DAYS
     # Hub principals (role or user ARNs) besides the stack's reviewer role whose approval counts.
     approvers: tuple[str, ...] = ()
+    # Hub principals (ARN patterns) that may assume the reviewer role; none: nobody may.
+    reviewer_principals: tuple[str, ...] = ()
     approver_may_not_edit: bool = True
     approval_attribution_minutes: int = DEFAULT_ATTRIBUTION_MINUTES
     report: ReportOptions = ReportOptions()
@@ -818,6 +825,19 @@ class MetricThresholdSection(_Section):
         return self
 
 
+def _outside_hub(arns: list[str], info: ValidationInfo, because: str) -> list[Refusal]:
+    """IAM ARNs not in the hub's account or partition (the hub section, when it passed, is in info.data)."""
+    hub: HubSection | None = info.data.get("hub")
+    refusals: list[Refusal] = []
+    for index, arn in enumerate(arns):
+        partition, account = arn.split(":")[1], arn.split(":")[4]
+        if hub is not None and account != hub.account:
+            refusals.append(((index,), f"is not in the hub account {hub.account}: {because}", arn))
+        elif hub is not None and partition != partition_of(hub.region):
+            refusals.append(((index,), f"is not in the {partition_of(hub.region)} partition of {hub.region}", arn))
+    return refusals
+
+
 class ConfigFile(_Section):
     """Governs Amazon SageMaker Model Cards across AWS accounts: a hub account shares them with spokes."""
 
@@ -862,6 +882,20 @@ class ConfigFile(_Section):
         Explained("must be a list of IAM role or user ARNs"),
     ] = []
     """Hub roles or users besides the reviewer role whose approval counts."""
+    reviewer_principals: Annotated[
+        list[
+            Annotated[
+                str,
+                Text(
+                    "an IAM role or user ARN, `*` allowed in its name (arn:aws:iam::<hub>:role/<n>)",
+                    pattern=REVIEWER_PRINCIPAL_ARN,
+                ),
+            ]
+        ],
+        Explained("must be a list of IAM role or user ARNs"),
+    ] = []
+    """Hub roles or users (ARN patterns) that may assume the reviewer role, each with a source identity;
+    none: nobody may."""
     approver_may_not_edit: Flag = True
     """Whether an approver is refused the approval of a card they edited."""
     approval_attribution_minutes: Annotated[
@@ -937,18 +971,16 @@ class ConfigFile(_Section):
     @classmethod
     def check_approvers(cls, approvers: list[str], info: ValidationInfo) -> list[str]:
         # CloudTrail attributes an approval to an IAM role or user; only the hub's count.
-        refusals = _repeats("approvers", approvers)
-        hub: HubSection | None = info.data.get("hub")
-        for index, arn in enumerate(approvers):
-            partition, account = arn.split(":")[1], arn.split(":")[4]
-            if hub is not None and account != hub.account:
-                problem = f"is not in the hub account {hub.account}: only hub principals approve"
-                refusals.append(((index,), problem, arn))
-            elif hub is not None and partition != partition_of(hub.region):
-                problem = f"is not in the {partition_of(hub.region)} partition of {hub.region}"
-                refusals.append(((index,), problem, arn))
-        _refuse(refusals)
+        _refuse(_repeats("approvers", approvers) + _outside_hub(approvers, info, "only hub principals approve"))
         return approvers
+
+    @field_validator("reviewer_principals")
+    @classmethod
+    def check_reviewer_principals(cls, principals: list[str], info: ValidationInfo) -> list[str]:
+        # Approvals must come from the hub's own people: the reviewer role trusts no other account.
+        because = "only hub principals assume the reviewer role"
+        _refuse(_repeats("reviewer_principals", principals) + _outside_hub(principals, info, because))
+        return principals
 
     @model_validator(mode="after")
     def check_physical_names(self) -> Self:

@@ -7,11 +7,16 @@ logic", IAM User Guide), for the resources `emulator.resources` resolves:
 
 - an explicit Deny in any applicable policy wins;
 - within one account, an identity-based policy or a resource-based policy that names the principal
-  itself (not its account) allows;
+  itself or `*` (not its account) allows; a KMS key policy too: a statement with `*` whose
+  conditions match a principal of the key's account lets it use the key with no IAM policy;
 - across accounts, both the caller's identity-based policy and the resource's policy must allow
   (for shared model cards the RAM share stands for the resource policy, as in AWS);
 - a KMS key's policy must always allow, directly or by delegating to the account's IAM policies;
-- AssumeRole needs a role that exists and whose trust policy allows the caller.
+- AssumeRole needs a role that exists and whose trust policy allows the caller; one that passes a
+  SourceIdentity also needs sts:SetSourceIdentity. The source identity is the request's
+  `sts:SourceIdentity`, stays with the session and every session chained from it, and is
+  `aws:SourceIdentity` in its requests ("Monitor and control actions taken with assumed roles", IAM
+  User Guide).
 
 Resource policies read: S3 bucket policies, KMS key policies, DynamoDB table policies, SQS queue
 policies, SNS topic policies, EventBridge bus policies, IAM role trust policies. Not evaluated: SCPs, permission
@@ -50,6 +55,7 @@ from moto.s3.responses import S3Response
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 from moto.sts.models import sts_backends
+from moto.sts.responses import TokenResponse
 
 from emulator.core import AccessDeniedException
 from emulator.organizations import organization_of
@@ -88,6 +94,12 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CRYPTOGRAPHIC_ACTIONS = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"}
 
 _request: ContextVar[Any] = ContextVar("emulator_request")
+# The source identity of each role session, by its access key ID; set once, it cannot change.
+_source_identities: dict[str, str] = {}
+
+
+def source_identity_of(access_key_id: str) -> str | None:
+    return _source_identities.get(access_key_id)
 
 
 # --- The switch ----------------------------------------------------------------------------------------
@@ -173,8 +185,10 @@ def identity_statements(access_key: Any) -> list[Statement]:
 
 def principal_of(access_key: Any, account: str) -> Principal:
     if isinstance(access_key, AssumedRoleAccessKey):
-        role = access_key._owner_role_name
-        return Principal(access_key.arn, account, f"arn:aws:iam::{account}:role/{role}")
+        # aws:PrincipalArn is the role's ARN with its path (IAM Identity Center's roles have one).
+        assumed = sts_backends[account]["global"].get_assumed_role_from_access_key(access_key._access_key_id)
+        role_arn = assumed.role_arn if assumed else f"arn:aws:iam::{account}:role/{access_key._owner_role_name}"
+        return Principal(access_key.arn, account, role_arn)
     return Principal(access_key.arn, account, access_key.arn)
 
 
@@ -259,7 +273,7 @@ def resource_policy(service: str, action: str, arn: str, caller: str) -> Resourc
     if service == "events" and ":event-bus/" in arn:
         bus = events_backends[account][region].event_buses.get(arn.rsplit("/", 1)[-1])
         return ResourcePolicy(account, parsed_policy(bus.policy) if bus and bus.policy else ())
-    if service == "sts" and action == "AssumeRole":
+    if service == "sts" and action in ("AssumeRole", "SetSourceIdentity"):  # both read the trust policy
         try:
             role = iam_backends[account]["aws"].get_role_by_arn(arn)
         except NotFoundException:
@@ -379,6 +393,9 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     principal = principal_of(self._access_key, account)
     identity = identity_statements(self._access_key)
     context = global_context(principal, getattr(response, "uri", "") or "")
+    inherited = source_identity_of(getattr(self._access_key, "_access_key_id", "") or "")
+    if inherited is not None:
+        context["aws:SourceIdentity"] = inherited
     _caller.set(Caller(principal, identity, context))
     if action in ALWAYS_ALLOWED:
         return
@@ -395,8 +412,12 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     resources, own_context = (
         resolve(response, service, name, account, self._region, resource) if response else ([resource], {})
     )
+    if action == "sts:AssumeRole" and inherited is not None:
+        own_context["sts:SourceIdentity"] = inherited  # set once, it cannot change
     for arn in resources:
         authorize(service, action, arn, principal, identity, {**context, **own_context})
+        if action == "sts:AssumeRole" and response is not None and response._get_param("SourceIdentity"):
+            authorize(service, "sts:SetSourceIdentity", arn, principal, identity, {**context, **own_context})
 
 
 def install() -> None:
@@ -422,6 +443,7 @@ def install() -> None:
 
     BaseResponse.setup_class = setup_class  # type: ignore[method-assign]
     _install_s3_missing_keys()
+    _install_source_identity()
     set_enforcement(os.environ.get(ENFORCEMENT_VARIABLE, "on").lower() != "off")
 
 
@@ -539,3 +561,20 @@ def _install_s3_missing_keys() -> None:
 
     S3Response.head_object = head_object  # type: ignore[method-assign]
     S3Response._key_response_get = key_response_get  # type: ignore[method-assign]
+
+
+def _install_source_identity() -> None:
+    """moto's AssumeRole ignores SourceIdentity; keep it with the new session and answer it."""
+    original = TokenResponse.assume_role
+
+    def assume_role(self: Any) -> Any:
+        answer = original(self)
+        inherited = source_identity_of(self.get_access_key() or "")
+        source = inherited or self._get_param("SourceIdentity")
+        result: dict[str, Any] = answer.result  # type: ignore[assignment]  # moto types it as object
+        if source:
+            _source_identities[result["Credentials"].access_key_id] = source
+            result["SourceIdentity"] = source
+        return answer
+
+    TokenResponse.assume_role = assume_role  # type: ignore[method-assign]

@@ -122,11 +122,16 @@ class Statement(IAMPolicyStatement):
         return False
 
     def names_principal_exactly(self, principal: Principal) -> bool:
-        """Named by role, user or session ARN (not by account): such a grant needs no IAM policy."""
+        """Named by role, user or session ARN, or by `*` (not by account): within the resource's
+        account such a grant needs no IAM policy, a KMS key policy's included ("Policy evaluation
+        for requests within a single account", IAM User Guide; "Key policies", KMS Developer Guide).
+        Naming the account (`arn:aws:iam::<account>:root`) delegates to the account's IAM policies."""
         named = self._statement.get("Principal")
+        if named == "*":
+            return True
         if not isinstance(named, dict):
             return False
-        return any(value in (principal.arn, principal.principal_arn) for value in _values(named.get("AWS", [])))
+        return any(value in ("*", principal.arn, principal.principal_arn) for value in _values(named.get("AWS", [])))
 
     @staticmethod
     def aws_principal_matches(value: str, principal: Principal) -> bool:

@@ -192,6 +192,8 @@ def _sts(response: Any, action: str, account: str, region: str) -> Resolved:
         context: dict[str, ContextValue] = {}
         if response._get_param("ExternalId"):
             context["sts:ExternalId"] = response._get_param("ExternalId")
+        if response._get_param("SourceIdentity"):
+            context["sts:SourceIdentity"] = response._get_param("SourceIdentity")
         return [response._get_param("RoleArn") or "*"], context
     return ["*"], {}
 

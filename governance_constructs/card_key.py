@@ -17,7 +17,15 @@ from governance_constructs.aws_facts import (
     via_services,
 )
 from governance_constructs.nag import checkov_skip
-from governance_constructs.spoke_principals import merge_conditions, organization_grantee
+from governance_constructs.spoke_principals import SpokeGrantee, merge_conditions, organization_grantee
+
+
+def _not_the_hub(grantee: SpokeGrantee | None, hub_account: str) -> SpokeGrantee | None:
+    """Keep a `*` grantee off the hub's own principals; spoke account principals never match them."""
+    if grantee is None or not any(isinstance(p, iam.AnyPrincipal) for p in grantee.principals):
+        return grantee
+    outside_hub = {"StringNotEquals": {"aws:PrincipalAccount": hub_account}}
+    return SpokeGrantee(grantee.principals, merge_conditions(grantee.conditions, outside_hub))
 
 
 class ModelCardKey(Construct):
@@ -40,6 +48,13 @@ class ModelCardKey(Construct):
     bucket's policy admits. Outside an organization the statements list the spoke accounts (only
     the editing ones for encryption, only the exporting ones for exports). A key policy holds at
     most 32 KB (KMS quotas).
+
+    Every `*` statement also requires `aws:PrincipalAccount` not to be the hub's. Within the key's
+    own account a key policy statement that matches a principal allows on its own, without any IAM
+    policy (KMS Developer Guide, "Key policies"; IAM User Guide, "Policy evaluation for requests
+    within a single account"), so `aws:PrincipalOrgID` alone would let every hub principal, a hub
+    developer included, decrypt any card through SageMaker. Hub principals get the key only through
+    the statement that delegates to the hub's IAM policies (`arn:aws:iam::<hub>:root`).
     """
 
     def __init__(
@@ -69,7 +84,7 @@ class ModelCardKey(Construct):
             "StringEquals": {"kms:ViaService": via_services(region, "sagemaker", "s3")},
             "StringLike": {CARD_ENCRYPTION_CONTEXT_KEY: model_card_arn(partition, region, hub_account)},
         }
-        users = organization_grantee(spokes, organization)
+        users = _not_the_hub(organization_grantee(spokes, organization), hub_account)
         if users is not None:
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -80,7 +95,9 @@ class ModelCardKey(Construct):
                     conditions=merge_conditions(users.conditions, card_use),
                 )
             )
-        editors = organization_grantee(spokes, organization, include=lambda s: s.access.can_edit)
+        editors = _not_the_hub(
+            organization_grantee(spokes, organization, include=lambda s: s.access.can_edit), hub_account
+        )
         if editors is not None:
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -97,7 +114,9 @@ class ModelCardKey(Construct):
                 S3_ENCRYPTION_CONTEXT_KEY: f"arn:{partition}:s3:::{exports_bucket_name}",
             },
         }
-        exporters = organization_grantee(spokes, organization, include=lambda s: s.access.can_export)
+        exporters = _not_the_hub(
+            organization_grantee(spokes, organization, include=lambda s: s.access.can_export), hub_account
+        )
         if exporters is not None:
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(

@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 
@@ -34,6 +34,36 @@ from sandbox.provision import REGION, Deployed
 
 PLUGIN_MODULE = "awscli_profile_endpoint"
 SPOKE_USER_ROLE = "local-spoke-user"
+# The reviewer's own role in the hub, as IAM Identity Center names a permission set's role (path
+# aws-reserved/sso.amazonaws.com/, a unique suffix): the configs' reviewer_principals match it with
+# `*`. The person's e-mail is the source identity every reviewer session carries.
+REVIEWER_PERSON_PATH = "/aws-reserved/sso.amazonaws.com/"
+REVIEWER_PERSON_ROLE = "AWSReservedSSO_ModelRiskReviewer_0123456789abcdef"
+REVIEWER_PERSON = "model-risk@example.com"
+
+
+def reviewer_person_role(hub: Deployed, reviewer_role_arn: str) -> str:
+    """The reviewer's role: it may assume the hub stack's reviewer role, naming the person."""
+    iam = hub.client("iam")
+    arn = f"arn:aws:iam::{hub.account}:role{REVIEWER_PERSON_PATH}{REVIEWER_PERSON_ROLE}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub.account}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    review = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"], "Resource": reviewer_role_arn}
+        ],
+    }
+    if not any(r["RoleName"] == REVIEWER_PERSON_ROLE for r in iam.list_roles()["Roles"]):
+        iam.create_role(
+            RoleName=REVIEWER_PERSON_ROLE, Path=REVIEWER_PERSON_PATH, AssumeRolePolicyDocument=json.dumps(trust)
+        )
+        iam.put_role_policy(RoleName=REVIEWER_PERSON_ROLE, PolicyName="review", PolicyDocument=json.dumps(review))
+    return arn
 
 
 @dataclass(frozen=True)
@@ -56,13 +86,19 @@ class Persona:
 # name -> credentials. The emulator evaluates trust policies, so each role is assumed from where its
 # trust policy allows: the hub administrator's access role from the management account, a spoke
 # user's role from inside that spoke.
-Assume = Callable[[boto3.Session | None, str, str], Credentials]
+class Assume(Protocol):
+    def __call__(
+        self, via: boto3.Session | None, role_arn: str, session_name: str, source_identity: str | None = None
+    ) -> Credentials: ...
 
 
 def assume_in_emulator(endpoint: str) -> Assume:
-    def assume(via: boto3.Session | None, role_arn: str, session_name: str) -> Credentials:
+    def assume(
+        via: boto3.Session | None, role_arn: str, session_name: str, source_identity: str | None = None
+    ) -> Credentials:
         sts = (via or boto3.Session()).client("sts", endpoint_url=endpoint, region_name=REGION)
-        granted = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        extra = {"SourceIdentity": source_identity} if source_identity else {}
+        granted = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name, **extra)["Credentials"]
         return Credentials(granted["AccessKeyId"], granted["SecretAccessKey"], granted["SessionToken"])
 
     return assume
@@ -134,10 +170,15 @@ def personas(
         if role is None:
             notes.append(f"{profile}: the hub stack has no {output} output; hub-admin's role stands in")
             found.append(Persona(profile, hub.account, admin, who, assume(None, admin, profile)))
+        elif profile == "reviewer":
+            # A person in their own role assumes the reviewer role, naming themselves.
+            person = assume(hub.session, reviewer_person_role(hub, role), "reviewer")
+            via = boto3.Session(person.access_key, person.secret_key, person.token)
+            found.append(Persona(profile, hub.account, role, who, assume(via, role, profile, REVIEWER_PERSON)))
+            if inbox is not None:
+                let_read_inbox(hub, inbox, role)
         else:
             found.append(Persona(profile, hub.account, role, who, assume(hub.session, role, profile)))
-            if profile == "reviewer" and inbox is not None:
-                let_read_inbox(hub, inbox, role)
     for name, spoke in spokes.items():
         role = spoke_user_role(spoke, outputs[spoke.stack]["CardUserPolicyArn"])
         who = f"user of spoke {name} ({spoke.account})"

@@ -44,6 +44,7 @@ from governance_config import (  # noqa: E402
 )
 from sandbox.live import serve  # noqa: E402
 from sandbox.organization import emulate_organization  # noqa: E402
+from sandbox.personas import REVIEWER_PERSON, reviewer_person_role  # noqa: E402
 from sandbox.provision import (  # noqa: E402
     ENVIRONMENT_LOCK,
     REGION,
@@ -165,8 +166,16 @@ class Sandbox:
         # A reviewer: a person in the hub who assumes the hub stack's reviewer role (docs/review-and-approval.md).
         workflow = next(f for f in self.hub.functions.values() if "APPROVERS" in f.environment)
         self.reviewer_role = json.loads(workflow.environment["APPROVERS"])[0]
+        person = role_session(
+            self.hub.account, reviewer_person_role(self.hub, self.reviewer_role).split(":role/", 1)[1], endpoint
+        )
         self.reviewer = role_session(
-            self.hub.account, self.reviewer_role.rsplit("/", 1)[-1], endpoint, session_name="reviewer"
+            self.hub.account,
+            self.reviewer_role.rsplit("/", 1)[-1],
+            endpoint,
+            via=person,
+            session_name="reviewer",
+            SourceIdentity=REVIEWER_PERSON,
         )
 
     def accept_invitations(self) -> list[str]:

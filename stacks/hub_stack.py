@@ -96,7 +96,13 @@ class HubStack(Stack):
             organization=config.organization,
         )
 
-        self.reviewer = ReviewerRole(self, "Reviewer", role_name=config.reviewer_role_name, key=self.card_key.key)
+        self.reviewer = ReviewerRole(
+            self,
+            "Reviewer",
+            role_name=config.reviewer_role_name,
+            key=self.card_key.key,
+            reviewer_principals=config.reviewer_principals,
+        )
         self.workflow = ApprovalWorkflow(
             self,
             "Workflow",

@@ -104,6 +104,22 @@ def test_example_config_parses(example_config: Any) -> None:
             "approvers[0]: is not an IAM role or user ARN",
         ),
         (["approvers"], "arn:aws:iam::111111111111:role/r", "approvers: must be a list of IAM role or user ARNs"),
+        (
+            ["reviewer_principals"],
+            ["arn:aws:iam::222222222222:role/*"],
+            "reviewer_principals[0]: is not in the hub account 111111111111: only hub principals assume the "
+            'reviewer role (got "arn:aws:iam::222222222222:role/*")',
+        ),
+        (
+            ["reviewer_principals"],
+            ["arn:aws:iam::*:role/reviewer"],
+            "reviewer_principals[0]: is not an IAM role or user ARN, `*` allowed in its name",
+        ),
+        (
+            ["reviewer_principals"],
+            "arn:aws:iam::111111111111:role/r",
+            "reviewer_principals: must be a list of IAM role or user ARNs",
+        ),
         (["approver_may_not_edit"], "yes", 'approver_may_not_edit: must be true or false (got "yes")'),
         (
             ["approval_attribution_minutes"],
@@ -496,6 +512,7 @@ def test_key_arn_of_another_partition(example_raw: dict[str, Any], region: str, 
 def test_key_arn_of_the_hub_partition_is_accepted(example_raw: dict[str, Any]) -> None:
     arn = "arn:aws-cn:kms:cn-north-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     raw = edited(edited(example_raw, ["hub", "region"], "cn-north-1"), ["hub", "card_key_arn"], arn)
+    raw = edited(raw, ["reviewer_principals"], ["arn:aws-cn:iam::111111111111:role/reviewer"])
     assert parse_config(raw).card_key_arn == arn
 
 
@@ -728,3 +745,13 @@ def test_schema_and_comment_keys_must_be_strings(example_raw: dict[str, Any]) ->
         "$schema: must be a string (got 5)",
         "$comment: is null; give a value or leave the key out",
     ]
+
+
+def test_reviewer_principals_default_to_nobody_and_take_identity_center_role_patterns(
+    example_raw: dict[str, Any],
+) -> None:
+    raw = copy.deepcopy(example_raw)
+    del raw["reviewer_principals"]
+    assert parse_config(raw).reviewer_principals == ()
+    pattern = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ModelRiskReviewer_*"
+    assert parse_config(example_raw).reviewer_principals == (pattern,)

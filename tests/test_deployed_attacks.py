@@ -18,7 +18,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from sandbox.provision import Deployed, Function
-from sandbox.run import Sandbox
+from sandbox.run import Sandbox, sandbox_for
 from tests.test_sandbox import endpoint  # noqa: F401 - a fixture shared with the local run (local_assembly is in conftest)
 
 EDITOR, READER = "222222222222", "333333333333"
@@ -28,6 +28,13 @@ EDITOR, READER = "222222222222", "333333333333"
 def deployed(local_assembly: Path, endpoint: str) -> Sandbox:  # noqa: F811
     requests.post(f"{endpoint}/moto-api/reset", timeout=10)
     return Sandbox(local_assembly, endpoint, out=lambda line: None)
+
+
+@pytest.fixture
+def deployed_in_organization(synthesized: Any, example_config: Any, endpoint: str) -> Sandbox:  # noqa: F811
+    """config/example.json deployed: its spokes in an organization, so the card key has `*` statements."""
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
+    return sandbox_for(Path(synthesized.directory), endpoint, example_config, out=lambda line: None)
 
 
 def card_user(sandbox: Sandbox, account: str) -> Deployed:
@@ -299,3 +306,58 @@ def test_an_edit_export_spoke_cannot_squat_or_swap_the_evidence_pdf(deployed: Sa
     assert arns == {*squatted, *during, job["JobArn"]}
     mine = deployed.hub.client("s3").list_objects_v2(Bucket=exports, Prefix=f"exports/{EDITOR}/")
     assert mine.get("KeyCount") == len(squatted) + len(during)
+
+
+def test_a_hub_principal_without_a_key_grant_cannot_read_cards_through_the_organization_statements(
+    deployed_in_organization: Sandbox,
+) -> None:
+    from emulator.sessions import role_session
+
+    sandbox = deployed_in_organization
+    sandbox.step_register_v1()
+    hub, card = sandbox.hub, sandbox.card_of(1)
+    card_arn = f"arn:aws:sagemaker:us-east-1:{hub.account}:model-card/{card}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub.account}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    describe_only = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sagemaker:DescribeModelCard", "Resource": card_arn}],
+    }
+    iam = hub.client("iam")
+    iam.create_role(RoleName="card-browser", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName="card-browser", PolicyName="describe", PolicyDocument=json.dumps(describe_only))
+    browser = role_session(hub.account, "card-browser", sandbox.endpoint).client(
+        "sagemaker", endpoint_url=sandbox.endpoint
+    )
+    # SageMaker decrypts the content for its caller; the organization statements exclude the hub.
+    assert refused(lambda: browser.describe_model_card(ModelCardName=card_arn)) == "AccessDeniedException"
+
+    # The key policy as it was: the organization statements alone let every hub principal decrypt.
+    [key_id] = [hub.refs[i] for i, _ in hub.resources("AWS::KMS::Key")]
+    kms = hub.client("kms")
+    policy = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    for statement in policy["Statement"]:
+        statement.get("Condition", {}).pop("StringNotEquals", None)
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
+    assert browser.describe_model_card(ModelCardName=card_arn)["ModelCardArn"] == card_arn
+
+
+def test_only_configured_reviewers_naming_themselves_assume_the_reviewer_role(deployed: Sandbox) -> None:
+    from emulator.sessions import assume, role_session
+    from sandbox.personas import REVIEWER_PERSON_PATH, REVIEWER_PERSON_ROLE
+
+    reviewer_role = deployed.reviewer_role
+    developer = hub_developer(deployed)
+    for extra in ({}, {"SourceIdentity": "dev@example.com"}):
+        assert refused(lambda e=extra: assume(developer, reviewer_role, deployed.endpoint, **e)) == "AccessDenied"
+    person = role_session(deployed.hub.account, REVIEWER_PERSON_PATH[1:] + REVIEWER_PERSON_ROLE, deployed.endpoint)
+    assert refused(lambda: assume(person, reviewer_role, deployed.endpoint)) == "AccessDenied"
+    reviewer = assume(person, reviewer_role, deployed.endpoint, SourceIdentity="ana@example.com")
+    identity = reviewer.client("sts", endpoint_url=deployed.endpoint).get_caller_identity()
+    assert identity["Arn"].startswith(
+        f"arn:aws:sts::{deployed.hub.account}:assumed-role/{reviewer_role.split('/')[-1]}/"
+    )

@@ -443,3 +443,162 @@ def test_a_table_policy_deny_overrides_a_same_account_iam_allow_also_in_batches(
         with pytest.raises(ClientError) as error:
             call()
         assert "explicit deny in a resource-based policy" in error.value.response["Error"]["Message"]
+
+
+# --- A KMS key policy on its own, within the key's account ("Key policies", KMS Developer Guide) ----
+CARDS_OF_HUB = f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/*"
+DESCRIBE_CARDS = allow("sagemaker:DescribeModelCard", CARDS_OF_HUB)
+
+
+def key_use(principal: Any, **condition: Any) -> dict[str, Any]:
+    """Decrypt through SageMaker for `principal`, as the card key's spoke statements grant it."""
+    return {
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "sagemaker.us-east-1.amazonaws.com"}, **condition},
+    }
+
+
+def encrypted_card(hub: Any, name: str, key: str) -> None:
+    hub.client("sagemaker").create_model_card(
+        ModelCardName=name, Content=json.dumps(FULL_CONTENT), ModelCardStatus="Draft", SecurityConfig={"KmsKeyId": key}
+    )
+
+
+def test_a_key_policy_statement_for_star_lets_the_key_account_use_the_key_without_iam(
+    admin_of: Any, role_of: Any
+) -> None:
+    hub = admin_of(HUB)
+    make_role(hub, "describer", TRUST_HUB_ROOT, DESCRIBE_CARDS)
+    encrypted_card(hub, "delegated", card_key(hub))
+    encrypted_card(hub, "open", card_key(hub, key_use({"AWS": "*"})))
+    encrypted_card(hub, "string-star", card_key(hub, key_use("*")))
+    describer = role_of(HUB, "describer").client("sagemaker")
+    with pytest.raises(ClientError) as caught:
+        describer.describe_model_card(ModelCardName="delegated")  # the root statement delegates to IAM
+    assert denied(caught).endswith("because no identity-based policy allows the kms:Decrypt action")
+    for name in ("open", "string-star"):
+        assert json.loads(describer.describe_model_card(ModelCardName=name)["Content"]) == FULL_CONTENT
+
+
+def test_a_key_policy_statement_naming_the_role_is_enough_and_its_conditions_still_hold(
+    admin_of: Any, role_of: Any
+) -> None:
+    hub = admin_of(HUB)
+    describer = make_role(hub, "describer", TRUST_HUB_ROOT, DESCRIBE_CARDS)
+    make_role(hub, "other", TRUST_HUB_ROOT, DESCRIBE_CARDS)
+    encrypted_card(hub, "named", card_key(hub, key_use({"AWS": describer})))
+    not_hub = {"StringNotEquals": {"aws:PrincipalAccount": HUB}}
+    encrypted_card(hub, "spokes-only", card_key(hub, key_use({"AWS": "*"}, **not_hub)))
+    assert role_of(HUB, "describer").client("sagemaker").describe_model_card(ModelCardName="named")
+    for role, card in (("other", "named"), ("describer", "spokes-only")):
+        with pytest.raises(ClientError) as caught:
+            role_of(HUB, role).client("sagemaker").describe_model_card(ModelCardName=card)
+        assert denied(caught).endswith("because no identity-based policy allows the kms:Decrypt action")
+
+
+def test_an_explicit_deny_in_the_key_policy_or_in_iam_wins_over_a_key_policy_allow(admin_of: Any, role_of: Any) -> None:
+    hub = admin_of(HUB)
+    describer = make_role(hub, "describer", TRUST_HUB_ROOT, DESCRIBE_CARDS)
+    make_role(
+        hub, "refused", TRUST_HUB_ROOT, DESCRIBE_CARDS, {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}
+    )
+    deny_describer = {
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": describer}},
+    }
+    encrypted_card(hub, "open", card_key(hub, key_use({"AWS": "*"}), deny_describer))
+    cases = (("describer", "a resource-based policy"), ("refused", "an identity-based policy"))
+    for role, where in cases:
+        with pytest.raises(ClientError) as caught:
+            role_of(HUB, role).client("sagemaker").describe_model_card(ModelCardName="open")
+        assert denied(caught).endswith(f"with an explicit deny in {where}")
+
+
+def test_across_accounts_a_key_policy_statement_for_star_still_needs_the_callers_iam(
+    admin_of: Any, role_of: Any
+) -> None:
+    hub, spoke = admin_of(HUB), admin_of(SPOKE)
+    arn = hub.client("sagemaker").create_model_card(
+        ModelCardName="shared",
+        Content="{}",
+        ModelCardStatus="Draft",
+        SecurityConfig={"KmsKeyId": card_key(hub, key_use({"AWS": "*"}))},
+    )["ModelCardArn"]
+    hub.client("ram").create_resource_share(
+        name="cards", principals=[SPOKE], resourceArns=[arn], permissionArns=[READ_WRITE]
+    )
+    ram = spoke.client("ram")
+    for invitation in ram.get_resource_share_invitations()["resourceShareInvitations"]:
+        ram.accept_resource_share_invitation(resourceShareInvitationArn=invitation["resourceShareInvitationArn"])
+    trust_spoke_root = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{SPOKE}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    make_role(spoke, "describer", trust_spoke_root, allow("sagemaker:DescribeModelCard", arn))
+    with pytest.raises(ClientError) as caught:
+        role_of(SPOKE, "describer").client("sagemaker").describe_model_card(ModelCardName=arn)
+    assert denied(caught).endswith("because no identity-based policy allows the kms:Decrypt action")
+
+
+# --- Source identity ("Monitor and control actions taken with assumed roles", IAM User Guide) -------
+def test_a_trust_policy_can_require_a_source_identity_and_setting_one_needs_set_source_identity(
+    admin_of: Any, role_of: Any
+) -> None:
+    hub = admin_of(HUB)
+    person = make_role(hub, "person", TRUST_HUB_ROOT, allow(["sts:AssumeRole", "sts:SetSourceIdentity"], "*"))
+    make_role(hub, "assume-only", TRUST_HUB_ROOT, allow("sts:AssumeRole", "*"))
+    admitted = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"},
+        "Condition": {"ArnLike": {"aws:PrincipalArn": person}, "Null": {"sts:SourceIdentity": "false"}},
+    }
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{**admitted, "Action": "sts:AssumeRole"}, {**admitted, "Action": "sts:SetSourceIdentity"}],
+    }
+    make_role(hub, "approver", trust, allow("s3:ListAllMyBuckets", "*"))
+    make_role(
+        hub, "approver-without-set", {"Version": "2012-10-17", "Statement": [{**admitted, "Action": "sts:AssumeRole"}]}
+    )
+    via = role_of(HUB, "person")
+    with pytest.raises(ClientError) as caught:
+        role_of(HUB, "approver", via=via)  # no source identity
+    assert "no resource-based policy allows the sts:AssumeRole action" in denied(caught)
+    with pytest.raises(ClientError) as caught:
+        role_of(HUB, "approver-without-set", via=via, SourceIdentity="ana@example.com")
+    assert "sts:SetSourceIdentity" in denied(caught)
+    with pytest.raises(ClientError) as caught:
+        role_of(HUB, "approver", via=role_of(HUB, "assume-only"), SourceIdentity="ana@example.com")
+    assert "no resource-based policy allows the sts:AssumeRole action" in denied(caught)
+    approver = role_of(HUB, "approver", via=via, SourceIdentity="ana@example.com")
+    assert approver.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_source_identity_persists_through_role_chaining(admin_of: Any, role_of: Any) -> None:
+    hub = admin_of(HUB)
+    make_role(hub, "person", TRUST_HUB_ROOT, allow(["sts:AssumeRole", "sts:SetSourceIdentity"], "*"))
+    chained = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:SourceIdentity": "ana@example.com"}},
+    }
+    root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}}
+    trust_with_source = {
+        "Version": "2012-10-17",
+        "Statement": [{**root, "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}],
+    }
+    make_role(hub, "first", trust_with_source, allow("sts:AssumeRole", "*"))
+    make_role(hub, "second", {"Version": "2012-10-17", "Statement": [chained]})
+    first = role_of(HUB, "first", via=role_of(HUB, "person"), SourceIdentity="ana@example.com")
+    assert role_of(HUB, "second", via=first)  # no SourceIdentity passed: the first session's carries on
+    with pytest.raises(ClientError):
+        role_of(HUB, "second", via=role_of(HUB, "first"))

@@ -151,6 +151,22 @@ def test_key_rotates_and_spokes_use_it_only_for_hub_cards_via_sagemaker_or_s3(hu
     assert condition["StringEquals"]["aws:PrincipalOrgID"] == "o-exampleorg1"
 
 
+def test_no_key_policy_statement_lets_a_hub_principal_use_the_card_key_without_an_iam_grant(hub: Template) -> None:
+    # Within the key's account a matching key policy statement allows on its own (KMS Developer
+    # Guide, "Key policies"), so each `*` statement leaves the hub out; only the root statement,
+    # which delegates to the hub's IAM policies, names the hub.
+    statements = Capture()
+    hub.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": statements}})
+    allowing = [s for s in statements.as_array() if s["Effect"] == "Allow"]
+    hub_root = f"arn:aws:iam::{HUB}:root"
+    for statement in allowing:
+        if statement["Principal"] == {"AWS": "*"}:
+            assert statement["Condition"]["StringNotEquals"] == {"aws:PrincipalAccount": HUB}, statement["Sid"]
+        else:
+            assert statement["Principal"] == {"AWS": hub_root}, statement
+    assert sum(s["Principal"] == {"AWS": "*"} for s in allowing) == 3
+
+
 def test_only_editing_spokes_may_encrypt_with_the_card_key(hub: Template) -> None:
     statements = Capture()
     hub.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": statements}})
@@ -495,8 +511,17 @@ def test_reviewer_role_is_assumable_in_the_hub_and_may_review_and_set_card_statu
         "AWS::IAM::Role", {"Properties": {"RoleName": "model-card-governance-reviewer"}}
     ).values()
     [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Action"] == "sts:AssumeRole"
-    assert json.dumps(trust["Principal"]).count(":root") == 1  # the hub account itself, nobody else
+    assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    assert trust["Principal"] == {"AWS": f"arn:aws:iam::{HUB}:root"}  # the hub account, nobody else
+    # ... and in it only the configured reviewer principals, each session naming a person.
+    assert trust["Condition"] == {
+        "ArnLike": {
+            "aws:PrincipalArn": [
+                f"arn:aws:iam::{HUB}:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ModelRiskReviewer_*"
+            ]
+        },
+        "Null": {"sts:SourceIdentity": "false"},
+    }
     statements = statements_of_role(hub, "model-card-governance-reviewer")
     cards = next(s for s in statements if "sagemaker:UpdateModelCard" in s["Action"])
     assert sorted(cards["Action"]) == [
