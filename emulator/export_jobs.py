@@ -16,7 +16,7 @@ from moto.sagemaker.responses import SageMakerResponse
 
 from emulator.core import ResourceNotFound, ValidationException, caller_of, now, result
 from emulator.events import emit_export_job_event
-from emulator.permissions import authorize_shared_card
+from emulator.permissions import authorize_shared_card, caller_may
 from emulator.sagemaker_cards import ENTITY_NAME, card_history, resolve_card, use_card_key
 
 EXPORT_JOB_ARN = re.compile(
@@ -115,11 +115,18 @@ def _sm_create_export_job(self: Any) -> Any:
     job = ExportJob(arn, job_name, name, version, output, "InProgress", now())
     bucket, prefix = match.group(1), match.group(2).rstrip("/")
     key = "/".join(p for p in (prefix, name, job_name, f"{name}.pdf") if p)
-    try:
-        s3_backends[backend.account_id]["aws"].put_object(bucket, key, card_pdf(card))
-        job.status, job.artifact = "Completed", f"s3://{bucket}/{key}"
-    except Exception as error:  # AWS reports the job Failed with a reason rather than failing the call
-        job.status, job.failure = "Failed", f"Could not write to {output}: {type(error).__name__}"
+    # AWS documents neither whose permissions SageMaker writes the PDF with nor a service principal
+    # for it; the stricter reading is the caller's own (a forward access session, as SageMaker uses
+    # the caller's KMS permissions for the card), so the bucket's policy and the caller's IAM decide,
+    # and a spoke cannot have a job write where it may not write itself.
+    if not caller_may("s3", "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}"):
+        job.status, job.failure = "Failed", f"Could not write to {output}: AccessDenied"
+    else:
+        try:
+            s3_backends[backend.account_id]["aws"].put_object(bucket, key, card_pdf(card))
+            job.status, job.artifact = "Completed", f"s3://{bucket}/{key}"
+        except Exception as error:  # AWS reports the job Failed with a reason rather than failing the call
+            job.status, job.failure = "Failed", f"Could not write to {output}: {type(error).__name__}"
     export_jobs(backend)[arn] = job
     # The job is the card owner's, whoever started it: the event is on the owner's default bus.
     emit_export_job_event(backend.account_id, backend.region_name, job.describe())

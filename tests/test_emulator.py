@@ -365,7 +365,25 @@ def test_spoke_edit_is_a_new_version_of_the_hub_card(aws: None) -> None:
 
 def test_export_permission_lets_a_spoke_export_into_a_hub_owned_job(aws: None) -> None:
     hub, spoke = session_for(HUB), session_for(SPOKE)
-    hub.client("s3").create_bucket(Bucket="evidence-bucket")
+    s3 = hub.client("s3")
+    s3.create_bucket(Bucket="evidence-bucket")
+    # The PDF is written with the caller's permissions: the spoke may write under exports/ only.
+    s3.put_bucket_policy(
+        Bucket="evidence-bucket",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{SPOKE}:root"},
+                        "Action": "s3:PutObject",
+                        "Resource": "arn:aws:s3:::evidence-bucket/exports/*",
+                    }
+                ],
+            }
+        ),
+    )
     card = create_card(hub.client("sagemaker"))
     share_card(hub, card, EXPORT)
     sagemaker = spoke.client("sagemaker")
@@ -376,6 +394,17 @@ def test_export_permission_lets_a_spoke_export_into_a_hub_owned_job(aws: None) -
     )["ModelCardExportJobArn"]
     assert f":{HUB}:" in arn
     assert sagemaker.describe_model_card_export_job(ModelCardExportJobArn=arn)["Status"] == "Completed"
+    outside = sagemaker.create_model_card_export_job(
+        ModelCardName=card,
+        ModelCardExportJobName="outside",
+        OutputConfig={"S3OutputPath": "s3://evidence-bucket/evidence"},
+    )["ModelCardExportJobArn"]
+    failed = sagemaker.describe_model_card_export_job(ModelCardExportJobArn=outside)
+    assert (failed["Status"], failed["FailureReason"]) == (
+        "Failed",
+        "Could not write to s3://evidence-bucket/evidence: AccessDenied",
+    )
+    assert s3.list_objects_v2(Bucket="evidence-bucket", Prefix="evidence/").get("KeyCount") == 0
 
 
 # 6. Model packages -------------------------------------------------------------------------------
