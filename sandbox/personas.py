@@ -104,6 +104,11 @@ def assume_in_emulator(endpoint: str) -> Assume:
     return assume
 
 
+def reports_bucket(account: str) -> str:
+    """The spoke team's bucket of evaluation reports (Model Monitor, Clarify) in the local run."""
+    return f"model-reports-{account}"
+
+
 def spoke_user_role(spoke: Deployed, card_user_policy_arn: str) -> str:
     """A role for the spoke's people: the shared-card policy plus their own Model Registry."""
     iam = spoke.client("iam")
@@ -129,6 +134,16 @@ def spoke_user_role(spoke: Deployed, card_user_policy_arn: str) -> str:
                 "Resource": [
                     f"arn:aws:sagemaker:{REGION}:{spoke.account}:model-package-group/*",
                     f"arn:aws:sagemaker:{REGION}:{spoke.account}:model-package/*",
+                ],
+            },
+            {
+                # The team's bucket for evaluation reports, which its packages name in ModelMetrics.
+                "Sid": "OwnEvaluationReports",
+                "Effect": "Allow",
+                "Action": ["s3:CreateBucket", "s3:PutObject", "s3:GetObject"],
+                "Resource": [
+                    f"arn:aws:s3:::{reports_bucket(spoke.account)}",
+                    f"arn:aws:s3:::{reports_bucket(spoke.account)}/*",
                 ],
             },
             {
