@@ -144,6 +144,29 @@ def test_a_version_without_card_is_skipped_over(hub: Hub) -> None:
     assert hub.content("churn-111111111111-v3")["business_details"]["business_problem"] == "Retail churn"
 
 
+def test_a_deleted_card_is_passed_over_as_clone_source_and_named(hub: Hub) -> None:
+    """A hub principal deleted v2's card (DeleteModelCard is a name, nothing more): v3 still gets
+    its card, cloned from the highest earlier card that exists, and the deleted one is named."""
+    hub.link(new_version_event("churn", 1))
+    edit_v1(hub)
+    hub.link(new_version_event("churn", 2))
+    hub.sagemaker.delete_model_card(ModelCardName="churn-111111111111-v2")
+    result = hub.link(new_version_event("churn", 3))
+    assert (result.action, result.source_card, list(result.deleted_sources)) == (
+        "created",
+        "churn-111111111111-v1",
+        ["churn-111111111111-v2"],
+    )
+    assert hub.content("churn-111111111111-v3")["business_details"]["business_problem"] == "Retail churn"
+    # Every earlier card gone: the version still gets its card, from nothing, and both are named.
+    hub.sagemaker.delete_model_card(ModelCardName="churn-111111111111-v1")
+    hub.sagemaker.delete_model_card(ModelCardName="churn-111111111111-v3")
+    alone = hub.link(new_version_event("churn", 4))
+    assert (alone.action, alone.source_card) == ("created", None)
+    assert list(alone.deleted_sources) == ["churn-111111111111-v3", "churn-111111111111-v2", "churn-111111111111-v1"]
+    assert hub.content("churn-111111111111-v4")["model_package_details"]["model_package_arn"].endswith("/churn/4")
+
+
 def test_out_of_order_versions_take_the_highest_earlier_card(hub: Hub) -> None:
     hub.link(new_version_event("churn", 1))
     assert hub.link(new_version_event("churn", 3)).source_card == "churn-111111111111-v1"

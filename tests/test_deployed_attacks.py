@@ -361,3 +361,31 @@ def test_only_configured_reviewers_naming_themselves_assume_the_reviewer_role(de
     assert identity["Arn"].startswith(
         f"arn:aws:sts::{deployed.hub.account}:assumed-role/{reviewer_role.split('/')[-1]}/"
     )
+
+
+def test_a_hub_developer_deleting_a_card_costs_later_versions_nothing(
+    deployed: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A PowerUserAccess developer may delete a card (DeleteModelCard is theirs by IAM): the next
+    version still gets its card, cloned from the highest earlier card that exists, and the deleted
+    one is named in the auto-linker's log (the governance report shows its version without a card)."""
+    deployed.step_register_v1()
+    deployed.step_review()  # v1's card is at version 2, with the spoke's business details
+    developer = hub_developer(deployed).client("sagemaker", endpoint_url=deployed.endpoint)
+    deployed.register(2)
+    deployed.pump()
+    developer.delete_model_card(ModelCardName=deployed.card_of(2))
+    deployed.register(3)
+    outcomes = deployed.pump()
+    linked = [json.loads(o.split(": ", 1)[1]) for o in outcomes if o.startswith("auto_link")]
+    assert linked == [{"action": "created", "card": deployed.card_of(3), "source": deployed.card_of(1)}]
+    warned = [json.loads(r.getMessage()) for r in caplog.records if "clone_sources_deleted" in r.getMessage()]
+    assert [w["clone_sources_deleted"] for w in warned] == [[deployed.card_of(2)]]
+    v3 = json.loads(deployed.hub.client("sagemaker").describe_model_card(ModelCardName=deployed.card_of(3))["Content"])
+    assert v3["model_package_details"]["model_package_arn"].endswith("/customer-churn/3")
+    assert (
+        v3["business_details"]
+        == json.loads(
+            deployed.hub.client("sagemaker").describe_model_card(ModelCardName=deployed.card_of(1))["Content"]
+        )["business_details"]
+    )

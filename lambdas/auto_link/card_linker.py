@@ -99,6 +99,8 @@ class LinkResult:
     reason: str = ""
     # What the package's own evidence left out of the card, and why (ModelMetrics member -> reason).
     not_imported: Mapping[str, str] | None = None
+    # Earlier versions' cards that no longer exist, passed over as the clone source.
+    deleted_sources: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -344,7 +346,7 @@ def link_new_version(
     except LinkConflict as conflict:
         raise CardConflict(str(conflict)) from None
 
-    source_content, source = _clone_source(sagemaker, dynamodb, settings, package)
+    source_content, source, deleted_sources = _clone_source(sagemaker, dynamodb, settings, package)
     imported = import_package_evidence(package, settings, sts=sts, like=sagemaker)
     try:
         content = validate_content(
@@ -388,7 +390,11 @@ def link_new_version(
         ExpressionAttributeValues={":v": {"NS": [str(package.version)]}},
     )
     return LinkResult(
-        action, card_name=name, source_card=source[0] if source else None, not_imported=imported.not_imported
+        action,
+        card_name=name,
+        source_card=source[0] if source else None,
+        not_imported=imported.not_imported,
+        deleted_sources=deleted_sources,
     )
 
 
@@ -410,27 +416,34 @@ def import_package_evidence(package: PackageVersion, settings: LinkerSettings, *
 
 def _clone_source(
     sagemaker: Any, dynamodb: Any, settings: LinkerSettings, package: PackageVersion
-) -> tuple[Mapping[str, Any] | None, tuple[str, int] | None]:
-    """The card version the new card starts from: the highest earlier version's card (its last
-    approved version, unless config says `latest`), else the group's template card, else nothing."""
-    earlier = _versions_with_cards(dynamodb, settings.index_table, package.group_arn)
-    source_version = max((v for v in earlier if v < package.version), default=None)
-    if source_version is not None:
-        source_name = card_name_for(package.account, package.group, source_version)
-    elif settings.template_cards and package.group in settings.template_cards:
-        source_name = settings.template_cards[package.group]
-    else:
-        return None, None
-    approved = (
-        approved_card_version(dynamodb, settings.link_table, source_name)
-        if settings.carry_over_from == "approved"
-        else None
-    )
-    if approved is None:
-        described = sagemaker.describe_model_card(ModelCardName=source_name)
-    else:
-        described = sagemaker.describe_model_card(ModelCardName=source_name, ModelCardVersion=approved)
-    return json.loads(described.get("Content") or "{}"), (source_name, int(described["ModelCardVersion"]))
+) -> tuple[Mapping[str, Any] | None, tuple[str, int] | None, list[str]]:
+    """The card version the new card starts from: the highest earlier version's card that still
+    exists (its last approved version, unless config says `latest`), else the group's template
+    card, else nothing; and the earlier versions' cards passed over because someone deleted them.
+
+    A deleted card must not cost every later version its card: it is passed over, and named."""
+    earlier = sorted((v for v in _versions_with_cards(dynamodb, settings.index_table, package.group_arn)), reverse=True)
+    candidates = [card_name_for(package.account, package.group, v) for v in earlier if v < package.version]
+    if settings.template_cards and package.group in settings.template_cards:
+        candidates.append(settings.template_cards[package.group])
+    deleted: list[str] = []
+    for source_name in candidates:
+        approved = (
+            approved_card_version(dynamodb, settings.link_table, source_name)
+            if settings.carry_over_from == "approved"
+            else None
+        )
+        try:
+            if approved is None:
+                described = sagemaker.describe_model_card(ModelCardName=source_name)
+            else:
+                described = sagemaker.describe_model_card(ModelCardName=source_name, ModelCardVersion=approved)
+        except sagemaker.exceptions.ResourceNotFound:
+            deleted.append(source_name)
+            continue
+        content = json.loads(described.get("Content") or "{}")
+        return content, (source_name, int(described["ModelCardVersion"])), deleted
+    return None, None, deleted
 
 
 def shares_for(ram: Any, settings: LinkerSettings, account: str) -> list[str]:

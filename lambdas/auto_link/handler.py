@@ -72,7 +72,11 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, An
                 "reason": result.reason,
                 # Each report of the package left out of the card, and why.
                 "not_imported": dict(result.not_imported or {}),
+                # Earlier versions' cards someone deleted: the governance report lists their versions.
+                "deleted_sources": list(result.deleted_sources),
             }
         )
     )
+    if result.deleted_sources:
+        LOG.warning(json.dumps({"event_id": event.get("id"), "clone_sources_deleted": list(result.deleted_sources)}))
     return {"action": result.action, "card": result.card_name, "source": result.source_card}
