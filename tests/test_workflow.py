@@ -9,6 +9,7 @@ import json
 import re
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -746,3 +747,37 @@ def test_diff_lists_added_removed_and_changed_fields() -> None:
     before = {"a": {"b": "1", "c": [1, 2]}, "gone": "x"}
     after = {"a": {"b": "2", "c": [1, 2]}, "new": {"d": True}}
     assert workflow.diff_content(before, after) == ["~ a.b: 1 -> 2", "- gone: x", "+ new.d: true"]
+
+
+def call(caller: str, *, status: str | None = None, content: bool = False, person: str = "") -> attribution.CardCall:
+    role = caller.replace(":sts::", ":iam::").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
+    return attribution.CardCall("e", "UpdateModelCard", datetime.now(UTC), role, caller, status, content, person)
+
+
+def test_the_approval_judgement_compares_people_and_refuses_a_nameless_reviewer_session() -> None:
+    session = f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/"
+    dev = f"arn:aws:sts::{HUB}:assumed-role/developer/alice"
+
+    def judge(approval: attribution.CardCall, author: attribution.CardCall) -> attribution.Verdict:
+        return attribution.judge_approval(
+            [approval],
+            approvers=frozenset({REVIEWER_ROLE}),
+            version=2,
+            reviewed=True,
+            author_calls=[author],
+            approver_may_not_edit=True,
+            new_version=False,
+            named_roles=frozenset({REVIEWER_ROLE}),
+        )
+
+    by_alice = call(dev, content=True, person="alice@example.com")
+    assert judge(call(session + "x", status="Approved", person="alice@example.com"), by_alice).outcome == "refused"
+    assert judge(call(session + "x", status="Approved", person="bob@example.com"), by_alice).outcome == "effective"
+    # Two sessions of one role without a source identity are two sessions, as far as the hub can tell;
+    # the reviewer role's are refused outright, since its trust policy admits none.
+    nameless = judge(call(session + "x", status="Approved"), call(session + "y", content=True))
+    assert nameless.reason == f"{session}x has no source identity, so the hub cannot name the person"
+    same_session = judge(call(session + "x", status="Approved", person="a@x"), call(session + "x", content=True))
+    # Without a source identity in the author's record the hub compares sessions, and a session is
+    # not a person: the limit docs/review-and-approval.md states.
+    assert same_session.outcome == "effective"
