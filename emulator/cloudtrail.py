@@ -163,9 +163,15 @@ def _all_records() -> Iterator[list[Record]]:
 def user_identity(access_key: str, account: str) -> tuple[dict[str, Any], str]:
     """CloudTrail's userIdentity for the request's access key, and LookupEvents' Username.
 
-    An assumed role's session is reported with its issuer (the role); an IAM user by name; a key
-    moto does not know stands for the account's root, as the emulator's default credentials do.
+    An assumed role's session is reported with its issuer (the role) and, when the session has
+    one, its source identity in `sessionContext.sourceIdentity` (CloudTrail User Guide,
+    "CloudTrail userIdentity element"); a session chained from one with a source identity keeps it
+    (IAM User Guide, "Monitor and control actions taken with assumed roles"). An IAM user is
+    reported by name; a key moto does not know stands for the account's root, as the emulator's
+    default credentials do.
     """
+    from emulator.permissions import source_identity_of
+
     sts = sts_backends[account]["global"]
     assumed = sts.get_assumed_role_from_access_key(access_key)
     if assumed is not None:
@@ -173,22 +179,26 @@ def user_identity(access_key: str, account: str) -> tuple[dict[str, Any], str]:
         role_id = assumed.user_id.split(":", 1)[0]
         role_account = assumed.role_arn.split(":")[4]
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        context: dict[str, Any] = {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": role_id,
+                "arn": assumed.role_arn,
+                "accountId": role_account,
+                "userName": role_name,
+            },
+            "attributes": {"creationDate": created, "mfaAuthenticated": "false"},
+        }
+        source = source_identity_of(access_key)
+        if source:
+            context["sourceIdentity"] = source
         return {
             "type": "AssumedRole",
             "principalId": f"{role_id}:{assumed.session_name}",
             "arn": assumed.arn,
             "accountId": role_account,
             "accessKeyId": access_key,
-            "sessionContext": {
-                "sessionIssuer": {
-                    "type": "Role",
-                    "principalId": role_id,
-                    "arn": assumed.role_arn,
-                    "accountId": role_account,
-                    "userName": role_name,
-                },
-                "attributes": {"creationDate": created, "mfaAuthenticated": "false"},
-            },
+            "sessionContext": context,
         }, assumed.session_name
     for partition in iam_backends[account]:
         user = iam_backends[account][partition].get_user_from_access_key_id(access_key)

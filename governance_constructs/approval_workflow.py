@@ -54,6 +54,7 @@ class ApprovalWorkflow(Construct):
         approver_may_not_edit: bool,
         attribution_deadline: Duration,
         metric_thresholds: str = "{}",
+        named_roles: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -102,6 +103,7 @@ class ApprovalWorkflow(Construct):
             "FOLLOW_UP_DELAY_SECONDS": "900",
             "APPROVERS": json.dumps(list(approvers)),
             "APPROVER_MAY_NOT_EDIT": "true" if approver_may_not_edit else "false",
+            "NAMED_ROLES": json.dumps(list(named_roles)),
             "RECHECK_QUEUE_URL": self.recheck.queue_url,
             "ATTRIBUTION_DEADLINE_SECONDS": str(int(attribution_deadline.to_seconds())),
             "RECHECK_DELAY_SECONDS": "300",

@@ -118,6 +118,8 @@ class HubStack(Stack):
             organization=config.organization,
             archived_rejects_package=config.archived_rejects_package,
             approvers=config.approver_arns,
+            # Its trust policy admits only sessions with a source identity, so each names a person.
+            named_roles=(config.reviewer_role_arn,),
             approver_may_not_edit=config.approver_may_not_edit,
             attribution_deadline=Duration.minutes(config.approval_attribution_minutes),
             metric_thresholds=config.metric_thresholds_json,

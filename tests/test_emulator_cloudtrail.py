@@ -70,6 +70,48 @@ def test_a_card_update_is_recorded_with_the_assumed_role_and_its_issuer(aws: Non
     assert record(create)["responseElements"] == {"modelCardArn": f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/churn"}
 
 
+def card_writer_role(session: Any, name: str) -> str:
+    """A role of the hub that its account may assume with a source identity, and that writes cards."""
+    trust = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+    }
+    may = {
+        "Effect": "Allow",
+        "Action": ["sagemaker:*ModelCard", "sts:AssumeRole", "sts:SetSourceIdentity"],
+        "Resource": "*",
+    }
+    iam = session.client("iam")
+    arn: str = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]})
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=name, PolicyName="cards", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [may]})
+    )
+    return arn
+
+
+def test_a_source_identity_is_recorded_for_the_session_and_the_roles_chained_from_it(aws: None) -> None:
+    from emulator.sessions import assume
+
+    hub = session_for(HUB)
+    first, second = card_writer_role(hub, "developer"), card_writer_role(hub, "reviewer")
+    developer = assume(hub, first, session_name="dev", SourceIdentity="alice@example.com")
+    chained = assume(developer, second, session_name="review")  # passes none: the first one's carries on
+    anonymous = assume(hub, second, session_name="nobody")
+    developer.client("sagemaker").create_model_card(ModelCardName="churn", Content=CONTENT, ModelCardStatus="Draft")
+    chained.client("sagemaker").update_model_card(ModelCardName="churn", ModelCardStatus="PendingReview")
+    anonymous.client("sagemaker").update_model_card(ModelCardName="churn", ModelCardStatus="Draft")
+    [by_anonymous, by_chained, by_developer] = [record(e)["userIdentity"] for e in history(hub)]
+    assert by_developer["sessionContext"]["sourceIdentity"] == "alice@example.com"
+    assert by_developer["arn"] == f"arn:aws:sts::{HUB}:assumed-role/developer/dev"
+    assert by_chained["sessionContext"]["sourceIdentity"] == "alice@example.com"
+    assert by_chained["sessionContext"]["sessionIssuer"]["arn"] == second
+    # AWS leaves the field out of a session that has none.
+    assert "sourceIdentity" not in by_anonymous["sessionContext"]
+
+
 def test_iam_users_are_recorded_as_such(aws: None) -> None:
     admin = management_session()
     iam = admin.client("iam")

@@ -544,6 +544,8 @@ def test_workflow_attributes_approvals_to_the_approvers_and_rechecks_through_a_q
     )
     variables = environment.as_object()["Variables"]
     assert json.loads(variables["APPROVERS"]) == [f"arn:aws:iam::{HUB}:role/model-card-governance-reviewer"]
+    # Every reviewer session names a person, so a record of one that names none is refused.
+    assert json.loads(variables["NAMED_ROLES"]) == [f"arn:aws:iam::{HUB}:role/model-card-governance-reviewer"]
     assert variables["APPROVER_MAY_NOT_EDIT"] == "true"
     assert variables["ATTRIBUTION_DEADLINE_SECONDS"] == "1800"
     assert variables["RECHECK_QUEUE_URL"]["Ref"].startswith("WorkflowApprovalRecheck")

@@ -9,6 +9,7 @@ import json
 import re
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -34,15 +35,20 @@ EDIT = "arn:aws:ram::aws:permission/AWSRAMPermissionSageMakerModelCards"
 INFERENCE = load_event("model-package-state-change")["detail"]["InferenceSpecification"]
 
 
-def assume(account: str, role: str, session_name: str) -> Any:
+def assume(account: str, role: str, session_name: str, source_identity: str = "") -> Any:
     """A session in `role` of `account`, the way a person assumes it: the role trusts the account
-    and may review cards and set their status, as the hub stack's reviewer role."""
+    and may review cards and set their status, as the hub stack's reviewer role. With
+    `source_identity` the session names that person, as the reviewer role's trust policy demands."""
     from emulator.sessions import role_session
 
     trust = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            }
         ],
     }
     cards = {
@@ -55,7 +61,8 @@ def assume(account: str, role: str, session_name: str) -> Any:
     iam.put_role_policy(
         RoleName=role, PolicyName="cards", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [cards]})
     )
-    return role_session(account, role, session_name=session_name)
+    extra = {"SourceIdentity": source_identity} if source_identity else {}
+    return role_session(account, role, session_name=session_name, **extra)
 
 
 def queue(session: Any, name: str) -> tuple[str, str]:
@@ -135,13 +142,14 @@ class Governance:
             monkeypatch.setenv(name, value)
         self.recheck, _ = queue(self.hub, "approval-recheck")
         monkeypatch.setenv("APPROVERS", json.dumps([REVIEWER_ROLE]))
+        monkeypatch.setenv("NAMED_ROLES", json.dumps([REVIEWER_ROLE]))
         monkeypatch.setenv("RECHECK_QUEUE_URL", self.recheck)
         # The emulator's CloudTrail has every record at once; a test that wants "not there yet"
         # holds delivery back and sets a later deadline.
         monkeypatch.setenv("ATTRIBUTION_DEADLINE_SECONDS", "0")
         monkeypatch.setenv("RECHECK_DELAY_SECONDS", "0")
         self.clients = {name: self.hub.client(name) for name in workflow_handler.SERVICES}
-        self.reviewer = assume(HUB, "model-card-governance-reviewer", "alice")
+        self.reviewer = assume(HUB, "model-card-governance-reviewer", "alice", source_identity="alice@example.com")
         shares = self.share_cards()
         self.linker = LinkerSettings(
             card_key_arn="", share_arns=shares, index_table="card-index", link_table="card-links"
@@ -316,6 +324,7 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
     effective = next(e for e in gov.ledger("churn-111111111111-v1") if e["Kind"] == "approval-effective")
     assert effective["Principal"] == REVIEWER_ROLE
     assert effective["Caller"] == f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice"
+    assert effective["Person"] == "alice@example.com"
     assert verify_table(gov.dynamodb, "ledger").broken == ()
     # The job's name is the approval's nonce, recorded before the job was asked for; the PDF is its.
     [job] = [e for e in gov.ledger("churn-111111111111-v1") if e["Kind"] == "export-job"]
@@ -579,13 +588,98 @@ def test_an_approver_may_not_approve_a_version_they_wrote(gov: Governance, monke
     gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
     [approval] = gov.set_status("churn-111111111111-v1", "Approved")
     [outcome] = gov.run([approval])
-    assert f"approval refused ({REVIEWER_ROLE} wrote version 2 and may not approve it)" in outcome
+    assert "approval refused (alice@example.com wrote version 2 and may not approve it)" in outcome
     assert_nothing_approved(gov, "churn-111111111111-v1", package, gov.hub)
     # With the rule off, the same approver's approval of the same version takes effect.
     monkeypatch.setenv("APPROVER_MAY_NOT_EDIT", "false")
     gov.run(gov.hub_events())
     [again] = gov.set_status("churn-111111111111-v1", "Approved")
     assert "approved by" in gov.run([again])[0]
+
+
+def developer(gov: Governance, person: str) -> Any:
+    """A hub developer's role session naming `person`: it may edit cards and assume the reviewer role."""
+    from emulator.sessions import role_session
+
+    may = {
+        "Effect": "Allow",
+        "Action": [
+            "sagemaker:DescribeModelCard",
+            "sagemaker:UpdateModelCard",
+            "sts:AssumeRole",
+            "sts:SetSourceIdentity",
+        ],
+        "Resource": "*",
+    }
+    trust = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+    }
+    iam = gov.hub.client("iam")
+    iam.create_role(
+        RoleName="developer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]})
+    )
+    iam.put_role_policy(
+        RoleName="developer",
+        PolicyName="cards",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [may]}),
+    )
+    return role_session(HUB, "developer", session_name=person.split("@")[0], SourceIdentity=person)
+
+
+def test_the_person_who_wrote_a_version_may_not_approve_it_through_the_reviewer_role(
+    gov: Governance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emulator.sessions import role_session
+
+    package = gov.register(gov.hub, "churn")
+    gov.run(gov.hub_events())
+    alice = developer(gov, "alice@example.com")
+    edit(gov, "churn-111111111111-v1", {"business_details": {"business_problem": "Churn"}}, by=alice)
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
+    gov.notices_received()
+    # Another session in another role, and no source identity passed: the developer session's carries on.
+    alice_reviewing = role_session(HUB, "model-card-governance-reviewer", via=alice, session_name="review")
+    [outcome] = gov.run(gov.set_status("churn-111111111111-v1", "Approved", by=alice_reviewing))
+    assert "approval refused (alice@example.com wrote version 2 and may not approve it)" in outcome
+    assert_nothing_approved(gov, "churn-111111111111-v1", package, gov.hub)
+    [refused] = refusals(gov, "churn-111111111111-v1")
+    assert refused["Person"] == "alice@example.com"
+    assert refused["Principal"] == (
+        f"alice@example.com (arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/review)"
+    )
+    gov.run(gov.hub_events())
+    # Another person in the same role approves the same version; calls in one matching window must
+    # all be approvers', so bob acts after alice's window.
+    monkeypatch.setattr(attribution, "MATCH_SECONDS", 1)
+    time.sleep(2.1)
+    bob = role_session(HUB, "model-card-governance-reviewer", session_name="bob", SourceIdentity="bob@example.com")
+    [approved] = gov.run(gov.set_status("churn-111111111111-v1", "Approved", by=bob))
+    assert f"package {package} set Approved" in approved
+    [effective] = [e for e in gov.ledger("churn-111111111111-v1") if e["Kind"] == "approval-effective"]
+    assert (effective["Person"], effective["Principal"]) == ("bob@example.com", REVIEWER_ROLE)
+    assert effective["Reason"] == (
+        f"approved by bob@example.com (arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/bob)"
+    )
+
+
+def test_an_approval_through_the_reviewer_role_without_a_source_identity_is_refused(gov: Governance) -> None:
+    from emulator.sessions import role_session
+
+    package = gov.register(gov.hub, "churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
+    # The stack's trust policy would not admit this session; the test's role does, to see the hub
+    # refuse what it cannot name.
+    nameless = role_session(HUB, "model-card-governance-reviewer", session_name="nobody")
+    [outcome] = gov.run(gov.set_status("churn-111111111111-v1", "Approved", by=nameless))
+    caller = f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/nobody"
+    assert f"approval refused ({caller} has no source identity, so the hub cannot name the person)" in outcome
+    assert_nothing_approved(gov, "churn-111111111111-v1", package, gov.hub)
+    [refused] = refusals(gov, "churn-111111111111-v1")
+    assert (refused["Principal"], refused["Person"]) == (caller, caller)
 
 
 def test_an_approval_waits_for_its_cloudtrail_record(gov: Governance, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -653,3 +747,37 @@ def test_diff_lists_added_removed_and_changed_fields() -> None:
     before = {"a": {"b": "1", "c": [1, 2]}, "gone": "x"}
     after = {"a": {"b": "2", "c": [1, 2]}, "new": {"d": True}}
     assert workflow.diff_content(before, after) == ["~ a.b: 1 -> 2", "- gone: x", "+ new.d: true"]
+
+
+def call(caller: str, *, status: str | None = None, content: bool = False, person: str = "") -> attribution.CardCall:
+    role = caller.replace(":sts::", ":iam::").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
+    return attribution.CardCall("e", "UpdateModelCard", datetime.now(UTC), role, caller, status, content, person)
+
+
+def test_the_approval_judgement_compares_people_and_refuses_a_nameless_reviewer_session() -> None:
+    session = f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/"
+    dev = f"arn:aws:sts::{HUB}:assumed-role/developer/alice"
+
+    def judge(approval: attribution.CardCall, author: attribution.CardCall) -> attribution.Verdict:
+        return attribution.judge_approval(
+            [approval],
+            approvers=frozenset({REVIEWER_ROLE}),
+            version=2,
+            reviewed=True,
+            author_calls=[author],
+            approver_may_not_edit=True,
+            new_version=False,
+            named_roles=frozenset({REVIEWER_ROLE}),
+        )
+
+    by_alice = call(dev, content=True, person="alice@example.com")
+    assert judge(call(session + "x", status="Approved", person="alice@example.com"), by_alice).outcome == "refused"
+    assert judge(call(session + "x", status="Approved", person="bob@example.com"), by_alice).outcome == "effective"
+    # Two sessions of one role without a source identity are two sessions, as far as the hub can tell;
+    # the reviewer role's are refused outright, since its trust policy admits none.
+    nameless = judge(call(session + "x", status="Approved"), call(session + "y", content=True))
+    assert nameless.reason == f"{session}x has no source identity, so the hub cannot name the person"
+    same_session = judge(call(session + "x", status="Approved", person="a@x"), call(session + "x", content=True))
+    # Without a source identity in the author's record the hub compares sessions, and a session is
+    # not a person: the limit docs/review-and-approval.md states.
+    assert same_session.outcome == "effective"

@@ -12,6 +12,14 @@ shape what is read from it:
 - eventTime has whole seconds and the card's LastModifiedTime comes from SageMaker a moment
   later: calls are matched within MATCH_SECONDS of the change, and when more than one call on the
   card falls in that window, every one of them must be an approver's.
+
+Separation of duties compares people, not roles: many people share the reviewer role, and one
+person may reach a card through several sessions. A session's source identity names the person; it
+is set when the role is assumed, cannot change and carries over to roles chained from it, and
+CloudTrail records it in `userIdentity.sessionContext.sourceIdentity` (IAM User Guide, "Monitor and
+control actions taken with assumed roles"; CloudTrail User Guide, "CloudTrail userIdentity
+element"). Without one the hub knows only the session (or the IAM user), so it can compare
+sessions, not people.
 """
 
 from __future__ import annotations
@@ -37,10 +45,20 @@ class CardCall:
     caller_arn: str  # the exact identity, e.g. the assumed-role session
     status: str | None
     writes_content: bool
+    source_identity: str = ""  # the person the session names, when it names one
+
+    @property
+    def person(self) -> str:
+        """Who acted, as far as the record tells: the source identity, else the session or user."""
+        return self.source_identity or self.caller_arn
+
+    @property
+    def who(self) -> str:
+        return f"{self.source_identity} ({self.caller_arn})" if self.source_identity else self.caller_arn
 
     def describe(self) -> str:
         what = f"set {self.status}" if self.status else "wrote content"
-        return f"{self.caller_arn} {what} at {self.at.isoformat(timespec='seconds')} (CloudTrail {self.event_id})"
+        return f"{self.who} {what} at {self.at.isoformat(timespec='seconds')} (CloudTrail {self.event_id})"
 
 
 def principal_of(identity: dict[str, Any]) -> tuple[str, str]:
@@ -51,6 +69,15 @@ def principal_of(identity: dict[str, Any]) -> tuple[str, str]:
         if issuer:
             return str(issuer), arn
     return arn, arn
+
+
+def source_identity_of(identity: dict[str, Any]) -> str:
+    """The source identity of an assumed-role session's record, or "" when it names none."""
+    if identity.get("type") != "AssumedRole":
+        return ""
+    context = identity.get("sessionContext")
+    value = context.get("sourceIdentity") if isinstance(context, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 def parse_time(value: str) -> datetime:
@@ -92,7 +119,8 @@ def card_calls(
         parameters = record.get("requestParameters") or {}
         if parameters.get("modelCardName") not in (card_name, card_arn):
             continue
-        principal, caller = principal_of(record.get("userIdentity") or {})
+        identity = record.get("userIdentity") or {}
+        principal, caller = principal_of(identity)
         found.append(
             CardCall(
                 event_id=str(record.get("eventID", entry.get("EventId", ""))),
@@ -102,6 +130,7 @@ def card_calls(
                 caller_arn=caller,
                 status=parameters.get("modelCardStatus"),
                 writes_content="content" in parameters,
+                source_identity=source_identity_of(identity),
             )
         )
     return sorted(found, key=lambda call: abs((call.at - around).total_seconds()))
@@ -120,16 +149,33 @@ class Verdict:
     at_deadline: str = "refused"
 
 
-def judge_setter(calls: Iterable[CardCall], *, status: str, approvers: frozenset[str], what: str) -> Verdict:
+def judge_setter(
+    calls: Iterable[CardCall],
+    *,
+    status: str,
+    approvers: frozenset[str],
+    what: str,
+    named_roles: frozenset[str] = frozenset(),
+) -> Verdict:
     """Who set the card to `status`, from the calls matched to the change: refused when any call
-    that set it is not an approver's, pending while none is recorded, else the first approver's."""
+    that set it is not an approver's, or is a session of a role in `named_roles` that names no
+    person; pending while none is recorded, else the first approver's."""
     setters = [c for c in calls if c.status == status]
     strangers = [c for c in setters if c.principal not in approvers]
     if strangers:
         return Verdict("refused", f"{strangers[0].principal} is not an approver", offender=strangers[0])
+    # The role's trust policy admits no session without a source identity: a record without one
+    # means the role or the record is not what the hub set up, and nobody can be named.
+    nameless = [c for c in setters if c.principal in named_roles and not c.source_identity]
+    if nameless:
+        return Verdict(
+            "refused",
+            f"{nameless[0].caller_arn} has no source identity, so the hub cannot name the person",
+            offender=nameless[0],
+        )
     if not setters:
         return Verdict("pending", f"no CloudTrail record of this {what} in the hub account yet")
-    return Verdict("effective", f"{what} by {setters[0].principal}", approver=setters[0])
+    return Verdict("effective", f"{what} by {setters[0].who}", approver=setters[0])
 
 
 def judge_approval(
@@ -141,6 +187,7 @@ def judge_approval(
     author_calls: Iterable[CardCall] | None,
     approver_may_not_edit: bool,
     new_version: bool,
+    named_roles: frozenset[str] = frozenset(),
 ) -> Verdict:
     """Decide one `Approved` status change of `version` from the calls matched to it.
 
@@ -162,7 +209,7 @@ def judge_approval(
                 offender=edits[0],
             )
         return Verdict("pending", f"no CloudTrail record of the write that made version {version} in the hub yet")
-    setter = judge_setter(calls, status="Approved", approvers=approvers, what="approval")
+    setter = judge_setter(calls, status="Approved", approvers=approvers, what="approval", named_roles=named_roles)
     if setter.approver is None:
         return setter
     approver = setter.approver
@@ -172,10 +219,12 @@ def judge_approval(
         if author_calls is None:
             return Verdict("pending", f"the creation of version {version} is not in the ledger yet", approver=approver)
         authors = [c for c in author_calls if c.writes_content and (c.event_name == "UpdateModelCard" or version == 1)]
-        if any(c.principal == approver.principal for c in authors):
+        # The same person through another session or role is still the author; two people in
+        # one role are not.
+        if any(c.person == approver.person for c in authors):
             return Verdict(
                 "refused",
-                f"{approver.principal} wrote version {version} and may not approve it",
+                f"{approver.person} wrote version {version} and may not approve it",
                 offender=approver,
             )
         if not authors:
@@ -185,4 +234,4 @@ def judge_approval(
                 approver=approver,
                 at_deadline="effective",
             )
-    return Verdict("effective", f"approved by {approver.principal}", approver=approver)
+    return Verdict("effective", f"approved by {approver.who}", approver=approver)

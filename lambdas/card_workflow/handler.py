@@ -8,6 +8,7 @@ the delayed queue that looks at export jobs whose event was lost.
 Environment (set by the ApprovalWorkflow construct): LEDGER_TABLE, TOPIC_ARN, EVIDENCE_BUCKET,
 FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, LINK_TABLE, DEAD_LETTER_QUEUE_URL,
 APPROVERS (JSON list of principal ARNs), APPROVER_MAY_NOT_EDIT, RECHECK_QUEUE_URL; optional:
+NAMED_ROLES (JSON list of approver roles whose sessions must carry a source identity),
 FOLLOW_UP_DELAY_SECONDS (default 30), ATTRIBUTION_DEADLINE_SECONDS (1800), RECHECK_DELAY_SECONDS (300).
 """
 
@@ -54,6 +55,7 @@ def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
         follow_up_delay_seconds=int(environ.get("FOLLOW_UP_DELAY_SECONDS", "30")),
         approvers=frozenset(json.loads(environ.get("APPROVERS", "[]"))),
         approver_may_not_edit=environ.get("APPROVER_MAY_NOT_EDIT", "true") == "true",
+        named_roles=frozenset(json.loads(environ.get("NAMED_ROLES", "[]"))),
         recheck_queue_url=environ.get("RECHECK_QUEUE_URL", ""),
         attribution_deadline_seconds=int(environ.get("ATTRIBUTION_DEADLINE_SECONDS", "1800")),
         recheck_delay_seconds=int(environ.get("RECHECK_DELAY_SECONDS", "300")),

@@ -79,6 +79,9 @@ class WorkflowSettings:
     # Principals (role or user ARNs of the hub account) whose Approved status takes effect.
     approvers: frozenset[str] = frozenset()
     approver_may_not_edit: bool = True
+    # Approver roles whose every session names a person (the reviewer role: its trust policy
+    # requires a source identity); a record of one without a source identity is refused.
+    named_roles: frozenset[str] = frozenset()
     recheck_queue_url: str = ""
     # How long an approval may wait for its CloudTrail record before it is refused, and how often
     # the record is looked for meanwhile.
@@ -467,7 +470,9 @@ def settle_archive(
         except ValueError:
             raise MalformedEvent(f"detail.LastModifiedTime {change.modified_at!r} is not a time") from None
         calls = card_calls(cloudtrail, card_name=change.card_name, card_arn=change.card_arn, around=archived_at)
-        verdict = judge_setter(calls, status="Archived", approvers=settings.approvers, what="archive")
+        verdict = judge_setter(
+            calls, status="Archived", approvers=settings.approvers, what="archive", named_roles=settings.named_roles
+        )
         if verdict.outcome == "pending" and now < archived_at + timedelta(
             seconds=settings.attribution_deadline_seconds
         ):
@@ -499,6 +504,7 @@ def settle_archive(
                 "Version": str(change.version),
                 "Principal": verdict.approver.principal,
                 "Caller": verdict.approver.caller_arn,
+                "Person": verdict.approver.person,
                 "CloudTrailEventId": verdict.approver.event_id,
             },
         )
@@ -546,6 +552,7 @@ def judge(
         author_calls=author_calls,
         approver_may_not_edit=settings.approver_may_not_edit,
         new_version=not earlier,
+        named_roles=settings.named_roles,
     )
 
 
@@ -614,7 +621,7 @@ def settle_approval(
             # The card event names a Studio user profile at most, and an IAM caller not at all.
             named = f"; the card event names {change.modified_by}" if change.modified_by != "unknown" else ""
             who = (
-                verdict.offender.caller_arn
+                verdict.offender.who
                 if verdict.offender
                 else "unknown to the hub (no CloudTrail record in the hub account; a call from another "
                 f"account is recorded only there{named})"
@@ -628,6 +635,7 @@ def settle_approval(
                     "Kind": "approval-refused",
                     "Version": str(change.version),
                     "Principal": who,
+                    "Person": verdict.offender.person if verdict.offender else "",
                     "Reason": verdict.reason,
                     "CloudTrailEventId": verdict.offender.event_id if verdict.offender else "",
                     "EventId": change.event_id,
@@ -645,6 +653,7 @@ def settle_approval(
                 "Version": str(change.version),
                 "Principal": verdict.approver.principal,
                 "Caller": verdict.approver.caller_arn,
+                "Person": verdict.approver.person,
                 "CloudTrailEventId": verdict.approver.event_id,
                 "Reason": verdict.reason,
                 "EventId": change.event_id,

@@ -254,8 +254,17 @@ def approvals(entries: Sequence[Mapping[str, str]], approvers: Sequence[str]) ->
             continue
         # The entry is keyed after the status change it made effective: "<change>#approval-effective".
         change = entry["EntryKey"].rsplit("#", 1)[0]
-        found.append(Approval(int(entry["Version"]), caller or principal, status_times.get(change, "")))
+        found.append(Approval(int(entry["Version"]), approved_by(entry), status_times.get(change, "")))
     return sorted(found, key=lambda a: (a.version, a.at))
+
+
+def approved_by(entry: Mapping[str, str]) -> str:
+    """The person who approved, and the caller that carried the approval: a role session names the
+    person only through its source identity; entries written before the ledger kept a `Person`, or
+    whose person is the caller itself, show the caller alone."""
+    caller = entry.get("Caller", "") or entry.get("Principal", "")
+    person = entry.get("Person", "")
+    return f"{person} ({caller})" if person and person != caller else caller
 
 
 def evidence_pdfs(entries: Sequence[Mapping[str, str]], version: int, keys: set[str]) -> list[str]:
