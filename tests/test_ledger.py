@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "lambdas"))
 
-from card_workflow import ledger, verify_ledger
+from card_workflow import anchors, ledger, verify_ledger
 
 ACCOUNT = "111111111111"
 CARD = "arn:aws:sagemaker:us-east-1:123456789012:model-card/churn-v1"
@@ -142,3 +142,13 @@ def test_verify_ledger_command_exits_1_at_a_broken_link(dynamodb: Any, capsys: p
 def test_verify_ledger_command_names_a_missing_table(dynamodb: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert verify_ledger.main(["--table", "nowhere", "--region", "us-east-1"], dynamodb=dynamodb) == 2
     assert capsys.readouterr().err.startswith("verify-ledger: cannot read table 'nowhere': ")
+
+
+def test_a_chain_cut_below_its_anchor_or_deleted_is_truncated() -> None:
+    card = "arn:aws:sagemaker:us-east-1:111111111111:model-card/c"
+    items = [{"CardArn": card, "EntryKey": "e1"}, {"CardArn": card, "EntryKey": "chain#0000000001", "Hash": "h1"}]
+    assert anchors.truncations({card: items}, {card: anchors.Anchor(card, 1, "h1")}) == []
+    [cut] = anchors.truncations({card: items}, {card: anchors.Anchor(card, 2, "h2")})
+    assert str(cut) == f"{card} has 1 entries, the evidence bucket anchors entry 2 (h2)"
+    [gone] = anchors.truncations({}, {card: anchors.Anchor(card, 2, "h2")})
+    assert gone.what.endswith("the whole chain was deleted")
