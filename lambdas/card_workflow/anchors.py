@@ -10,7 +10,7 @@ chain must still hold the highest anchored sequence number with the same hash.
 Cost: one S3 PUT per workflow event that appended (the head after the event; a head anchors every entry
 before it through the chain), at most one per ledger entry: $0.005 per 1,000 entries at S3
 Standard PUT prices (us-east-1), plus storage of a ~200-byte object for the retention. Reading
-costs one LIST per 1,000 anchors and one GET per anchored card.
+costs one LIST per 1,000 anchor versions and one GET per anchored card.
 
 A head appended but not anchored (the function stopped between the two writes) is anchored by
 the card's next append, as are the export follower's entries (its role may not write evidence/);
@@ -125,12 +125,23 @@ class AppendRecorder:
 # --- Reading and comparing ------------------------------------------------------------------------
 
 
-def read_anchors(s3: Any, bucket: str, keys: Iterable[str] | None = None) -> dict[str, Anchor]:
-    """Card ARN -> its newest anchor; `keys` when the caller has already listed the bucket."""
-    if keys is None:
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=ANCHOR_PREFIX)
-        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-    anchors = (Anchor.parse(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) for key in newest_anchor_keys(keys))
+def read_anchors(s3: Any, bucket: str) -> dict[str, Anchor]:
+    """Card ARN -> its newest anchor, each read in the version the workflow wrote.
+
+    From the versions, not the current objects: Object Lock keeps versions, not the current view,
+    so someone who lifted the bucket policy could hide an anchor behind a delete marker or put a
+    newer version over it. The workflow writes each key once, so its version is the oldest.
+    """
+    first: dict[str, tuple[Any, str]] = {}
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=ANCHOR_PREFIX):
+        for version in page.get("Versions", []):
+            key, when = version["Key"], version["LastModified"]
+            if key not in first or when < first[key][0]:
+                first[key] = (when, version["VersionId"])
+    anchors = (
+        Anchor.parse(s3.get_object(Bucket=bucket, Key=key, VersionId=first[key][1])["Body"].read())
+        for key in newest_anchor_keys(first)
+    )
     return {anchor.card_arn: anchor for anchor in anchors}
 
 

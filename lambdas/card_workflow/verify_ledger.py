@@ -6,7 +6,7 @@ With --bucket it also compares each card's chain with the heads the workflow anc
 evidence bucket (anchors.py): a chain that ends before its newest anchor, or is gone, was truncated.
 Exit 0 when every chain is intact, 1 when a link is broken or a chain truncated (one line per card),
 2 when the table or the anchors cannot be read. Needs dynamodb:Scan on the table, kms:Decrypt on its
-key and, with --bucket, s3:ListBucket and s3:GetObject on the bucket's evidence/_anchors/.
+key and, with --bucket, s3:ListBucketVersions on the bucket and s3:GetObjectVersion on its evidence/_anchors/.
 """
 
 from __future__ import annotations

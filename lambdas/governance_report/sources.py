@@ -148,7 +148,7 @@ def read_hub(clients: HubClients, settings: ReportSettings, progress: Progress =
     links = read_links(dynamodb, settings.link_table)
     evidence = set(evidence_keys(s3, settings.evidence_bucket))
     progress(f"hub {settings.hub_account}: {len(links)} linked versions, {len(evidence)} evidence objects")
-    anchors = read_anchors(s3, settings.evidence_bucket, evidence)
+    anchors = read_anchors(s3, settings.evidence_bucket)
     return HubRecords({card.name: card for card in cards}, ledger, links, evidence, anchors)
 
 
