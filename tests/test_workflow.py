@@ -291,9 +291,11 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
     assert gov.follow_exports() == ["churn-111111111111-v1"]
     listed = sorted(o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket")["Contents"])
     keys = [k for k in listed if not k.startswith(ANCHOR_PREFIX)]
-    # Each event that appended anchored the card's chain head; the newest is the ledger's head.
+    # Each workflow event that appended anchored the card's chain head; the export follower's last
+    # entry (the PDF) waits for the card's next workflow event.
     anchored = [k for k in listed if k.startswith(f"{ANCHOR_PREFIX}churn-111111111111-v1/")]
-    assert anchored[-1].endswith(f"{len(gov.ledger('churn-111111111111-v1')):010d}.json")
+    assert gov.ledger("churn-111111111111-v1")[-1]["Kind"] == "evidence-pdf"
+    assert anchored[-1].endswith(f"{len(gov.ledger('churn-111111111111-v1')) - 1:010d}.json")
     assert keys[0] == "evidence/churn-111111111111-v1/v2/approval.json"
     assert keys[1].startswith("evidence/churn-111111111111-v1/v2/") and keys[1].endswith(".pdf")
     snapshot = json.loads(gov.s3.get_object(Bucket="evidence-bucket", Key=keys[0])["Body"].read())
