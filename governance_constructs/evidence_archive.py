@@ -20,6 +20,8 @@ OWN_EXPORTS = f"{EXPORT_PREFIX}/${{aws:PrincipalAccount}}/*"
 # What the evidence bucket holds: approval evidence (the workflow's) and the weekly reports.
 EVIDENCE_PREFIX = "evidence"
 REPORTS_PREFIX = "reports"
+# Where the workflow anchors the ledger's chain heads (lambdas/card_workflow/anchors.py).
+ANCHORS_PREFIX = f"{EVIDENCE_PREFIX}/_anchors"
 # How long an export version that is no longer current stays restorable.
 NONCURRENT_EXPORT_LIFETIME = Duration.days(1)
 

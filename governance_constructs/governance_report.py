@@ -21,7 +21,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from governance_config import Organization, Spoke
-from governance_constructs.evidence_archive import EVIDENCE_PREFIX, REPORTS_PREFIX
+from governance_constructs.evidence_archive import ANCHORS_PREFIX, EVIDENCE_PREFIX, REPORTS_PREFIX
 from governance_constructs.hub_function import RUNTIME, HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
 from governance_constructs.registry_reader_role import acknowledge_registry_reads, registry_read_statements
@@ -163,6 +163,14 @@ class GovernanceReport(Construct):
         )
         objects = [self._bucket.arn_for_objects(f"{prefix}/*") for prefix in (EVIDENCE_PREFIX, REPORTS_PREFIX)]
         role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))
+        # The ledger's anchors are read in the versions the workflow wrote, past any delete marker
+        # or later version (anchors.py); each action matches only its own resource's type.
+        anchors = self._bucket.arn_for_objects(f"{ANCHORS_PREFIX}/*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObjectVersion", "s3:ListBucketVersions"], resources=[self._bucket.bucket_arn, anchors]
+            )
+        )
         cards = stack.format_arn(service="sagemaker", resource="model-card", resource_name="*")
         role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -197,7 +205,7 @@ class GovernanceReport(Construct):
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None
         acknowledge_registry_reads(policy, stack)
-        for resource in (cards, *objects):
+        for resource in (cards, *objects, anchors):
             acknowledge(
                 policy,
                 f"AwsSolutions-IAM5[Resource::{nag_arn(stack, resource)}]",

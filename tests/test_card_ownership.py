@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "lambdas"))
 
 from auto_link.card_linker import LinkerSettings, link_new_version
 from card_workflow import handler as workflow_handler
+from card_workflow.anchors import ANCHOR_PREFIX
 from card_workflow.ledger import ledger_entries
 from shared.card_links import card_link
 
@@ -300,7 +301,8 @@ def test_an_approval_of_content_naming_another_package_is_refused(estate: Estate
         refused = [e for e in entries if e.get("Kind") == "approval-refused"]
         assert len(refused) == round_ and refused[-1]["Version"] == str(version)
         assert target in refused[-1]["Reason"] and own in refused[-1]["Reason"]
-        assert estate.hub.client("s3").list_objects_v2(Bucket="evidence-bucket").get("KeyCount") == 0
+        listed = estate.hub.client("s3").list_objects_v2(Bucket="evidence-bucket").get("Contents", [])
+        assert [o["Key"] for o in listed if not o["Key"].startswith(ANCHOR_PREFIX)] == []
         notices = [n for n in estate.notices() if "refused" in n["Subject"]]
         assert len(notices) == 1
         assert target in notices[0]["Message"] and own in notices[0]["Message"]

@@ -389,3 +389,127 @@ def test_a_hub_developer_deleting_a_card_costs_later_versions_nothing(
             deployed.hub.client("sagemaker").describe_model_card(ModelCardName=deployed.card_of(1))["Content"]
         )["business_details"]
     )
+
+
+def auditor_verifies(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    """`scripts/verify-ledger --bucket` as the hub stack's auditor role: its exit code and lines."""
+    from card_workflow import verify_ledger
+
+    from emulator.sessions import role_session
+
+    hub = sandbox.hub
+    auditor_role = next(p["RoleName"] for _, p in hub.resources("AWS::IAM::Role") if "auditor" in p.get("RoleName", ""))
+    auditor = role_session(hub.account, auditor_role, sandbox.endpoint)
+    table_id = next(i for i, p in hub.resources("AWS::DynamoDB::Table") if len(p["KeySchema"]) == 2)
+    argv = ["--table", hub.refs[table_id], "--bucket", bucket_of(hub, "-evidence-"), "--region", "us-east-1"]
+    capsys.readouterr()
+    code = verify_ledger.main(
+        argv,
+        dynamodb=auditor.client("dynamodb", endpoint_url=sandbox.endpoint),
+        s3=auditor.client("s3", endpoint_url=sandbox.endpoint),
+    )
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_a_hub_administrator_who_lifts_the_ledger_policy_and_truncates_chains_is_caught_by_the_anchors(
+    deployed: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Break glass: the administrator deploys the ledger's policy without its write deny (the
+    CloudFormation execution role's PutResourcePolicy), then deletes a card's newest items, and
+    another card's whole chain. The chains left still verify; the anchors the workflow wrote to the
+    evidence bucket, which Object Lock keeps from the administrator too, do not match them."""
+    from card_workflow.anchors import ANCHOR_PREFIX
+
+    from emulator.sessions import role_session
+
+    deployed.step_register_v1()
+    deployed.step_review()
+    deployed.step_approve()  # card 1: registered, reviewed, approved: a long chain
+    deployed.step_register_v2()  # card 2: a Draft with a short chain
+    cut_card, gone_card = deployed.card_of(1), deployed.card_of(2)
+    hub, account = deployed.hub, deployed.hub.account
+    assert auditor_verifies(deployed, capsys) == (
+        0,
+        [
+            f"2 cards, {len(deployed.ledger(cut_card)) + len(deployed.ledger(gone_card))} entries: "
+            "0 broken chains, 2 anchored, 0 truncated"
+        ],
+    )
+
+    # The deployer's role, as a bootstrapped account has it; the administrator deploys through it.
+    deployer = f"cdk-hnb659fds-cfn-exec-role-{account}-us-east-1"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    hub.client("iam").create_role(RoleName=deployer, AssumeRolePolicyDocument=json.dumps(trust))
+    hub.client("iam").put_role_policy(RoleName=deployer, PolicyName="admin", PolicyDocument=json.dumps(everything))
+    table_id = next(i for i, p in hub.resources("AWS::DynamoDB::Table") if len(p["KeySchema"]) == 2)
+    table, table_arn = hub.refs[table_id], hub.attrs[(table_id, "Arn")]
+    lifted = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "dynamodb:*",
+                "Resource": table_arn,
+            }
+        ],
+    }
+    deploy = role_session(account, deployer, deployed.endpoint).client("dynamodb", endpoint_url=deployed.endpoint)
+    deploy.put_resource_policy(ResourceArn=table_arn, Policy=json.dumps(lifted))
+
+    dynamodb = hub.client("dynamodb")
+
+    def delete(card: str, keep: int) -> int:
+        """Delete all but the first `keep` entries of the card (and their links); the entries left."""
+        card_arn = f"arn:aws:sagemaker:us-east-1:{account}:model-card/{card}"
+        entries = deployed.ledger(card)
+        for entry in entries[keep:]:
+            for key in (entry["EntryKey"], f"chain#{entry['Seq']}"):
+                dynamodb.delete_item(TableName=table, Key={"CardArn": {"S": card_arn}, "EntryKey": {"S": key}})
+        return len(entries[:keep])
+
+    # The newest anchor may lag the head by the export follower's entries (anchors.py).
+    listed = hub.client("s3").list_objects_v2(Bucket=bucket_of(hub, "-evidence-"), Prefix=f"{ANCHOR_PREFIX}{cut_card}/")
+    anchored = int(max(o["Key"] for o in listed["Contents"]).rsplit("/", 1)[-1].removesuffix(".json"))
+    assert len(deployed.ledger(cut_card)) - 1 <= anchored <= len(deployed.ledger(cut_card))
+    left = delete(cut_card, 3)
+    delete(gone_card, 0)
+    code, lines = auditor_verifies(deployed, capsys)
+    assert code == 1
+    arn = f"arn:aws:sagemaker:us-east-1:{account}:model-card/"
+    truncated = [line for line in lines if line.startswith("truncated: ")]
+    assert len(truncated) == 2, lines
+    assert [
+        t
+        for t in truncated
+        if t.startswith(
+            f"truncated: {arn}{cut_card} has {left} entries, the evidence bucket anchors entry {anchored} ("
+        )
+    ]
+    assert [
+        t
+        for t in truncated
+        if t.startswith(f"truncated: {arn}{gone_card} has 0 entries,") and t.endswith("the whole chain was deleted")
+    ]
+    assert lines[-1] == f"1 cards, {left} entries: 0 broken chains, 2 anchored, 2 truncated"
+
+    # The anchors stay: the administrator can neither overwrite nor delete a version of them.
+    evidence = bucket_of(hub, "-evidence-")
+    s3 = hub.client("s3")
+    versions = s3.list_object_versions(Bucket=evidence, Prefix=ANCHOR_PREFIX)["Versions"]
+    newest = max(versions, key=lambda v: v["Key"])
+    assert refused(lambda: s3.put_object(Bucket=evidence, Key=newest["Key"], Body=b"{}")) == "AccessDenied"
+    assert refused(lambda: s3.delete_object(Bucket=evidence, Key=newest["Key"], VersionId=newest["VersionId"])) == (
+        "AccessDenied"
+    )
+    # A delete marker hides every anchor from a plain listing; the versions are still read.
+    for version in versions:
+        s3.delete_object(Bucket=evidence, Key=version["Key"])
+    assert s3.list_objects_v2(Bucket=evidence, Prefix=ANCHOR_PREFIX).get("KeyCount", 0) == 0
+    assert auditor_verifies(deployed, capsys) == (code, lines)

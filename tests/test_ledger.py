@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "lambdas"))
 
-from card_workflow import ledger, verify_ledger
+from card_workflow import anchors, ledger, verify_ledger
 
 ACCOUNT = "111111111111"
 CARD = "arn:aws:sagemaker:us-east-1:123456789012:model-card/churn-v1"
@@ -142,3 +142,41 @@ def test_verify_ledger_command_exits_1_at_a_broken_link(dynamodb: Any, capsys: p
 def test_verify_ledger_command_names_a_missing_table(dynamodb: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert verify_ledger.main(["--table", "nowhere", "--region", "us-east-1"], dynamodb=dynamodb) == 2
     assert capsys.readouterr().err.startswith("verify-ledger: cannot read table 'nowhere': ")
+
+
+def test_a_chain_cut_below_its_anchor_or_deleted_is_truncated() -> None:
+    card = "arn:aws:sagemaker:us-east-1:111111111111:model-card/c"
+    items = [{"CardArn": card, "EntryKey": "e1"}, {"CardArn": card, "EntryKey": "chain#0000000001", "Hash": "h1"}]
+    assert anchors.truncations({card: items}, {card: anchors.Anchor(card, 1, "h1")}) == []
+    [cut] = anchors.truncations({card: items}, {card: anchors.Anchor(card, 2, "h2")})
+    assert str(cut) == f"{card} has 1 entries, the evidence bucket anchors entry 2 (h2)"
+    [gone] = anchors.truncations({}, {card: anchors.Anchor(card, 2, "h2")})
+    assert gone.what.endswith("the whole chain was deleted")
+
+
+def test_anchoring_a_head_twice_writes_one_version_and_the_cli_compares_the_table_with_it(
+    dynamodb: Any, admin_of: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = admin_of(ACCOUNT).client("s3")
+    s3.create_bucket(Bucket="evidence", ObjectLockEnabledForBucket=True)
+    fill(dynamodb)
+    for card in (CARD, OTHER, CARD):  # the retry finds its anchor there (If-None-Match) and adds nothing
+        anchors.anchor_head(dynamodb, s3, "ledger", "evidence", card)
+    versions = s3.list_object_versions(Bucket="evidence", Prefix=anchors.ANCHOR_PREFIX)["Versions"]
+    assert sorted(v["Key"] for v in versions) == [
+        "evidence/_anchors/churn-v1/0000000003.json",
+        "evidence/_anchors/fraud-v1/0000000001.json",
+    ]
+    argv = ["--table", "ledger", "--bucket", "evidence", "--region", "us-east-1"]
+    assert verify_ledger.main(argv, dynamodb=dynamodb, s3=s3) == 0
+    assert capsys.readouterr().out == "2 cards, 4 entries: 0 broken chains, 2 anchored, 0 truncated\n"
+    head = ledger.ledger_entries(dynamodb, "ledger", CARD)[-1]
+    for key in (head["EntryKey"], f"chain#{head['Seq']}"):
+        dynamodb.delete_item(TableName="ledger", Key={"CardArn": {"S": CARD}, "EntryKey": {"S": key}})
+    assert verify_ledger.main(argv, dynamodb=dynamodb, s3=s3) == 1
+    assert capsys.readouterr().out == (
+        f"truncated: {CARD} has 2 entries, the evidence bucket anchors entry 3 ({head['Hash']})\n"
+        "2 cards, 3 entries: 0 broken chains, 2 anchored, 1 truncated\n"
+    )
+    with pytest.raises(anchors.AnchorConflict):
+        anchors.write_anchor(s3, "evidence", anchors.Anchor(CARD, 3, "0" * 64))

@@ -102,6 +102,11 @@ def create_report_roles(gov: Governance, spokes: tuple[str, ...] = (SPOKE, OTHER
         },
         {
             "Effect": "Allow",
+            "Action": ["s3:GetObjectVersion", "s3:ListBucketVersions"],
+            "Resource": ["arn:aws:s3:::evidence-bucket", "arn:aws:s3:::evidence-bucket/evidence/_anchors/*"],
+        },
+        {
+            "Effect": "Allow",
             "Action": ["sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"],
             "Resource": f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/*",
         },
@@ -490,6 +495,39 @@ def test_a_changed_ledger_entry_breaks_the_chain(lifecycle: Governance) -> None:
     assert [f.rule for f in produce_report(auditor(), settings(), now=datetime.now(UTC)).findings].count(
         "ledger-chain-broken"
     ) == 0
+
+
+def test_a_ledger_cut_below_its_anchor_is_reported_truncated(lifecycle: Governance) -> None:
+    """An administrator deletes v1's card's newest entries with their links: the chain left
+    verifies, the newest anchor the workflow wrote to the evidence bucket is not in it."""
+    from card_workflow.anchors import ANCHOR_PREFIX
+
+    gov = lifecycle
+    card_arn = gov.card_arn("churn-222222222222-v1")
+    query = {"KeyConditionExpression": "CardArn = :a", "ExpressionAttributeValues": {":a": {"S": card_arn}}}
+    items = gov.dynamodb.query(TableName="ledger", **query)["Items"]
+    listed = gov.s3.list_objects_v2(Bucket="evidence-bucket", Prefix=f"{ANCHOR_PREFIX}churn-222222222222-v1/")
+    anchored = int(max(o["Key"] for o in listed["Contents"]).rsplit("/", 1)[-1].removesuffix(".json"))
+    links = [i for i in items if i["EntryKey"]["S"] >= f"chain#{anchored:010d}" and i["EntryKey"]["S"] < "chain$"]
+    named = {link["Entry"]["S"] for link in links}
+    cut = [*links, *(i for i in items if i["EntryKey"]["S"] in named)]
+    for item in cut:
+        gov.dynamodb.delete_item(TableName="ledger", Key={"CardArn": item["CardArn"], "EntryKey": item["EntryKey"]})
+    try:
+        report = produce_report(auditor(), settings(), now=datetime.now(UTC))
+    finally:
+        for item in cut:
+            gov.dynamodb.put_item(TableName="ledger", Item=item)
+    assert [f.rule for f in report.findings].count("ledger-chain-broken") == 0
+    [truncated] = [f for f in report.findings if f.rule == "ledger-truncated"]
+    assert (truncated.account, truncated.subject) == (HUB, card_arn)
+    [anchored_link] = [i for i in links if i["EntryKey"]["S"] == f"chain#{anchored:010d}"]
+    assert truncated.message == (
+        f"has {anchored - 1} entries, the evidence bucket anchors entry {anchored} ({anchored_link['Hash']['S']})"
+    )
+    assert "ledger-truncated" not in [
+        f.rule for f in produce_report(auditor(), settings(), now=datetime.now(UTC)).findings
+    ]
 
 
 def test_an_approved_status_counts_only_with_the_workflows_effective_approval(lifecycle: Governance) -> None:

@@ -128,7 +128,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("sagemaker:DescribeModelPackage",), REVIEWER_APPROVES, ""),
         (("cloudtrail:LookupEvents",), SPOKE_APPROVES, ""),
         (("sagemaker:UpdateModelPackage",), REVIEWER_APPROVES, ""),
-        (("s3:GetObject", "s3:PutObject"), REVIEWER_APPROVES, ""),
+        (("s3:GetObject", "s3:PutObject"), SPOKE_REGISTERS, ""),  # the ledger's first anchor, then evidence
         (("s3:ListBucket",), REVIEWER_APPROVES, ""),
         (("sts:AssumeRole",), REVIEWER_APPROVES, ""),
         (("sns:Publish",), REVIEW, ""),
@@ -159,6 +159,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("kms:Decrypt", "kms:GenerateDataKey"), REPORT, ""),
         (("s3:ListBucket",), REPORT, ""),
         (("s3:GetObject",), REPORT, ""),
+        (("s3:GetObjectVersion", "s3:ListBucketVersions"), REPORT, ""),  # the ledger's anchors
         (("sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions"), REPORT, ""),
         (
             (

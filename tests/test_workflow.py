@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "lambdas"))
 from auto_link.card_linker import LinkerSettings, link_new_version
 from card_workflow import attribution, workflow
 from card_workflow import handler as workflow_handler
+from card_workflow.anchors import ANCHOR_PREFIX
 from card_workflow.ledger import ledger_entries, verify_table
 
 from emulator import cloudtrail
@@ -228,7 +229,8 @@ class Governance:
         return described["ModelCardVersion"], described["ModelCardStatus"]
 
     def evidence(self) -> list[str]:
-        return [o["Key"] for o in self.s3.list_objects_v2(Bucket="evidence-bucket").get("Contents", [])]
+        listed = self.s3.list_objects_v2(Bucket="evidence-bucket").get("Contents", [])
+        return [o["Key"] for o in listed if not o["Key"].startswith(ANCHOR_PREFIX)]
 
     def run_rechecks(self) -> list[str]:
         records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in drain(self.sqs, self.recheck)]
@@ -295,7 +297,13 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
     assert gate == ["card churn-111111111111-v1 is Approved: approval stands"]
 
     assert gov.follow_exports() == ["churn-111111111111-v1"]
-    keys = sorted(o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket")["Contents"])
+    listed = sorted(o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket")["Contents"])
+    keys = [k for k in listed if not k.startswith(ANCHOR_PREFIX)]
+    # Each workflow event that appended anchored the card's chain head; the export follower's last
+    # entry (the PDF) waits for the card's next workflow event.
+    anchored = [k for k in listed if k.startswith(f"{ANCHOR_PREFIX}churn-111111111111-v1/")]
+    assert gov.ledger("churn-111111111111-v1")[-1]["Kind"] == "evidence-pdf"
+    assert anchored[-1].endswith(f"{len(gov.ledger('churn-111111111111-v1')) - 1:010d}.json")
     assert keys[0] == "evidence/churn-111111111111-v1/v2/approval.json"
     assert keys[1].startswith("evidence/churn-111111111111-v1/v2/") and keys[1].endswith(".pdf")
     snapshot = json.loads(gov.s3.get_object(Bucket="evidence-bucket", Key=keys[0])["Body"].read())

@@ -17,11 +17,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from shared.metrics import thresholds_from
 from shared.runtime import aws_clients, dead_letter
 
+from card_workflow.anchors import AppendRecorder, anchor_head
 from card_workflow.notices import NOTICE_CLIENT_CONFIG
 from card_workflow.workflow import (
     MODEL_PACKAGE_STATE_CHANGE,
@@ -69,11 +72,31 @@ def make_clients() -> dict[str, Any]:
     return aws_clients(SERVICES, configs={"sns": NOTICE_CLIENT_CONFIG})
 
 
+@contextmanager
+def anchoring(clients: dict[str, Any], settings: WorkflowSettings) -> Iterator[dict[str, Any]]:
+    """The clients, their DynamoDB client noting appends; on the way out, even when the step
+    failed after appending, each card appended to gets its chain head anchored (anchors.py)."""
+    recorder = AppendRecorder(clients["dynamodb"])
+    try:
+        yield {**clients, "dynamodb": recorder}
+    finally:
+        for card_arn in sorted(recorder.cards):
+            anchor = anchor_head(
+                clients["dynamodb"], clients["s3"], settings.ledger_table, settings.evidence_bucket, card_arn
+            )
+            LOG.info(json.dumps({"anchored": str(anchor)}))
+
+
 def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:
     clients = clients or make_clients()
+    settings = settings_from_environment()
+    with anchoring(clients, settings) as anchored:
+        return handle(event, anchored, settings)
+
+
+def handle(event: dict[str, Any], clients: dict[str, Any], settings: WorkflowSettings) -> dict[str, Any]:
     if "Records" in event:
         return recheck_approvals(event, clients)
-    settings = settings_from_environment()
     try:
         if event.get("detail-type") == MODEL_PACKAGE_STATE_CHANGE:
             outcome = gate_package_approval(
@@ -127,6 +150,12 @@ def follow_exports(
     ledgered and parked on the dead-letter queue, whose alarm tells the hub's administrators."""
     clients = clients or make_clients()
     settings = settings_from_environment()
+    # Not anchored here: the bucket policy lets only the workflow's role write evidence/, and the
+    # follower has a role of its own; its entries are anchored by the card's next workflow append.
+    return follow_export_events(event, clients, settings)
+
+
+def follow_export_events(event: dict[str, Any], clients: dict[str, Any], settings: WorkflowSettings) -> dict[str, Any]:
     if "Records" not in event:
         outcome, alerts = follow_export_event(
             event, sagemaker=clients["sagemaker"], dynamodb=clients["dynamodb"], settings=settings

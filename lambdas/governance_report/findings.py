@@ -22,11 +22,16 @@ from governance_report.sources import (
     evidence_pdfs,
     pending_since,
     reverted_attempts,
+    truncated_chains,
 )
 
 # Rule ID -> what it flags. The order is the order findings are listed in.
 RULES: dict[str, str] = {
     "ledger-chain-broken": "The approval ledger's hash chain does not verify: an entry was changed or removed.",
+    "ledger-truncated": (
+        "A card's chain in the approval ledger ends before the head anchored in the evidence bucket, "
+        "or is gone: its newest entries or the whole chain were deleted."
+    ),
     "registry-unreadable": "An account's model registry could not be read, so its versions are not in the report.",
     "approved-package-without-approved-card": (
         "A model package is Approved, but the current version of its card was not approved by an approver."
@@ -123,6 +128,8 @@ def build_report(
     findings: list[Finding] = []
     for card_arn, problem in broken_chains(hub.ledger):
         findings.append(Finding("ledger-chain-broken", settings.hub_account, card_arn, problem))
+    for card_arn, problem in truncated_chains(hub.ledger, hub.anchors):
+        findings.append(Finding("ledger-truncated", settings.hub_account, card_arn, problem))
     for registry in registries:
         if registry.error:
             findings.append(Finding("registry-unreadable", registry.account, registry.account, registry.error))

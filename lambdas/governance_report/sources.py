@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
+from card_workflow.anchors import Anchor, read_anchors, truncations
 from card_workflow.ledger import scan_table, verify_card
 from shared.metrics import Threshold, number_metrics
 
@@ -98,6 +99,8 @@ class HubRecords:
     # package ARN -> the name of the card the hub created for it
     links: dict[str, str]
     evidence_keys: set[str] = field(default_factory=set)
+    # card ARN -> the newest chain head the workflow anchored in the evidence bucket
+    anchors: dict[str, Anchor] = field(default_factory=dict)
 
 
 def bounded_map(function: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
@@ -145,7 +148,8 @@ def read_hub(clients: HubClients, settings: ReportSettings, progress: Progress =
     links = read_links(dynamodb, settings.link_table)
     evidence = set(evidence_keys(s3, settings.evidence_bucket))
     progress(f"hub {settings.hub_account}: {len(links)} linked versions, {len(evidence)} evidence objects")
-    return HubRecords({card.name: card for card in cards}, ledger, links, evidence)
+    anchors = read_anchors(s3, settings.evidence_bucket)
+    return HubRecords({card.name: card for card in cards}, ledger, links, evidence, anchors)
 
 
 def card_names(sagemaker: Any) -> Iterator[str]:
@@ -303,6 +307,14 @@ def broken_chains(ledger: Mapping[str, Sequence[Mapping[str, str]]]) -> list[tup
         if broken is not None:
             found.append((card_arn, broken.where))
     return found
+
+
+def truncated_chains(
+    ledger: Mapping[str, Sequence[Mapping[str, str]]], anchors: Mapping[str, Anchor]
+) -> list[tuple[str, str]]:
+    """(card ARN, what is missing) for every card whose chain no longer reaches the head the
+    workflow anchored in the evidence bucket, by the check `scripts/verify-ledger --bucket` runs."""
+    return [(cut.card_arn, cut.what) for cut in truncations(ledger, anchors)]
 
 
 # --- Every account's registry ---------------------------------------------------------------------
