@@ -23,6 +23,9 @@ READ_ONLY_ACTIONS = {
     "kms:Decrypt",
     "s3:ListBucket",
     "s3:GetObject",
+    # The ledger's anchors are read in the versions the workflow wrote (past delete markers).
+    "s3:ListBucketVersions",
+    "s3:GetObjectVersion",
     "sagemaker:DescribeModelCard",
     "sagemaker:ListModelCardVersions",
     "sagemaker:ListModelCards",
