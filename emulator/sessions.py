@@ -32,6 +32,17 @@ def _session(access_key: str, secret: str, token: str | None = None) -> boto3.Se
     )
 
 
+def account_trust(account: str) -> dict[str, object]:
+    """A trust policy that leaves to `account`'s IAM who may assume the role (the account root
+    as principal), as an administrator writes one for a role of people in that account."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
 def environment_session() -> boto3.Session:
     """A session whose credentials come from the environment when it first needs them, as the
     default session of a Lambda function's process does; it shares the parsed service models."""

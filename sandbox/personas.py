@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 import boto3
 
+from emulator.sessions import account_trust
 from sandbox.provision import REGION, Deployed
 
 PLUGIN_MODULE = "awscli_profile_endpoint"
@@ -46,12 +47,7 @@ def reviewer_person_role(hub: Deployed, reviewer_role_arn: str) -> str:
     """The reviewer's role: it may assume the hub stack's reviewer role, naming the person."""
     iam = hub.client("iam")
     arn = f"arn:aws:iam::{hub.account}:role{REVIEWER_PERSON_PATH}{REVIEWER_PERSON_ROLE}"
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub.account}:root"}, "Action": "sts:AssumeRole"}
-        ],
-    }
+    trust = account_trust(hub.account)
     review = {
         "Version": "2012-10-17",
         "Statement": [
@@ -112,12 +108,7 @@ def reports_bucket(account: str) -> str:
 def spoke_user_role(spoke: Deployed, card_user_policy_arn: str) -> str:
     """A role for the spoke's people: the shared-card policy plus their own Model Registry."""
     iam = spoke.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{spoke.account}:root"}, "Action": "sts:AssumeRole"}
-        ],
-    }
+    trust = account_trust(spoke.account)
     registry = {
         "Version": "2012-10-17",
         "Statement": [

@@ -6,6 +6,7 @@ import json
 
 import boto3
 
+from emulator.sessions import account_trust
 from sandbox.provision import REGION, session_for
 
 __all__ = [
@@ -22,12 +23,7 @@ def create_approval_sync_role(
     """The spoke stack's approval-sync role, trusting the hub account: tests that run the workflow
     handler as the hub's administrator assume it the way the workflow role does."""
     account = spoke.client("sts").get_caller_identity()["Account"]
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub_account}:root"}, "Action": "sts:AssumeRole"}
-        ],
-    }
+    trust = account_trust(hub_account)
     packages = {
         "Effect": "Allow",
         "Action": ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"],

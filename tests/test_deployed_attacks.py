@@ -17,6 +17,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from emulator.sessions import account_trust
 from sandbox.provision import Deployed, Function
 from sandbox.run import Sandbox, sandbox_for
 from tests.test_sandbox import endpoint  # noqa: F401 - a fixture shared with the local run (local_assembly is in conftest)
@@ -60,12 +61,7 @@ def hub_developer(sandbox: Sandbox) -> boto3.Session:
     from emulator.sessions import role_session
 
     account = sandbox.hub.account
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
-        ],
-    }
+    trust = account_trust(account)
     iam = sandbox.hub.client("iam")
     iam.create_role(RoleName="developer", AssumeRolePolicyDocument=json.dumps(trust))
     iam.put_role_policy(
@@ -317,12 +313,7 @@ def test_a_hub_principal_without_a_key_grant_cannot_read_cards_through_the_organ
     sandbox.step_register_v1()
     hub, card = sandbox.hub, sandbox.card_of(1)
     card_arn = f"arn:aws:sagemaker:us-east-1:{hub.account}:model-card/{card}"
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{hub.account}:root"}, "Action": "sts:AssumeRole"}
-        ],
-    }
+    trust = account_trust(hub.account)
     describe_only = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "sagemaker:DescribeModelCard", "Resource": card_arn}],
@@ -438,12 +429,7 @@ def test_a_hub_administrator_who_lifts_the_ledger_policy_and_truncates_chains_is
 
     # The deployer's role, as a bootstrapped account has it; the administrator deploys through it.
     deployer = f"cdk-hnb659fds-cfn-exec-role-{account}-us-east-1"
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
-        ],
-    }
+    trust = account_trust(account)
     everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     hub.client("iam").create_role(RoleName=deployer, AssumeRolePolicyDocument=json.dumps(trust))
     hub.client("iam").put_role_policy(RoleName=deployer, PolicyName="admin", PolicyDocument=json.dumps(everything))
