@@ -247,6 +247,15 @@ def resource_account(service: str, arn: str, caller: str) -> str:
     return parts[4] if len(parts) > 5 and parts[4] else caller
 
 
+# Lambda functions' resource-based policies (AddPermission; AWS::Lambda::Permission), by function ARN:
+# the emulator runs no Lambda service, so whoever stands one in registers its policy here.
+_function_policies: dict[str, tuple[Statement, ...]] = {}
+
+
+def set_function_policy(function_arn: str, policy: Any) -> None:
+    _function_policies[function_arn] = parsed_policy(policy) if policy else ()
+
+
 def resource_policy(service: str, action: str, arn: str, caller: str) -> ResourcePolicy | None:
     account = resource_account(service, arn, caller)
     parts = arn.split(":", 5)
@@ -273,6 +282,8 @@ def resource_policy(service: str, action: str, arn: str, caller: str) -> Resourc
     if service == "events" and ":event-bus/" in arn:
         bus = events_backends[account][region].event_buses.get(arn.rsplit("/", 1)[-1])
         return ResourcePolicy(account, parsed_policy(bus.policy) if bus and bus.policy else ())
+    if service == "lambda" and arn in _function_policies:
+        return ResourcePolicy(account, _function_policies[arn])
     if service == "sts" and action in ("AssumeRole", "SetSourceIdentity"):  # both read the trust policy
         try:
             role = iam_backends[account]["aws"].get_role_by_arn(arn)

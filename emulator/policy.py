@@ -146,7 +146,13 @@ class Statement(IAMPolicyStatement):
     def conditions_hold(self, context: Mapping[str, ContextValue]) -> bool:
         for operator, tests in self._statement.get("Condition", {}).items():
             for key, expected in tests.items():
-                if not condition_holds(operator, _lookup(context, key), [str(v) for v in _values(expected)]):
+                # Condition values take policy variables too ("IAM policy elements: Variables and
+                # tags"); one AWS cannot resolve "might cause the entire statement to be invalid":
+                # here the statement then applies to nothing, the stricter reading for an Allow.
+                values = [with_variables(str(v), context) for v in _values(expected)]
+                if any(v is None for v in values):
+                    return False
+                if not condition_holds(operator, _lookup(context, key), [v for v in values if v is not None]):
                     return False
         return True
 

@@ -194,6 +194,10 @@ def _sts(response: Any, action: str, account: str, region: str) -> Resolved:
             context["sts:ExternalId"] = response._get_param("ExternalId")
         if response._get_param("SourceIdentity"):
             context["sts:SourceIdentity"] = response._get_param("SourceIdentity")
+        # "sts:RoleSessionName: the session name that a principal specifies when assuming a role"
+        # (IAM User Guide, "IAM and AWS STS condition context keys").
+        if response._get_param("RoleSessionName"):
+            context["sts:RoleSessionName"] = response._get_param("RoleSessionName")
         return [response._get_param("RoleArn") or "*"], context
     return ["*"], {}
 

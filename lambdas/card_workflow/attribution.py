@@ -11,7 +11,14 @@ shape what is read from it:
   and the caller looks again later;
 - eventTime has whole seconds and the card's LastModifiedTime comes from SageMaker a moment
   later: calls are matched within MATCH_SECONDS of the change, and when more than one call on the
-  card falls in that window, every one of them must be an approver's.
+  card falls in that window, every one of them must be an approver's;
+- a status-only UpdateModelCard names no version (it sets the card's current one), so a record
+  tells which version an approver approved only through time: the call counts for version N when
+  it provably came after N existed and after N's previous status change. A whole-second eventTime
+  (truncated or rounded, the CloudTrail User Guide does not say which) proves that only when the
+  second before it is already after that change (`provably_after`); anything closer is ambiguous
+  and refused, and the approver decides again through the hub's decision endpoint (decisions.py),
+  whose record names the version.
 
 Separation of duties compares people, not roles: many people share the reviewer role, and one
 person may reach a card through several sessions. A session's source identity names the person; it
@@ -136,6 +143,38 @@ def card_calls(
     return sorted(found, key=lambda call: abs((call.at - around).total_seconds()))
 
 
+def provably_after(call: CardCall, moment: datetime) -> bool:
+    """Did the call happen after `moment`? Its eventTime T has whole seconds, so the call was made
+    within a second of T, either side at worst: only T - 1 s >= moment proves it."""
+    return call.at - timedelta(seconds=1) >= moment
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An approver's recorded decision on one version (a `decision` ledger entry, decisions.py)."""
+
+    entry_key: str
+    version: int
+    decision: str
+    person: str
+    principal: str
+    caller_arn: str
+    decided_at: datetime
+
+    def as_call(self) -> CardCall:
+        """The decision in the shape the rest of the judgement reads (who, when, which person)."""
+        return CardCall(
+            event_id=self.entry_key,
+            event_name="Decision",
+            at=self.decided_at,
+            principal=self.principal,
+            caller_arn=self.caller_arn,
+            status="Approved",
+            writes_content=False,
+            source_identity=self.person,
+        )
+
+
 @dataclass(frozen=True)
 class Verdict:
     """effective: the approval stands; refused: undo it now; pending: the record is not there yet."""
@@ -188,6 +227,7 @@ def judge_approval(
     approver_may_not_edit: bool,
     new_version: bool,
     named_roles: frozenset[str] = frozenset(),
+    previous_change: datetime | None = None,
 ) -> Verdict:
     """Decide one `Approved` status change of `version` from the calls matched to it.
 
@@ -195,6 +235,8 @@ def judge_approval(
     the content writes matched to the version's creation, or None when the ledger does not yet
     show when the version was created. `new_version`: this status event is the first the ledger
     has of the version, so a content write may have made it (an edit keeps the Approved status).
+    `previous_change`: the version's last status change before this one, as the ledger has it (its
+    creation is its first): the approver's call counts only when it provably came after it.
     """
     calls = list(calls)
     if new_version:
@@ -213,8 +255,23 @@ def judge_approval(
     if setter.approver is None:
         return setter
     approver = setter.approver
-    if not reviewed:
+    if not reviewed or previous_change is None:
         return Verdict("pending", f"version {version} has not been PendingReview", approver=approver)
+    if not provably_after(approver, previous_change):
+        return Verdict(
+            "refused",
+            f"the CloudTrail record of {approver.who} (eventTime {approver.at.isoformat(timespec='seconds')}, whole "
+            f"seconds) does not prove the call came after version {version}'s last status change at "
+            f"{previous_change.isoformat(timespec='milliseconds')}, so it may have approved an earlier version",
+            offender=approver,
+        )
+    return judge_authorship(approver, author_calls, version=version, approver_may_not_edit=approver_may_not_edit)
+
+
+def judge_authorship(
+    approver: CardCall, author_calls: Iterable[CardCall] | None, *, version: int, approver_may_not_edit: bool
+) -> Verdict:
+    """Separation of duties: the person who approves did not write the version."""
     if approver_may_not_edit:
         if author_calls is None:
             return Verdict("pending", f"the creation of version {version} is not in the ledger yet", approver=approver)
@@ -235,3 +292,31 @@ def judge_approval(
                 at_deadline="effective",
             )
     return Verdict("effective", f"approved by {approver.who}", approver=approver)
+
+
+def judge_decisions(
+    decisions: Iterable[Decision],
+    *,
+    version: int,
+    author_calls: Iterable[CardCall] | None,
+    approver_may_not_edit: bool,
+) -> Verdict | None:
+    """The verdict of the decisions recorded on exactly `version`, or None when there is none.
+
+    One person counts once however often they decided (the ledger keys a decision by version and
+    person); the first decision of a person who did not write the version makes it effective.
+    """
+    found = sorted(
+        (d for d in decisions if d.version == version and d.decision == "approve"), key=lambda d: d.decided_at
+    )
+    if not found:
+        return None
+    refused: Verdict | None = None
+    for decision in found:
+        verdict = judge_authorship(
+            decision.as_call(), author_calls, version=version, approver_may_not_edit=approver_may_not_edit
+        )
+        if verdict.outcome != "refused":
+            return verdict
+        refused = refused or verdict
+    return refused

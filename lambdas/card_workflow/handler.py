@@ -1,5 +1,8 @@
 """Lambda entry points of the approval workflow.
 
+`decide`: the decision endpoint's function URL requests (decisions.py); environment LEDGER_TABLE,
+HUB_ACCOUNT, APPROVERS, NAMED_ROLES.
+
 `handler`: card status events (ledger, review notice, approval attribution, evidence, package
 approval), package state events (the approval gate), and the recheck queue's messages (approvals
 whose CloudTrail record was not there yet). `follow_exports`: export job state change events, and
@@ -25,6 +28,7 @@ from shared.metrics import thresholds_from
 from shared.runtime import aws_clients, dead_letter
 
 from card_workflow.anchors import AppendRecorder, anchor_head
+from card_workflow.decisions import DecisionSettings, answer, handle_decision
 from card_workflow.notices import NOTICE_CLIENT_CONFIG
 from card_workflow.workflow import (
     MODEL_PACKAGE_STATE_CHANGE,
@@ -187,3 +191,33 @@ def tell(clients: dict[str, Any], received: Any, alerts: list[str]) -> None:
     for alert in alerts:
         LOG.error(json.dumps({"evidence": alert}))
         dead_letter(clients["sqs"], os.environ["DEAD_LETTER_QUEUE_URL"], received, alert)
+
+
+DECISION_SERVICES = ("sagemaker", "dynamodb")
+
+
+def decision_settings_from_environment(environ: Any = os.environ) -> DecisionSettings:
+    return DecisionSettings(
+        ledger_table=environ["LEDGER_TABLE"],
+        hub_account=environ["HUB_ACCOUNT"],
+        region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        approvers=frozenset(json.loads(environ.get("APPROVERS", "[]"))),
+        named_roles=frozenset(json.loads(environ.get("NAMED_ROLES", "[]"))),
+    )
+
+
+def decide(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The decision endpoint (a function URL): answers every request, refusals included, in JSON.
+
+    Not anchored here: the bucket policy lets only the workflow's role write; the card's Approved
+    status event, which follows at once, appends and anchors the chain head.
+    """
+    clients = clients or aws_clients(DECISION_SERVICES)
+    settings = decision_settings_from_environment()
+    try:
+        result = handle_decision(event, sagemaker=clients["sagemaker"], dynamodb=clients["dynamodb"], settings=settings)
+    except Exception as error:  # the caller gets an answer; the error alarm and the log tell the hub
+        LOG.exception(json.dumps({"decision": "failed", "error": f"{type(error).__name__}: {error}"}))
+        return answer(500, {"outcome": "failed", "reason": "the hub could not record the decision; try again"})
+    LOG.info(json.dumps({"decision": json.loads(result["body"]), "status": result["statusCode"]}))
+    return result

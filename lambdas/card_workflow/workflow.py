@@ -43,7 +43,16 @@ from shared.card_names import CARD_NAME, card_name_for_package
 from shared.metrics import Threshold, metric_changes, regressions
 from shared.runtime import metadata_only
 
-from card_workflow.attribution import CardCall, Verdict, card_calls, judge_approval, judge_setter, parse_time
+from card_workflow.attribution import (
+    CardCall,
+    Decision,
+    Verdict,
+    card_calls,
+    judge_approval,
+    judge_decisions,
+    judge_setter,
+    parse_time,
+)
 from card_workflow.evidence import follow_card_exports, hinted_export_card, record_export_job
 from card_workflow.ledger import append_entry, get_entry, ledger_entries
 from card_workflow.notices import as_data, send_once
@@ -425,6 +434,7 @@ def handle_card_event(
             cloudtrail=cloudtrail,
             settings=settings,
             now=now or datetime.now(UTC),
+            card_created=card.get("CreationTime"),
         )
     if change.status == "Archived" and settings.archived_rejects_package:
         return f"recorded={recorded}; " + settle_archive(
@@ -518,14 +528,6 @@ def settle_archive(
 # --- Approval authority ----------------------------------------------------------------------------
 
 
-def _version_entries(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange) -> list[dict[str, str]]:
-    return [
-        e
-        for e in ledger_entries(dynamodb, settings.ledger_table, change.card_arn)
-        if e.get("Kind") == "status" and e.get("Version") == str(change.version) and e.get("ModifiedAt")
-    ]
-
-
 def _when(entry: Mapping[str, str]) -> datetime | None:
     try:
         return parse_time(entry["ModifiedAt"])
@@ -534,16 +536,43 @@ def _when(entry: Mapping[str, str]) -> datetime | None:
 
 
 def judge(
-    dynamodb: Any, cloudtrail: Any, settings: WorkflowSettings, change: CardStatusChange, approved_at: datetime
+    dynamodb: Any,
+    cloudtrail: Any,
+    settings: WorkflowSettings,
+    change: CardStatusChange,
+    approved_at: datetime,
+    card_created: Any = None,
 ) -> Verdict:
-    """What the hub's CloudTrail history and the ledger say about this Approved status."""
-    calls = card_calls(cloudtrail, card_name=change.card_name, card_arn=change.card_arn, around=approved_at)
-    entries = [(when, e) for e in _version_entries(dynamodb, settings, change) if (when := _when(e)) is not None]
-    reviewed = any(e.get("Status") == "PendingReview" and when < approved_at for when, e in entries)
-    earlier = [when for when, _ in entries if when < approved_at]
+    """What the ledger's decisions, else the hub's CloudTrail history, say about this Approved status.
+
+    A decision on exactly this version of this card (decisions.py) makes it effective; an Approved
+    status set any other way is judged from CloudTrail, version-exact (attribution.judge_approval).
+    """
+    entries = ledger_entries(dynamodb, settings.ledger_table, change.card_arn)
+    versions = [
+        (when, e)
+        for e in entries
+        if e.get("Kind") == "status" and e.get("Version") == str(change.version) and (when := _when(e)) is not None
+    ]
+    reviewed = any(e.get("Status") == "PendingReview" and when < approved_at for when, e in versions)
+    earlier = [when for when, _ in versions if when < approved_at]
+    decisions = recorded_decisions(entries, change.version, card_created, since=min(earlier, default=None))
+    calls = (
+        []
+        if decisions
+        else card_calls(cloudtrail, card_name=change.card_name, card_arn=change.card_arn, around=approved_at)
+    )
     author_calls: list[CardCall] | None = None
-    if settings.approver_may_not_edit and earlier and any(c.status == "Approved" for c in calls):
+    if settings.approver_may_not_edit and earlier and (decisions or any(c.status == "Approved" for c in calls)):
         author_calls = card_calls(cloudtrail, card_name=change.card_name, card_arn=change.card_arn, around=min(earlier))
+    decided = judge_decisions(
+        decisions,
+        version=change.version,
+        author_calls=author_calls,
+        approver_may_not_edit=settings.approver_may_not_edit,
+    )
+    if decided is not None:
+        return decided
     return judge_approval(
         calls,
         approvers=settings.approvers,
@@ -553,7 +582,40 @@ def judge(
         approver_may_not_edit=settings.approver_may_not_edit,
         new_version=not earlier,
         named_roles=settings.named_roles,
+        previous_change=max(earlier, default=None),
     )
+
+
+def recorded_decisions(
+    entries: list[dict[str, str]], version: int, card_created: Any, *, since: datetime | None
+) -> list[Decision]:
+    """The approvers' decisions on exactly `version` of this card: the same card (its CreationTime,
+    so a card deleted and created again under the name inherits none) and made after the version
+    existed, as far as the ledger knows when it did (`since`, its first status change)."""
+    found = []
+    for entry in entries:
+        if entry.get("Kind") != "decision" or entry.get("Version") != str(version):
+            continue
+        if not _same_time(card_created, entry.get("CardCreatedAt", "")):
+            continue
+        try:
+            decided_at = parse_time(entry["DecidedAt"])
+        except (KeyError, ValueError):
+            continue
+        if since is not None and decided_at < since:
+            continue
+        found.append(
+            Decision(
+                entry_key=entry["EntryKey"],
+                version=version,
+                decision=entry.get("Decision", ""),
+                person=entry.get("Person", ""),
+                principal=entry.get("Principal", ""),
+                caller_arn=entry.get("Caller", ""),
+                decided_at=decided_at,
+            )
+        )
+    return found
 
 
 def settle_approval(
@@ -569,8 +631,11 @@ def settle_approval(
     cloudtrail: Any,
     settings: WorkflowSettings,
     now: datetime,
+    card_created: Any = None,
 ) -> str:
-    """Make the approval effective, refuse it, or look again later; each outcome once per change."""
+    """Make the approval effective, refuse it, or look again later; each outcome once per change.
+
+    `card_created`: the card's CreationTime, which a decision must name (the same card)."""
     table = settings.ledger_table
     effective = get_entry(dynamodb, table, change.card_arn, f"{change.entry_key}#approval-effective")
     refused = get_entry(dynamodb, table, change.card_arn, f"{change.entry_key}#approval-refused")
@@ -602,7 +667,7 @@ def settle_approval(
             approved_at = parse_time(change.modified_at)
         except ValueError:
             raise MalformedEvent(f"detail.LastModifiedTime {change.modified_at!r} is not a time") from None
-        verdict = judge(dynamodb, cloudtrail, settings, change, approved_at)
+        verdict = judge(dynamodb, cloudtrail, settings, change, approved_at, card_created)
         if verdict.outcome == "pending":
             deadline = approved_at + timedelta(seconds=settings.attribution_deadline_seconds)
             if now < deadline:
@@ -643,6 +708,8 @@ def settle_approval(
             )
             return refuse_approval(sagemaker, dynamodb, sns, settings, change, who, verdict.reason)
         assert verdict.approver is not None
+        decided = verdict.approver.event_name == "Decision"
+        link = card_link(dynamodb, settings.link_table, change.card_name) if settings.link_table else None
         append_entry(
             dynamodb,
             table,
@@ -654,9 +721,13 @@ def settle_approval(
                 "Principal": verdict.approver.principal,
                 "Caller": verdict.approver.caller_arn,
                 "Person": verdict.approver.person,
-                "CloudTrailEventId": verdict.approver.event_id,
+                "CloudTrailEventId": "" if decided else verdict.approver.event_id,
+                "Decision": verdict.approver.event_id if decided else "",
                 "Reason": verdict.reason,
                 "EventId": change.event_id,
+                # The package this approval approves (the hub's link now): the gate lets exactly
+                # that package's approval by the workflow stand, whatever the card does next.
+                "Package": link.package_arn if link is not None else "",
             },
         )
         approver = verdict.approver.caller_arn
@@ -666,7 +737,7 @@ def settle_approval(
     package_arn = linked_package(dynamodb, sns, settings, change, content)
     if package_arn:
         description = f"Approved with model card {change.card_name} v{change.version} by {approver}"
-        done.append(set_package_status(sagemaker, sts, settings, package_arn, "Approved", description))
+        done.append(approve_package(sagemaker, dynamodb, sts, settings, change, package_arn, description))
     else:
         done.append("no model package changed")
     if settings.link_table:
@@ -753,6 +824,7 @@ def recheck_card(
         cloudtrail=cloudtrail,
         settings=settings,
         now=now,
+        card_created=card.get("CreationTime"),
     )
 
 
@@ -785,6 +857,10 @@ def refuse_approval(
             f"Not effective: {reason}.",
             "The card is back in PendingReview; no model package was changed and no evidence was written.",
             f"Open it: {console_link(settings.region, change.card_name)}",
+            "",
+            "To approve, an approver decides on the card's current version through the hub's decision "
+            "endpoint, which records the exact version and the person:",
+            f"  scripts/review approve {change.card_name} --version <current version> --comment '<why>'",
         ]
     )
     sent = send_once(
@@ -1041,13 +1117,77 @@ def set_package_status(
     return f"package {package_arn} set {status}"
 
 
+def approve_package(
+    sagemaker: Any,
+    dynamodb: Any,
+    sts: Any,
+    settings: WorkflowSettings,
+    change: CardStatusChange,
+    package_arn: str,
+    description: str,
+) -> str:
+    """Approve the package of an effective approval, and record which change of the package that
+    was (its LastModifiedTime): the gate knows the workflow's own approval by it, even when the card
+    has moved on by the time the package's event arrives."""
+    done = set_package_status(sagemaker, sts, settings, package_arn, "Approved", description)
+    client = package_client(sagemaker, sts, settings, package_arn)
+    package = client.describe_model_package(
+        ModelPackageName=package_arn, **metadata_only(client, "DescribeModelPackage")
+    )
+    modified = package.get("LastModifiedTime")
+    if package.get("ModelApprovalStatus") == "Approved" and isinstance(modified, datetime):
+        at = modified.astimezone(UTC).isoformat(timespec="microseconds")
+        append_entry(
+            dynamodb,
+            settings.ledger_table,
+            change.card_arn,
+            f"package#{int(package_arn.rsplit('/', 1)[-1]):08d}#{at}#approved",
+            {
+                "Kind": "package-approved",
+                "Version": str(change.version),
+                "Package": package_arn,
+                "PackageModifiedAt": at,
+                "Approval": f"{change.entry_key}#approval-effective",
+            },
+        )
+    return done
+
+
+def approved_by_workflow(entries: list[dict[str, str]], package_arn: str, modified_at: Any) -> int | None:
+    """The card version whose effective approval the workflow approved exactly this change of
+    exactly this package with (its ledger's `package-approved` record), if it did."""
+    effective = {
+        entry["EntryKey"]: entry
+        for entry in entries
+        if entry.get("Kind") == "approval-effective" and entry.get("Package") == package_arn
+    }
+    if not isinstance(modified_at, str):
+        return None
+    try:
+        when = parse_time(modified_at)
+    except ValueError:
+        return None
+    for entry in entries:
+        if (
+            entry.get("Kind") == "package-approved"
+            and entry.get("Package") == package_arn
+            and entry.get("Approval") in effective
+            and _same_time(when, entry.get("PackageModifiedAt", ""))
+        ):
+            return int(entry["Version"])
+    return None
+
+
 def gate_package_approval(
     event: Mapping[str, Any], *, sagemaker: Any, dynamodb: Any, sns: Any, sts: Any, settings: WorkflowSettings
 ) -> str:
-    """A package set to Approved goes back to PendingManualApproval unless its card's current
-    version is Approved and the ledger holds an effective approval of that exact version.
+    """A package set to Approved goes back to PendingManualApproval unless the workflow approved
+    exactly this change of it for an effective approval linked to exactly this package, or its
+    card's current version is Approved and the ledger holds an effective approval of that version.
 
-    The workflow approves a package only after such an approval, so its own approvals pass.
+    The first is how the workflow's own approval passes even when the card has moved on (a spoke
+    edit right after the approval) by the time the package's event arrives: it is judged by the
+    approval that approved the package, not by the card's newest version.
     """
     detail = event.get("detail") or {}
     if event.get("detail-type") != MODEL_PACKAGE_STATE_CHANGE or detail.get("ModelApprovalStatus") != "Approved":
@@ -1077,6 +1217,11 @@ def gate_package_approval(
     card_arn = card.get("ModelCardArn") or (
         f"arn:aws:sagemaker:{settings.region}:{settings.hub_account}:model-card/{card_name}"
     )
+    if link is not None and link.package_arn == arn:
+        entries = ledger_entries(dynamodb, settings.ledger_table, hub_card_arn(settings, card_name))
+        approved_with = approved_by_workflow(entries, arn, detail.get("LastModifiedTime"))
+        if approved_with is not None:
+            return f"package {arn} approved by the workflow with card {card_name} v{approved_with}: approval stands"
     if card_status == "Approved" and isinstance(card_version, int):
         if effectively_approved(dynamodb, settings, card_arn, card_version):
             return f"card {card_name} is Approved: approval stands"
