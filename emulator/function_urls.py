@@ -214,9 +214,9 @@ def serve(function_url: FunctionUrl, port: int = 0) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = _answer  # noqa: N815
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # the sandbox prints each handler run itself
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Request)

@@ -11,6 +11,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -55,6 +56,7 @@ class ApprovalWorkflow(Construct):
         attribution_deadline: Duration,
         metric_thresholds: str = "{}",
         named_roles: Sequence[str] = (),
+        decision_invokers: Sequence[iam.IRole] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -173,6 +175,7 @@ class ApprovalWorkflow(Construct):
             iam.PolicyStatement(actions=["sagemaker:DescribeModelCardExportJob"], resources=[export_jobs])
         )
         self._grant_spoke_approval(role, stack, approval_sync_role_name, spokes, organization)
+        self._decision_endpoint(ledger, cards, common, decision_invokers)
         # Not topic.grant_publish: it adds kms:GenerateDataKey*, a wildcard; the key grant below is exact.
         role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]))
         # Not grant_send_messages: on a queue with a key it adds kms:GenerateDataKey* and
@@ -255,6 +258,62 @@ class ApprovalWorkflow(Construct):
             )
             self.handler.on(rule)
             self.gate_rules.append(rule)
+
+    def _decision_endpoint(
+        self, ledger: dynamodb.ITable, cards: str, common: dict[str, str], invokers: Sequence[iam.IRole]
+    ) -> None:
+        """Approvers' decisions (lambdas/card_workflow/decisions.py) behind a function URL that only
+        SigV4-signed requests reach (AuthType AWS_IAM). The function judges who called: a same-account
+        identity policy alone allows invoking (PowerUserAccess does), so the grants here only open
+        the way for the approvers; other approvers need both actions in their own policy.
+        """
+        environment = {key: common[key] for key in ("LEDGER_TABLE", "HUB_ACCOUNT", "APPROVERS", "NAMED_ROLES")}
+        self.decisions = HubFunction(
+            self,
+            "Decisions",
+            source="card_workflow",
+            entry="decide",
+            description="Records approvers' decisions on exact card versions and sets the card Approved",
+            environment=environment,
+        )
+        # The chain head (Query) and the decision entry (PutItem with attribute_not_exists).
+        ledger.grant(self.decisions.role, "dynamodb:PutItem", "dynamodb:Query")
+        # MetadataOnly reads need no card key; a status-only update writes no content.
+        self.decisions.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"],
+                resources=[cards],
+            )
+        )
+        policy = self.decisions.role.node.try_find_child("DefaultPolicy")
+        assert policy is not None
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{nag_arn(Stack.of(self), cards)}]",
+            "Cards are created at run time, one per model version; the grant is held to this account "
+            "and region, and the function sets only the status of the version an approver decided on.",
+        )
+        self.decision_url = self.decisions.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+        # Function URLs created since October 2025 need lambda:InvokeFunction besides
+        # lambda:InvokeFunctionUrl ("Control access to Lambda function URLs"); each is held to
+        # calls through the URL with AuthType AWS_IAM.
+        for index, invoker in enumerate(invokers):
+            lambda_.CfnPermission(
+                self,
+                f"DecisionUrlInvoke{index}",
+                action="lambda:InvokeFunctionUrl",
+                function_name=self.decisions.function.function_arn,
+                principal=invoker.role_arn,
+                function_url_auth_type="AWS_IAM",
+            )
+            lambda_.CfnPermission(
+                self,
+                f"DecisionInvoke{index}",
+                action="lambda:InvokeFunction",
+                function_name=self.decisions.function.function_arn,
+                principal=invoker.role_arn,
+                invoked_via_function_url=True,
+            )
 
     @staticmethod
     def _grant_spoke_approval(

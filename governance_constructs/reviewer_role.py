@@ -10,7 +10,9 @@ Identity Center's permission-set roles, whose names end in a unique suffix, can 
 and only with a source identity set (`sts:SourceIdentity` not null): it persists through role
 chaining and appears in CloudTrail's userIdentity, so every approver session names a person ("Monitor
 and control actions taken with assumed roles", IAM User Guide). Setting it needs sts:SetSourceIdentity
-in the trust policy too. With no reviewer principals configured nobody may assume the role.
+in the trust policy too. The session name must equal the source identity, so that the decision
+endpoint, which sees the session's ARN but not its source identity, names the same person. With no
+reviewer principals configured nobody may assume the role.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ class ReviewerRole(Construct):
             conditions = {
                 "ArnLike": {"aws:PrincipalArn": list(reviewer_principals)},
                 "Null": {"sts:SourceIdentity": "false"},
+                # The session is named after the person too: a Lambda function URL's event carries
+                # the caller's ARN (and so the session name) but no source identity, and the
+                # decision endpoint names the person by it (lambdas/card_workflow/decisions.py).
+                # Service-specific keys serve as policy variables in requests that have them
+                # ("IAM policy elements: Variables and tags"); sts:RoleSessionName and
+                # sts:SourceIdentity are AssumeRole's ("IAM and AWS STS condition context keys").
+                "StringEquals": {"sts:RoleSessionName": "${sts:SourceIdentity}"},
             }
         else:
             # aws:PrincipalArn is in every request by an IAM principal (IAM User Guide, global condition

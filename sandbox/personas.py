@@ -180,7 +180,7 @@ def personas(
             # A person in their own role assumes the reviewer role, naming themselves.
             person = assume(hub.session, reviewer_person_role(hub, role), "reviewer")
             via = boto3.Session(person.access_key, person.secret_key, person.token)
-            found.append(Persona(profile, hub.account, role, who, assume(via, role, profile, REVIEWER_PERSON)))
+            found.append(Persona(profile, hub.account, role, who, assume(via, role, REVIEWER_PERSON, REVIEWER_PERSON)))
             if inbox is not None:
                 let_read_inbox(hub, inbox, role)
         else:

@@ -174,7 +174,7 @@ class Sandbox:
             self.reviewer_role.rsplit("/", 1)[-1],
             endpoint,
             via=person,
-            session_name="reviewer",
+            session_name=REVIEWER_PERSON,  # the trust policy holds it equal to the source identity
             SourceIdentity=REVIEWER_PERSON,
         )
 

@@ -123,9 +123,13 @@ class HubStack(Stack):
             approver_may_not_edit=config.approver_may_not_edit,
             attribution_deadline=Duration.minutes(config.approval_attribution_minutes),
             metric_thresholds=config.metric_thresholds_json,
+            decision_invokers=[self.reviewer.role],
         )
-        # The workflow appends status, decisions and notices; its export follower appends PDFs.
-        self.ledger.only_written_by([self.workflow.handler.role, self.workflow.follower.role])
+        # The workflow appends status, verdicts and notices; its export follower appends PDFs; the
+        # decision endpoint appends approvers' decisions.
+        self.ledger.only_written_by(
+            [self.workflow.handler.role, self.workflow.follower.role, self.workflow.decisions.role]
+        )
         self.report = GovernanceReport(
             self,
             "Report",
@@ -151,6 +155,12 @@ class HubStack(Stack):
         CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
         CfnOutput(self, "ReviewTopicArn", value=self.workflow.topic.topic_arn)
         CfnOutput(self, "ReviewerRoleArn", value=self.reviewer.role.role_arn, description="Assume it to approve cards")
+        CfnOutput(
+            self,
+            "DecisionUrl",
+            value=self.workflow.decision_url.url,
+            description="Approvers decide here: scripts/review approve CARD --version N --comment TEXT --url URL",
+        )
         CfnOutput(self, "CardLinkTableName", value=self.auto_linker.links.table_name)
         CfnOutput(self, "AuditorRoleArn", value=self.report.auditor.role_arn)
         for level, share in self.shares.shares.items():

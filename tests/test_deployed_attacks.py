@@ -347,7 +347,14 @@ def test_only_configured_reviewers_naming_themselves_assume_the_reviewer_role(de
         assert refused(lambda e=extra: assume(developer, reviewer_role, deployed.endpoint, **e)) == "AccessDenied"
     person = role_session(deployed.hub.account, REVIEWER_PERSON_PATH[1:] + REVIEWER_PERSON_ROLE, deployed.endpoint)
     assert refused(lambda: assume(person, reviewer_role, deployed.endpoint)) == "AccessDenied"
-    reviewer = assume(person, reviewer_role, deployed.endpoint, SourceIdentity="ana@example.com")
+    # The session must be named after the person it names (the decision endpoint reads the name).
+    assert (
+        refused(lambda: assume(person, reviewer_role, deployed.endpoint, SourceIdentity="ana@example.com"))
+        == "AccessDenied"
+    )
+    reviewer = assume(
+        person, reviewer_role, deployed.endpoint, session_name="ana@example.com", SourceIdentity="ana@example.com"
+    )
     identity = reviewer.client("sts", endpoint_url=deployed.endpoint).get_caller_identity()
     assert identity["Arn"].startswith(
         f"arn:aws:sts::{deployed.hub.account}:assumed-role/{reviewer_role.split('/')[-1]}/"
