@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from moto.core.exceptions import RESTError
+from moto.core.exceptions import InvalidClientTokenIdError, SignatureDoesNotMatchError
 from moto.iam.access_control import AssumedRoleAccessKey, IAMRequest
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.sts.models import sts_backends
@@ -95,7 +95,7 @@ def authenticate(function_url: FunctionUrl, method: str, path: str, headers: Map
             action="InvokeFunctionUrl",
         )
         request.check_signature()
-    except (RESTError, KeyError):
+    except (SignatureDoesNotMatchError, InvalidClientTokenIdError, KeyError):
         return None
     return request._access_key
 
@@ -104,7 +104,11 @@ def authorized(function_url: FunctionUrl, access_key: Any, url: str) -> bool:
     account = access_key.account_id
     principal = principal_of(access_key, account)
     identity = identity_statements(access_key)
-    context = {**global_context(principal, url), "lambda:FunctionUrlAuthType": function_url.auth_type}
+    context = {
+        **global_context(principal, url),
+        "lambda:FunctionUrlAuthType": function_url.auth_type,
+        "lambda:InvokedViaFunctionUrl": "true",
+    }
     inherited = source_identity_of(getattr(access_key, "_access_key_id", "") or "")
     if inherited is not None:
         context["aws:SourceIdentity"] = inherited
@@ -192,6 +196,8 @@ def invoke(
     """One HTTP request to the function URL: (status, headers, body)."""
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if not _header(headers, "Host"):
+        headers = {**headers, "Host": parts.netloc}  # what every HTTP/1.1 client sends
     access_key = authenticate(function_url, method, path, headers, body)
     if access_key is None or not authorized(function_url, access_key, url):
         return FORBIDDEN

@@ -9,7 +9,7 @@ import json
 import re
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -83,6 +83,50 @@ def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
     return found
 
 
+DECISIONS_FUNCTION = f"arn:aws:lambda:us-east-1:{HUB}:function:model-card-governance-decisions"
+
+
+def decision_endpoint(clients: dict[str, Any]) -> Any:
+    """The hub's decision function behind its function URL (AuthType AWS_IAM), with the resource
+    policy the hub stack gives it: the reviewer role may invoke it through the URL."""
+    from emulator import function_urls
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": REVIEWER_ROLE},
+                "Action": "lambda:InvokeFunctionUrl",
+                "Resource": DECISIONS_FUNCTION,
+                "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": REVIEWER_ROLE},
+                "Action": "lambda:InvokeFunction",
+                "Resource": DECISIONS_FUNCTION,
+                "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+            },
+        ],
+    }
+    return function_urls.register(
+        DECISIONS_FUNCTION, lambda event: workflow_handler.decide(event, clients=clients), policy=policy
+    )
+
+
+def call_url(function_url: Any, session: Any, payload: dict[str, Any]) -> tuple[int, Any]:
+    """POST `payload` to the function URL signed with `session`'s credentials, as scripts/review does."""
+    from card_workflow.review_cli import signed
+
+    from emulator import function_urls
+
+    url = "https://decisionsurl0000.lambda-url.us-east-1.on.aws/"
+    headers, body = signed(session, url, "us-east-1", payload)
+    status, _, answer = function_urls.invoke(function_url, "POST", url, headers, body)
+    return status, json.loads(answer)
+
+
 class Governance:
     """Hub (and one spoke) in the emulator, wired as the stacks wire them."""
 
@@ -150,7 +194,11 @@ class Governance:
         monkeypatch.setenv("ATTRIBUTION_DEADLINE_SECONDS", "0")
         monkeypatch.setenv("RECHECK_DELAY_SECONDS", "0")
         self.clients = {name: self.hub.client(name) for name in workflow_handler.SERVICES}
-        self.reviewer = assume(HUB, "model-card-governance-reviewer", "alice", source_identity="alice@example.com")
+        # Named after the person, as the hub stack's trust policy demands of every reviewer session.
+        self.reviewer = assume(
+            HUB, "model-card-governance-reviewer", "alice@example.com", source_identity="alice@example.com"
+        )
+        self.decision_url = decision_endpoint(self.clients)
         shares = self.share_cards()
         self.linker = LinkerSettings(
             card_key_arn="", share_arns=shares, index_table="card-index", link_table="card-links"
@@ -213,9 +261,23 @@ class Governance:
     def run(self, events: list[dict[str, Any]]) -> list[str]:
         return [workflow_handler.handler(e, clients=self.clients)["outcome"] for e in events]
 
+    def decide(
+        self, card: str, version: int | None = None, by: Any = None, comment: str = "Reviewed"
+    ) -> tuple[int, Any]:
+        """An approver's decision through the decision endpoint (the function URL), signed with `by`'s
+        credentials (default: the reviewer) for the card's current version unless `version` names one."""
+        version = version or self.status_of(card)[0]
+        payload = {"card": card, "version": version, "decision": "approve", "comment": comment}
+        return call_url(self.decision_url, by or self.reviewer, payload)
+
     def set_status(self, card: str, status: str, by: Any = None) -> list[dict[str, Any]]:
-        """`by` sets the status (a spoke addresses the card by ARN); approvals default to the reviewer."""
+        """`by` sets the status (a spoke addresses the card by ARN); an approval without `by` is the
+        reviewer's decision on the current version, through the decision endpoint."""
         self.hub_events()  # earlier events are not this change's
+        if status == "Approved" and by is None:
+            answer = self.decide(card)
+            assert answer[0] == 200, answer
+            return self.hub_events()
         who = by or (self.reviewer if status == "Approved" else self.hub)
         name = card if who in (self.hub, self.reviewer) else self.card_arn(card)
         who.client("sagemaker").update_model_card(ModelCardName=name, ModelCardStatus=status)
@@ -261,6 +323,13 @@ def gov(aws: None, monkeypatch: pytest.MonkeyPatch) -> Governance:
     return Governance(monkeypatch)
 
 
+def past_the_second() -> None:
+    """Wait until a call made now is provably after the card's last status change at CloudTrail's
+    whole-second eventTime (attribution.provably_after): the second before its record starts later.
+    Only tests of the CloudTrail path need it; decisions name their version."""
+    time.sleep(2 - datetime.now(UTC).microsecond / 1_000_000)
+
+
 def edit(gov: Governance, card: str, change: dict[str, Any], by: Any = None) -> None:
     who = by or gov.hub
     name = card if who in (gov.hub, gov.reviewer) else gov.card_arn(card)
@@ -290,11 +359,11 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
     assert described["ModelApprovalStatus"] == "Approved"
     assert described["ApprovalDescription"] == (
         f"Approved with model card churn-111111111111-v1 v2 by "
-        f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice"
+        f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice@example.com"
     )
     # The gate sees the workflow's own approval and lets it stand.
     gate = gov.run(gov.hub_events("SageMaker Model Package State Change"))
-    assert gate == ["card churn-111111111111-v1 is Approved: approval stands"]
+    assert gate == [f"package {package} approved by the workflow with card churn-111111111111-v1 v2: approval stands"]
 
     assert gov.follow_exports() == ["churn-111111111111-v1"]
     listed = sorted(o["Key"] for o in gov.s3.list_objects_v2(Bucket="evidence-bucket")["Contents"])
@@ -331,7 +400,7 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
     ]
     effective = next(e for e in gov.ledger("churn-111111111111-v1") if e["Kind"] == "approval-effective")
     assert effective["Principal"] == REVIEWER_ROLE
-    assert effective["Caller"] == f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice"
+    assert effective["Caller"] == f"arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice@example.com"
     assert effective["Person"] == "alice@example.com"
     assert verify_table(gov.dynamodb, "ledger").broken == ()
     # The job's name is the approval's nonce, recorded before the job was asked for; the PDF is its.
@@ -421,7 +490,8 @@ def test_out_of_order_event_is_recorded_without_acting(gov: Governance, monkeypa
     package = gov.register(gov.hub, "churn")
     gov.run(gov.hub_events())
     [review] = gov.set_status("churn-111111111111-v1", "PendingReview")
-    [approved] = gov.set_status("churn-111111111111-v1", "Approved")
+    past_the_second()
+    [approved] = gov.set_status("churn-111111111111-v1", "Approved", by=gov.reviewer)  # the CloudTrail path
     # The approval arrives first: the ledger does not show the version in review yet.
     [early] = gov.run([approved])
     assert early.endswith("version 1 has not been PendingReview; looking again later")
@@ -650,6 +720,7 @@ def test_the_person_who_wrote_a_version_may_not_approve_it_through_the_reviewer_
     gov.notices_received()
     # Another session in another role, and no source identity passed: the developer session's carries on.
     alice_reviewing = role_session(HUB, "model-card-governance-reviewer", via=alice, session_name="review")
+    past_the_second()
     [outcome] = gov.run(gov.set_status("churn-111111111111-v1", "Approved", by=alice_reviewing))
     assert "approval refused (alice@example.com wrote version 2 and may not approve it)" in outcome
     assert_nothing_approved(gov, "churn-111111111111-v1", package, gov.hub)
@@ -695,8 +766,10 @@ def test_an_approval_waits_for_its_cloudtrail_record(gov: Governance, monkeypatc
     package = gov.register(gov.hub, "churn")
     gov.run(gov.hub_events())
     gov.run(gov.set_status("churn-111111111111-v1", "PendingReview"))
+    past_the_second()
     with cloudtrail.hold_delivery():
-        [approval] = gov.set_status("churn-111111111111-v1", "Approved")
+        # The reviewer's own call, not a decision: the CloudTrail path.
+        [approval] = gov.set_status("churn-111111111111-v1", "Approved", by=gov.reviewer)
         [outcome] = gov.run([approval])
         assert outcome.endswith("no CloudTrail record of this approval in the hub account yet; looking again later")
         assert gov.status_of("churn-111111111111-v1") == (1, "Approved")  # not reverted too early
@@ -776,6 +849,7 @@ def test_the_approval_judgement_compares_people_and_refuses_a_nameless_reviewer_
             approver_may_not_edit=True,
             new_version=False,
             named_roles=frozenset({REVIEWER_ROLE}),
+            previous_change=approval.at - timedelta(seconds=5),
         )
 
     by_alice = call(dev, content=True, person="alice@example.com")

@@ -25,7 +25,6 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ProfileNotFound
-
 from shared.card_names import CARD_NAME
 
 # (method, url, headers, body) -> (HTTP status, body)
@@ -40,7 +39,7 @@ class BadInput(ValueError):
 def over_http(method: str, url: str, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=body, headers=dict(headers), method=method)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the URL is the hub's, http(s) only
+        with urllib.request.urlopen(request, timeout=30) as response:
             return int(response.status), bytes(response.read())
     except urllib.error.HTTPError as error:
         return int(error.code), bytes(error.read())
