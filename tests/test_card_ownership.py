@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from tests.accounts import allow_put_events, create_approval_sync_role, session_for
 from tests.conftest import ROOT, load_event
-from tests.test_workflow import REVIEWER_ROLE, assume
+from tests.test_workflow import REVIEWER_ROLE, assume, call_url, decision_endpoint
 
 sys.path.insert(0, str(ROOT / "lambdas"))
 
@@ -106,7 +106,9 @@ class Estate:
         }.items():
             monkeypatch.setenv(name, value)
         self.clients = {name: self.hub.client(name) for name in workflow_handler.SERVICES}
-        self.reviewer = assume(HUB, "model-card-governance-reviewer", "reviewer").client("sagemaker")
+        self.reviewer_session = assume(HUB, "model-card-governance-reviewer", "reviewer")
+        self.reviewer = self.reviewer_session.client("sagemaker")
+        self.decision_url = decision_endpoint(self.clients)
 
         ram = self.hub.client("ram")
         read = ram.create_permission(
@@ -189,7 +191,12 @@ class Estate:
         """The hub's reviewer takes the card through review to approval; the workflow runs."""
         self.run(self.hub_events())
         self.sagemaker.update_model_card(ModelCardName=card, ModelCardStatus="PendingReview")
-        self.reviewer.update_model_card(ModelCardName=card, ModelCardStatus="Approved")
+        self.run(self.hub_events())
+        # The reviewer's decision on the current version, through the hub's decision endpoint.
+        version = self.sagemaker.describe_model_card(ModelCardName=card)["ModelCardVersion"]
+        payload = {"card": card, "version": version, "decision": "approve", "comment": "Reviewed"}
+        status, answer = call_url(self.decision_url, self.reviewer_session, payload)
+        assert status == 200, answer
         return self.run(self.hub_events())
 
     def package_status(self, arn: str) -> str:

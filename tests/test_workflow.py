@@ -392,9 +392,11 @@ def test_whole_sequence_for_a_hub_package(gov: Governance) -> None:
         ("status", "PendingReview"),
         ("notice-claim", ""),
         ("notice-sent", ""),
+        ("decision", ""),
         ("status", "Approved"),
         ("approval-effective", ""),
         ("export-job", ""),
+        ("package-approved", ""),
         ("evidence-pdf", ""),
         ("status", "Archived"),
     ]
