@@ -1,0 +1,136 @@
+"""Approvers' decisions through the hub's decision endpoint (a function URL with AuthType AWS_IAM),
+against the emulator: the decision covers exactly the version decided on, the person is named, and
+what the hub cannot attribute to a decision on the version is refused."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.test_deployed_attacks import POWER_USER_ACCESS
+from tests.test_workflow import HUB, Governance, call_url, drain, edit
+
+CARD = "churn-111111111111-v1"
+
+
+@pytest.fixture
+def gov(aws: None, monkeypatch: pytest.MonkeyPatch) -> Governance:
+    return Governance(monkeypatch)
+
+
+def in_review(gov: Governance, session: Any = None) -> str:
+    package = gov.register(session or gov.hub, "churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(CARD, "PendingReview"))
+    gov.notices_received()
+    return package
+
+
+def kinds(gov: Governance, kind: str) -> list[dict[str, str]]:
+    return [e for e in gov.ledger(CARD) if e["Kind"] == kind]
+
+
+def test_a_spoke_cannot_hijack_a_decision_by_writing_a_new_version_right_after_it(gov: Governance) -> None:
+    package = gov.register(gov.spoke, "spoke-churn")
+    card = "spoke-churn-222222222222-v1"
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(card, "PendingReview"))
+    status, answer = gov.decide(card, 1)
+    assert (status, answer["outcome"], answer["person"]) == (200, "recorded", "alice@example.com")
+    decided = gov.hub_events()
+    # Within a second of the decision: v1 back to review, v2 written, v2 set Approved.
+    spoke = gov.spoke.client("sagemaker")
+    arn = gov.card_arn(card)
+    spoke.update_model_card(ModelCardName=arn, ModelCardStatus="PendingReview")
+    edit(gov, card, {"intended_uses": {"risk_rating": "Low"}}, by=gov.spoke)
+    spoke.update_model_card(ModelCardName=arn, ModelCardStatus="Approved")
+    hijack = gov.hub_events()
+    outcomes = gov.run(decided + hijack)
+    assert f"package {package} set Approved" not in " ".join(outcomes[1:]), outcomes
+    assert gov.status_of(card) == (2, "PendingReview")
+    refused = [e for e in gov.ledger(card) if e["Kind"] == "approval-refused"]
+    assert [e["Version"] for e in refused] == ["2"]
+    # v1 had moved on before its Approved status was looked at: neither version approved anything.
+    assert [e for e in gov.ledger(card) if e["Kind"] == "approval-effective"] == []
+    assert spoke.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "PendingManualApproval"
+    assert [k for k in gov.evidence() if "/v2/" in k] == []
+    notice = next(n for n in gov.notices_received() if n["Subject"].endswith("v2 refused"))
+    assert f"scripts/review approve {card} --version <current version>" in notice["Message"]
+
+
+def test_a_hub_developer_calling_the_endpoint_is_refused_and_recorded(gov: Governance) -> None:
+    from emulator.sessions import role_session
+
+    package = in_review(gov)
+    iam = gov.hub.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam.create_role(RoleName="developer", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName="developer", PolicyName="PowerUserAccess", PolicyDocument=json.dumps(POWER_USER_ACCESS)
+    )
+    developer = role_session(HUB, "developer", session_name="dev")
+    status, answer = gov.decide(CARD, by=developer)
+    assert status == 403
+    assert answer["reason"] == f"arn:aws:iam::{HUB}:role/developer is not an approver"
+    [entry] = kinds(gov, "decision-refused")
+    assert entry["Caller"] == f"arn:aws:sts::{HUB}:assumed-role/developer/dev"
+    assert gov.status_of(CARD) == (1, "PendingReview") and kinds(gov, "decision") == []
+    assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == (
+        "PendingManualApproval"
+    )
+
+
+def test_a_spoke_principal_gets_403_from_the_function_url(gov: Governance) -> None:
+    in_review(gov)
+    status, answer = call_url(gov.decision_url, gov.spoke, {"card": CARD, "version": 1, "decision": "approve"})
+    assert (status, answer) == (403, {"Message": "Forbidden"})
+    assert kinds(gov, "decision") == kinds(gov, "decision-refused") == []
+    assert gov.status_of(CARD) == (1, "PendingReview")
+
+
+def test_a_decision_on_a_stale_version_is_refused(gov: Governance) -> None:
+    in_review(gov)
+    edit(gov, CARD, {"intended_uses": {"risk_rating": "Low"}})  # version 2, still in review
+    gov.run(gov.hub_events())
+    status, answer = gov.decide(CARD, 1)
+    assert status == 409
+    assert answer["reason"] == "version 2 is current, you decided on 1: decide again on version 2"
+    [entry] = kinds(gov, "decision-refused")
+    assert entry["Version"] == "1" and entry["Person"] == "alice@example.com"
+    assert gov.status_of(CARD) == (2, "PendingReview")
+
+
+def test_one_person_deciding_twice_counts_once(gov: Governance) -> None:
+    in_review(gov)
+    assert gov.decide(CARD)[1]["outcome"] == "recorded"
+    assert gov.decide(CARD)[1]["outcome"] == "already recorded"  # the card is Approved: a retry
+    gov.run(gov.hub_events())
+    assert len(kinds(gov, "decision")) == 1
+    assert [e["Person"] for e in kinds(gov, "approval-effective")] == ["alice@example.com"]
+
+
+def test_the_gate_lets_the_workflows_approval_stand_when_an_edit_follows_at_once(gov: Governance) -> None:
+    package = in_review(gov)
+    gov.run(gov.set_status(CARD, "Approved"))
+    edit(gov, CARD, {"intended_uses": {"risk_rating": "Low"}}, by=gov.spoke)  # before the gate runs
+    events = [json.loads(m["Body"]) for m in drain(gov.sqs, gov.events_queue)]
+    gov.run([e for e in events if e["detail-type"] == "SageMaker Model Card State Change"])
+    assert gov.status_of(CARD) == (2, "PendingReview")  # the edit is refused
+    [approval] = [e for e in events if e["detail-type"] == "SageMaker Model Package State Change"]
+    assert gov.run([approval]) == [f"package {package} approved by the workflow with card {CARD} v1: approval stands"]
+    assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "Approved"
+    # The same package approved by hand afterwards is another change: reverted as before.
+    gov.sagemaker.update_model_package(ModelPackageArn=package, ModelApprovalStatus="PendingManualApproval")
+    gov.sagemaker.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    by_hand = gov.hub_events("SageMaker Model Package State Change")[-1]
+    assert gov.run([by_hand]) == [f"reverted {package}: model card {CARD} is PendingReview"]
+    assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == (
+        "PendingManualApproval"
+    )
