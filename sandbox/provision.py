@@ -269,6 +269,40 @@ def provision_hub(deployed: Deployed, inbox: tuple[str, str]) -> None:
     provision_rules(deployed)
 
 
+def function_urls(deployed: Deployed) -> dict[str, dict[str, Any]]:
+    """The template's function URLs: function logical ID -> that function's resource-based policy,
+    its AWS::Lambda::Permission statements as Lambda writes them (AddPermission: the principal, the
+    action on the function, FunctionUrlAuthType as `lambda:FunctionUrlAuthType` and
+    InvokedViaFunctionUrl as `lambda:InvokedViaFunctionUrl` conditions). The function's ARN is its
+    stand-in's, as everywhere in the sandbox."""
+    found: dict[str, dict[str, Any]] = {}
+    for logical_id, props in deployed.resources("AWS::Lambda::Url"):
+        if props.get("AuthType") != "AWS_IAM":
+            raise ValueError(f"{deployed.stack}: the sandbox serves function URLs with AuthType AWS_IAM only")
+        found[props["TargetFunctionArn"]["Fn::GetAtt"][0]] = {"Version": "2012-10-17", "Statement": []}
+        # AWS's form until the kept run serves the URL on 127.0.0.1 (sandbox.live) and says where.
+        deployed.attrs[(logical_id, "FunctionUrl")] = f"https://{logical_id.lower()[-32:]}.lambda-url.{REGION}.on.aws/"
+    for _, props in deployed.resources("AWS::Lambda::Permission"):
+        target = props["FunctionName"].get("Fn::GetAtt", [None])[0] if isinstance(props["FunctionName"], dict) else None
+        if target not in found:
+            continue
+        condition: dict[str, Any] = {}
+        if "FunctionUrlAuthType" in props:
+            condition["StringEquals"] = {"lambda:FunctionUrlAuthType": props["FunctionUrlAuthType"]}
+        if "InvokedViaFunctionUrl" in props:
+            condition["Bool"] = {"lambda:InvokedViaFunctionUrl": str(props["InvokedViaFunctionUrl"]).lower()}
+        found[target]["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": deployed.resolve(props["Principal"])},
+                "Action": props["Action"],
+                "Resource": deployed.resolve(props["FunctionName"]),
+                **({"Condition": condition} if condition else {}),
+            }
+        )
+    return found
+
+
 def name_rules(deployed: Deployed) -> None:
     """Rule ARNs, known before the rules exist: queue policies name the rules that may send."""
     for logical_id, props in deployed.resources("AWS::Events::Rule"):

@@ -11,6 +11,7 @@ a person run the spoke-user AWS CLI commands of docs/spoke-users.md against it.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import io
 import json
@@ -29,8 +30,10 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lambdas"))
 
+from card_workflow.review_cli import signed  # noqa: E402
 from shared.card_names import card_name_for  # noqa: E402
 
+from emulator import function_urls  # noqa: E402
 from emulator.organizations import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, access_role_arn  # noqa: E402
 from emulator.server import start  # noqa: E402
 from emulator.sessions import environment_session, role_session, service_role_session  # noqa: E402
@@ -55,6 +58,7 @@ from sandbox.provision import (  # noqa: E402
     provision_spoke,
     session_for,
 )
+from sandbox.provision import function_urls as template_function_urls  # noqa: E402
 
 GROUP = "customer-churn"
 # The same file serves the AWS CLI commands of docs/try-it-yourself.md (--inference-specification file://...).
@@ -177,6 +181,15 @@ class Sandbox:
             session_name=REVIEWER_PERSON,  # the trust policy holds it equal to the source identity
             SourceIdentity=REVIEWER_PERSON,
         )
+        # The hub's decision endpoint: its function behind a function URL (AuthType AWS_IAM).
+        self.function_urls = {
+            logical_id: function_urls.register(
+                self.hub.attrs[(logical_id, "Arn")],
+                functools.partial(self.invoke, self.hub.functions[logical_id]),
+                policy=policy,
+            )
+            for logical_id, policy in template_function_urls(self.hub).items()
+        }
 
     def accept_invitations(self) -> list[str]:
         """What a spoke administrator does once outside an organization (docs/spoke-users.md: accept the share).
@@ -307,11 +320,24 @@ class Sandbox:
         return card_name_for(self.registry.account, GROUP, version)
 
     def set_status(self, card: str, status: str) -> None:
-        """Approvals by the reviewer role, other changes by the hub's platform team."""
-        session = self.reviewer if status == "Approved" else self.hub.session
-        session.client("sagemaker", endpoint_url=self.endpoint).update_model_card(
+        """A status change by the hub's platform team (approvals are decisions: `decide`)."""
+        self.hub.session.client("sagemaker", endpoint_url=self.endpoint).update_model_card(
             ModelCardName=card, ModelCardStatus=status
         )
+
+    def decide(self, card: str, version: int, comment: str) -> tuple[int, dict[str, Any]]:
+        """The reviewer's decision through the hub's decision endpoint, signed as scripts/review signs it."""
+        (endpoint,) = self.function_urls.values()
+        url = endpoint.url or "https://decisions.lambda-url.us-east-1.on.aws/"
+        payload = {"card": card, "version": version, "decision": "approve", "comment": comment}
+        headers, body = signed(self.reviewer, url, REGION, payload)
+        status, _, answer = function_urls.invoke(endpoint, "POST", url, headers, body)
+        parsed: dict[str, Any] = json.loads(answer)
+        return status, parsed
+
+    def current_version(self, card: str) -> int:
+        version: int = self.hub.client("sagemaker").describe_model_card(ModelCardName=card)["ModelCardVersion"]
+        return version
 
     # --- The lifecycle --------------------------------------------------------------------------------
 
@@ -322,6 +348,11 @@ class Sandbox:
             ("A reviewer approves the card", self.step_approve),
             ("v2 is registered; its card carries over v1's business details", self.step_register_v2),
             (f"A user in spoke {self.registry.account} sets v2's card Approved", self.step_spoke_approves),
+            (
+                f"The reviewer approves v2's card; at once a user in spoke {self.registry.account} writes a new "
+                "version and sets it Approved",
+                self.step_hijack,
+            ),
             ("Someone approves v2's package before its card is approved", self.step_gate),
             (f"A user in spoke {self.reader.account} reads the shared card by ARN", self.step_spoke_reads),
         ]
@@ -367,7 +398,9 @@ class Sandbox:
 
     def step_approve(self) -> list[str]:
         card = self.card_of(1)
-        self.set_status(card, "Approved")
+        version = self.current_version(card)
+        decided, answer = self.decide(card, version, "Business details and metrics reviewed")
+        expect(decided == 200, f"the decision endpoint refused the reviewer: {answer}")
         outcomes = self.pump()
         status = self.package_status(self.package_v1)
         expect(status == "Approved", f"package v1 is {status}, expected Approved")
@@ -384,7 +417,8 @@ class Sandbox:
         effective = next((e for e in ledger if e["Kind"] == "approval-effective"), {})
         expect(effective.get("Principal") == self.reviewer_role, "the approval is not attributed to the reviewer role")
         return [
-            f"approved by {effective['Caller']} (CloudTrail {effective['CloudTrailEventId']})",
+            f"scripts/review approve {card} --version {version}: {answer['outcome']}, {answer['person']}",
+            f"approved by {effective['Person']} ({effective['Caller']}), decision on v{effective['Version']}",
             f"ledger: {', '.join(e.get('Status') or e['Kind'] for e in ledger if e['Kind'] not in NOTICE_KINDS)}",
             *(f"evidence: s3://{bucket}/{k}" for k in keys),
             f"package v1 in spoke {self.registry.account}: {status}",
@@ -428,6 +462,42 @@ class Sandbox:
             f"package v2: {package}",
             f"ledger: approval-refused ({refused[0]['Reason']})",
             f"notice: {notices[0]['Subject']}",
+        ]
+
+    def step_hijack(self) -> list[str]:
+        card = self.card_of(2)
+        card_arn = f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{card}"
+        decided_on = self.current_version(card)
+        status, answer = self.decide(card, decided_on, "Reviewed the carried-over details")
+        expect(status == 200, f"the decision endpoint refused the reviewer: {answer}")
+        # Before the hub has looked: the decided version back to review, a new one, set Approved.
+        spoke = self.registry_user.client("sagemaker")
+        spoke.update_model_card(ModelCardName=card_arn, ModelCardStatus="PendingReview")
+        content = json.loads(spoke.describe_model_card(ModelCardName=card_arn)["Content"])
+        content["intended_uses"] = {**content.get("intended_uses", {}), "risk_rating": "Low"}
+        spoke.update_model_card(ModelCardName=card_arn, Content=json.dumps(content))
+        spoke.update_model_card(ModelCardName=card_arn, ModelCardStatus="Approved")
+        self.pump()
+        now, card_status = self.current_version(card), self.card(card) or {}
+        expect(now == decided_on + 1, f"card {card} is at version {now}, expected {decided_on + 1}")
+        expect(card_status.get("ModelCardStatus") == "PendingReview", f"card {card} v{now} was not set back")
+        package = self.package_status(self.package_v2)
+        expect(package == "PendingManualApproval", f"package v2 is {package} after the hijack")
+        refused = [e for e in self.ledger(card) if e["Kind"] == "approval-refused" and e["Version"] == str(now)]
+        expect(len(refused) == 1, f"the ledger does not record the refused approval of v{now}")
+        notices = [n for n in self.notices() if n.get("Subject", "").endswith(f"v{now} refused")]
+        expect(len(notices) == 1, "reviewers were not told of the refused approval")
+        expect("scripts/review approve" in notices[0]["Message"], "the notice does not say how to decide again")
+        stale, again = self.decide(card, decided_on, "Reviewed the carried-over details")
+        expect(stale == 409, f"a decision on v{decided_on} was not refused: {again}")
+        return [
+            f"scripts/review approve {card} --version {decided_on}: {answer['outcome']}, {answer['person']}",
+            f"spoke: v{decided_on} -> PendingReview, v{now} written, v{now} -> Approved, within a second",
+            f"card {card}: v{now} Approved by the spoke -> {card_status.get('ModelCardStatus')}",
+            f"package v2: {package}",
+            f"ledger: approval-refused v{now} ({refused[0]['Reason']})",
+            f"notice: {notices[0]['Subject']}",
+            f"scripts/review approve {card} --version {decided_on} again: refused ({again['reason']})",
         ]
 
     def step_gate(self) -> list[str]:

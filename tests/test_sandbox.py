@@ -54,7 +54,7 @@ def test_whole_lifecycle_behaves_as_documented(sandbox: Sandbox) -> None:
     assert summary[2].split() == ["customer-churn-222222222222-v1", "2", "Approved", "customer-churn/1", "Approved"]
     assert summary[3].split() == [
         "customer-churn-222222222222-v2",
-        "1",
+        "2",  # the spoke's hijack wrote version 2; its approval was refused
         "PendingReview",
         "customer-churn/2",
         "PendingManualApproval",
