@@ -293,6 +293,8 @@ class ApprovalWorkflow(Construct):
             "Cards are created at run time, one per model version; the grant is held to this account "
             "and region, and the function sets only the status of the version an approver decided on.",
         )
+        # The workflow knows the endpoint's own UpdateModelCard calls in CloudTrail by this role.
+        self.handler.function.add_environment("DECISION_ROLE_ARN", self.decisions.role.role_arn)
         self.decision_url = self.decisions.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         # Function URLs created since October 2025 need lambda:InvokeFunction besides
         # lambda:InvokeFunctionUrl ("Control access to Lambda function URLs"); each is held to

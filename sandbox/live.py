@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator.function_urls import serve as serve_function_url
 from sandbox.outputs import publish
 from sandbox.personas import Persona, assume_in_emulator, describe, personas, write_config
 from sandbox.provision import REGION, Deployed, Function
@@ -390,6 +391,12 @@ AWS_CLI = ".venv/bin/aws"
 def serve(sandbox: Sandbox, state_dir: Path, *, notes: list[str], out: Callable[[str], None] = print) -> None:
     """Publish the outputs, write the personas' config, print how to use them, then run until stopped."""
     stacks = [sandbox.hub, *sandbox.spokes.values()]
+    # The function URLs answer on 127.0.0.1, and the outputs say where (the hub's DecisionUrl).
+    servers = []
+    for logical_id, props in sandbox.hub.resources("AWS::Lambda::Url"):
+        function_url = sandbox.function_urls[props["TargetFunctionArn"]["Fn::GetAtt"][0]]
+        servers.append(serve_function_url(function_url))
+        sandbox.hub.attrs[(logical_id, "FunctionUrl")] = function_url.url
     outputs = publish(stacks, state_dir / "outputs.json")
     found, persona_notes = personas(
         sandbox.hub,
@@ -416,6 +423,8 @@ def serve(sandbox: Sandbox, state_dir: Path, *, notes: list[str], out: Callable[
         pass
     finally:
         loop.stop()
+        for server in servers:
+            server.shutdown()
         out(f"stopped after {loop.runs} handler runs")
 
 

@@ -12,6 +12,7 @@ Environment (set by the ApprovalWorkflow construct): LEDGER_TABLE, TOPIC_ARN, EV
 FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, LINK_TABLE, DEAD_LETTER_QUEUE_URL,
 APPROVERS (JSON list of principal ARNs), APPROVER_MAY_NOT_EDIT, RECHECK_QUEUE_URL; optional:
 NAMED_ROLES (JSON list of approver roles whose sessions must carry a source identity),
+DECISION_ROLE_ARN (the decision endpoint's role),
 FOLLOW_UP_DELAY_SECONDS (default 30), ATTRIBUTION_DEADLINE_SECONDS (1800), RECHECK_DELAY_SECONDS (300).
 """
 
@@ -67,6 +68,7 @@ def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
         attribution_deadline_seconds=int(environ.get("ATTRIBUTION_DEADLINE_SECONDS", "1800")),
         recheck_delay_seconds=int(environ.get("RECHECK_DELAY_SECONDS", "300")),
         metric_thresholds=thresholds_from(json.loads(environ.get("METRIC_THRESHOLDS") or "{}")),
+        decision_role=environ.get("DECISION_ROLE_ARN", ""),
     )
 
 

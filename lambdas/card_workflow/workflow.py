@@ -98,6 +98,9 @@ class WorkflowSettings:
     recheck_delay_seconds: int = 300
     # Metric name -> the largest acceptable drop or rise against the review's baseline.
     metric_thresholds: dict[str, Threshold] = field(default_factory=dict)
+    # The decision endpoint's role (decisions.py): the Approved status it sets is for the version
+    # a decision names; on any other version it approves nothing.
+    decision_role: str = ""
 
 
 @dataclass(frozen=True)
@@ -573,6 +576,16 @@ def judge(
     )
     if decided is not None:
         return decided
+    endpoint = [
+        c for c in calls if c.status == "Approved" and settings.decision_role and c.principal == settings.decision_role
+    ]
+    if endpoint:
+        return Verdict(
+            "refused",
+            f"no approver's decision names version {change.version}: the hub's decision endpoint set Approved for a "
+            "decision on another version",
+            offender=endpoint[0],
+        )
     return judge_approval(
         calls,
         approvers=settings.approvers,
