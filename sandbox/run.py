@@ -422,7 +422,7 @@ class Sandbox:
             f"ledger: {', '.join(e.get('Status') or e['Kind'] for e in ledger if e['Kind'] not in NOTICE_KINDS)}",
             *(f"evidence: s3://{bucket}/{k}" for k in keys),
             f"package v1 in spoke {self.registry.account}: {status}",
-            "gate: card is Approved, the approval stands",
+            "gate: the workflow approved package v1 for this approval: the approval stands",
         ]
 
     def step_register_v2(self) -> list[str]:

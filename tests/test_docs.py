@@ -47,6 +47,10 @@ REGENERATE_SCHEMA = ".venv/bin/python -m governance_config --schema > config/sch
 CARD_SCHEMA = "tests/test_docs.py::test_the_card_schema_command_writes_the_committed_schema"
 REGENERATE_CARD_SCHEMA = ".venv/bin/python -m emulator.model_card_schema > emulator/model_card_schema.json"
 EXPORT = "export AWS_CONFIG_FILE=$PWD/.local-run/aws-config"
+DECIDE = (
+    "$ url=$(.venv/bin/aws --profile hub-admin cloudformation describe-stacks --stack-name model-card-governance-hub "
+    "--query \"Stacks[0].Outputs[?OutputKey=='DecisionUrl'].OutputValue\" --output text)"
+)
 
 # What the pages run first to make a config that fails.
 BROKEN_CONFIG = (
@@ -85,6 +89,7 @@ RUN_BY = {
     ): EMULATOR,
     ("governance-report", EXPORT): TRY_IT,
     ("review-and-approval", f"$ {EXPORT}"): AFTER_THE_STEPS,
+    ("review-and-approval", DECIDE): AFTER_THE_STEPS,
     ("spoke-users", "# list the cards shared with this account"): SPOKE_USER,
     ("spoke-users", f"$ {EXPORT}"): AFTER_THE_STEPS,
     # The test runs every console block of its page, whatever they are.

@@ -20,7 +20,7 @@ from sandbox.outputs import publish
 from sandbox.personas import assume_in_emulator, personas, write_config
 from sandbox.provision import Deployed
 from sandbox.run import Sandbox, main, sandbox_for
-from tests.docs_pages import Shell, block, page, project_copy, run_transcript, script, section, transcript
+from tests.docs_pages import Shell, block, blocks, page, project_copy, run_transcript, script, section, transcript
 
 AWS_CLI = Path(sys.executable).parent / "aws"
 
@@ -109,9 +109,16 @@ def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: S
 
 def test_the_pages_transcripts_after_the_scripted_steps_run_as_printed(sandbox: Sandbox, tmp_path: Path) -> None:
     """ "For auditors" checks the ledger and the spoke users' page lists its own registry, each as
-    printed, with the personas of a kept run after the seven steps, in a copy of the project."""
+    printed, with the personas of a kept run after the eight steps, in a copy of the project."""
+    from emulator.function_urls import serve
+
     sandbox.run()
     project = project_copy(tmp_path)
+    # As the kept run does: the decision endpoint answers on 127.0.0.1 and the outputs say where.
+    [(url_id, props)] = sandbox.hub.resources("AWS::Lambda::Url")
+    decisions = sandbox.function_urls[props["TargetFunctionArn"]["Fn::GetAtt"][0]]
+    server = serve(decisions)
+    sandbox.hub.attrs[(url_id, "FunctionUrl")] = decisions.url
     outputs = publish([sandbox.hub, *sandbox.spokes.values()], project / ".local-run" / "outputs.json")
     found, _ = personas(
         sandbox.hub,
@@ -126,11 +133,16 @@ def test_the_pages_transcripts_after_the_scripted_steps_run_as_printed(sandbox: 
     registry = section(page(SPOKE_USERS), "The spoke's own model registry")
     first = "$ export AWS_CONFIG_FILE=$PWD/.local-run/aws-config"
     shell = Shell(cwd=project)
+    deciding = section(page("review-and-approval"), "Deciding: the decision endpoint and `scripts/review`")
     try:
         run_transcript(transcript(block(auditors, first)), shell)
         run_transcript(transcript(block(registry, first)), shell)
+        # The auditor's shell has the config exported; the decisions come after its ledger check.
+        decide = next(b for b in blocks(deciding, "console") if b.first_line.startswith("$ url=$("))
+        run_transcript(transcript(decide), shell)
     finally:
         shell.close()
+        server.shutdown()
 
 
 def test_a_rule_that_no_longer_matches_makes_its_step_fail(
@@ -148,7 +160,7 @@ def test_a_rule_that_no_longer_matches_makes_its_step_fail(
     printed = capsys.readouterr().out
     assert "[1] A data scientist in spoke 222222222222 registers customer-churn v1" in printed
     assert "FAILED: card customer-churn-222222222222-v1 does not exist in the hub" in printed
-    assert "0 passed, 7 failed" in printed
+    assert "0 passed, 8 failed" in printed
 
 
 def test_a_missing_assembly_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
