@@ -175,7 +175,7 @@ class ApprovalWorkflow(Construct):
             iam.PolicyStatement(actions=["sagemaker:DescribeModelCardExportJob"], resources=[export_jobs])
         )
         self._grant_spoke_approval(role, stack, approval_sync_role_name, spokes, organization)
-        self._decision_endpoint(ledger, cards, common, decision_invokers)
+        self._decision_endpoint(key, ledger, cards, common, decision_invokers)
         # Not topic.grant_publish: it adds kms:GenerateDataKey*, a wildcard; the key grant below is exact.
         role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]))
         # Not grant_send_messages: on a queue with a key it adds kms:GenerateDataKey* and
@@ -260,7 +260,12 @@ class ApprovalWorkflow(Construct):
             self.gate_rules.append(rule)
 
     def _decision_endpoint(
-        self, ledger: dynamodb.ITable, cards: str, common: dict[str, str], invokers: Sequence[iam.IRole]
+        self,
+        key: kms.IKey,
+        ledger: dynamodb.ITable,
+        cards: str,
+        common: dict[str, str],
+        invokers: Sequence[iam.IRole],
     ) -> None:
         """Approvers' decisions (lambdas/card_workflow/decisions.py) behind a function URL that only
         SigV4-signed requests reach (AuthType AWS_IAM). The function judges who called: a same-account
@@ -285,6 +290,8 @@ class ApprovalWorkflow(Construct):
                 resources=[cards],
             )
         )
+        # The ledger table is encrypted with the card key, which DynamoDB uses for the caller.
+        key.grant(self.decisions.role, "kms:Decrypt", "kms:GenerateDataKey")
         policy = self.decisions.role.node.try_find_child("DefaultPolicy")
         assert policy is not None
         acknowledge(

@@ -8,7 +8,7 @@ action of that statement.
 The lifecycle is the smallest run that uses every statement: a spoke and the hub itself (a hub with
 a registry of its own) each register a version; an event no handler can process is dead-lettered;
 both cards go to review; a spoke user's approval is refused once its CloudTrail record is past
-waiting for (the recheck queue); a reviewer approves both, which approves the packages (the spoke's
+waiting for (the recheck queue); a reviewer decides on both through the decision endpoint, which approves the packages (the spoke's
 through its approval-sync role) and starts the PDF exports, whose state change events and
 follow-up look find them still rendering, and whose completion events record them; both versions
 are deployed and the weekly report reads every registry (the spokes' through their registry-reader
@@ -56,6 +56,7 @@ HANDLERS = {
     "auto_link.handler.handler": "auto-link",
     "card_workflow.handler.handler": "workflow",
     "card_workflow.handler.follow_exports": "export-follower",
+    "card_workflow.handler.decide": "decisions",
     "governance_report.handler.handler": "weekly-report",
 }
 SPOKE_ROLES = {"approval-sync": f"{PREFIX}-approval-sync", "registry-reader": f"{PREFIX}-registry-reader"}
@@ -150,6 +151,13 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("kms:Decrypt", "kms:GenerateDataKey"), None, LEDGER_KEY),
         (("dynamodb:PutItem", "dynamodb:Query"), EXPORTS, ""),
         (("sagemaker:DescribeModelCardExportJob",), EXPORTS, ""),
+    ],
+    "decisions": [
+        (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), None, ASYNC_DEAD_LETTERS),
+        (("logs:CreateLogStream", "logs:PutLogEvents"), None, LAMBDA_LOGS),
+        (("dynamodb:PutItem", "dynamodb:Query"), REVIEWER_APPROVES, ""),  # the decision, on the card's chain
+        (("sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"), REVIEWER_APPROVES, ""),
+        (("kms:Decrypt", "kms:GenerateDataKey"), None, LEDGER_KEY),
     ],
     "weekly-report": [
         (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), None, ASYNC_DEAD_LETTERS),
@@ -536,7 +544,11 @@ class Lifecycle:
 
     def reviewer_approves(self) -> None:
         for card in (self.spoke_card, self.hub_card):
-            self.sandbox.set_status(card, "Approved")
+            # The reviewer's decision through the hub's decision endpoint (its function URL).
+            start = len(self.logged.lines)
+            status, answer = self.sandbox.decide(card, self.card(card)["ModelCardVersion"], "Reviewed")
+            if status != 200:
+                raise StepFailed(f"the decision on {card} was not recorded: {answer} {self.logged.lines[start:]}")
         self.pump(sources=False, hold="export-follower")  # the exports are followed in the next step
         for deployed, arn in ((self.spoke, self.spoke_package), (self.hub, self.hub_package)):
             status = self.package_status(deployed, arn)
