@@ -302,7 +302,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
     refused = ledger_entry(gov, "churn-222222222222-v3", "approval-refused")
     assert refused["Principal"].startswith("unknown to the hub (no CloudTrail record in the hub account")
     # The person the reviewer session names, then the session that carried the approval.
-    reviewer = f"alice@example.com (arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice)"
+    reviewer = f"alice@example.com (arn:aws:sts::{HUB}:assumed-role/model-card-governance-reviewer/alice@example.com)"
     assert data["findings"] == [
         {
             "rule": "approved-package-without-approved-card",

@@ -8,9 +8,10 @@ action of that statement.
 The lifecycle is the smallest run that uses every statement: a spoke and the hub itself (a hub with
 a registry of its own) each register a version; an event no handler can process is dead-lettered;
 both cards go to review; a spoke user's approval is refused once its CloudTrail record is past
-waiting for (the recheck queue); a reviewer decides on both through the decision endpoint, which approves the packages (the spoke's
-through its approval-sync role) and starts the PDF exports, whose state change events and
-follow-up look find them still rendering, and whose completion events record them; both versions
+waiting for (the recheck queue); a reviewer decides on both through the decision endpoint, which
+approves the packages (the spoke's through its approval-sync role) and starts the PDF exports, whose
+state change events and follow-up look find them still rendering, and whose completion events record
+them; both versions
 are deployed and the weekly report reads every registry (the spokes' through their registry-reader
 roles).
 
