@@ -134,3 +134,57 @@ def test_the_gate_lets_the_workflows_approval_stand_when_an_edit_follows_at_once
     assert gov.sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == (
         "PendingManualApproval"
     )
+
+
+def test_scripts_review_prints_the_hubs_answer_in_one_line(gov: Governance, capsys: pytest.CaptureFixture[str]) -> None:
+    from card_workflow import review_cli
+
+    from emulator import function_urls
+
+    in_review(gov)
+    url = "https://decisionsurl0000.lambda-url.us-east-1.on.aws/"
+
+    def send(method: str, address: str, headers: Any, body: bytes) -> tuple[int, bytes]:
+        status, _, answer = function_urls.invoke(gov.decision_url, method, address, headers, body)
+        return status, answer
+
+    def review(version: str, session: Any = None) -> int:
+        argv = ["approve", CARD, "--version", version, "--comment", "Reviewed", "--url", url]
+        return review_cli.main(argv, session=session or gov.reviewer, send=send)
+
+    assert review("2") == 1
+    assert capsys.readouterr().out == "refused: version 1 is current, you decided on 2: decide again on version 1\n"
+    assert review("1") == 0
+    assert capsys.readouterr().out == (
+        f"recorded: {CARD} v1 approve by alice@example.com; Approved; the workflow makes it effective once it has "
+        "checked who wrote the version\n"
+    )
+    assert review("1", session=gov.spoke) == 1
+    assert capsys.readouterr().out == (
+        "refused: Forbidden (the function URL refused the signed request: no permission to invoke it)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["approve", "not a card", "--version", "1", "--comment", "c"], "card 'not a card' is not a model card name"),
+        (["approve", CARD, "--version", "two", "--comment", "c"], "--version 'two' is not a positive integer"),
+        (["approve", CARD, "--version", "1", "--comment", " "], "--comment is empty: say why"),
+        (
+            ["approve", CARD, "--version", "1", "--comment", "c", "--url", "ftp://hub"],
+            "--url 'ftp://hub' is not an https URL",
+        ),
+    ],
+)
+def test_scripts_review_refuses_bad_input_in_one_line(argv: list[str], error: str) -> None:
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "DECISION_URL": "https://decisionsurl0000.lambda-url.us-east-1.on.aws/"}
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "review"), *argv], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"review: {error}\n")
