@@ -521,6 +521,8 @@ def test_reviewer_role_is_assumable_in_the_hub_and_may_review_and_set_card_statu
             ]
         },
         "Null": {"sts:SourceIdentity": "false"},
+        # The session is named after the person too: the decision endpoint sees the name only.
+        "StringEquals": {"sts:RoleSessionName": "${sts:SourceIdentity}"},
     }
     statements = statements_of_role(hub, "model-card-governance-reviewer")
     cards = next(s for s in statements if "sagemaker:UpdateModelCard" in s["Action"])
@@ -534,6 +536,33 @@ def test_reviewer_role_is_assumable_in_the_hub_and_may_review_and_set_card_statu
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": f"sagemaker.{REGION}.amazonaws.com"}}
     outputs = hub.find_outputs("ReviewerRoleArn")
     assert outputs
+
+
+def test_the_decision_endpoint_is_a_function_url_only_signed_requests_reach(hub: Template) -> None:
+    hub.resource_count_is("AWS::Lambda::Url", 1)
+    hub.has_resource_properties(
+        "AWS::Lambda::Url",
+        {"AuthType": "AWS_IAM", "TargetFunctionArn": {"Fn::GetAtt": [Match.string_like_regexp("Decisions"), "Arn"]}},
+    )
+    # The reviewer role may invoke it through the URL; the function judges every caller itself.
+    reviewer = {"Fn::GetAtt": [Match.string_like_regexp("ReviewerRole"), "Arn"]}
+    hub.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Action": "lambda:InvokeFunctionUrl", "FunctionUrlAuthType": "AWS_IAM", "Principal": reviewer},
+    )
+    hub.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Action": "lambda:InvokeFunction", "InvokedViaFunctionUrl": True, "Principal": reviewer},
+    )
+    environment = Capture()
+    hub.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Handler": "card_workflow.handler.decide", "Environment": environment},
+    )
+    variables = environment.as_object()["Variables"]
+    assert json.loads(variables["APPROVERS"]) == [f"arn:aws:iam::{HUB}:role/model-card-governance-reviewer"]
+    assert json.loads(variables["NAMED_ROLES"]) == [f"arn:aws:iam::{HUB}:role/model-card-governance-reviewer"]
+    assert hub.find_outputs("DecisionUrl")
 
 
 def test_workflow_attributes_approvals_to_the_approvers_and_rechecks_through_a_queue(hub: Template) -> None:
