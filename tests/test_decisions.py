@@ -188,3 +188,27 @@ def test_scripts_review_refuses_bad_input_in_one_line(argv: list[str], error: st
         [str(ROOT / "scripts" / "review"), *argv], capture_output=True, text=True, timeout=60, env=env
     )
     assert (result.returncode, result.stdout, result.stderr) == (2, "", f"review: {error}\n")
+
+
+def test_the_gate_knows_the_workflows_package_change_by_its_time_at_the_events_precision() -> None:
+    from card_workflow.workflow import approved_by_workflow
+
+    package = "arn:aws:sagemaker:us-east-1:222222222222:model-package/churn/1"
+    approval = "00000002#2026-12-03T10:00:00.123Z#Approved#approval-effective"
+    entries = [
+        {"EntryKey": approval, "Kind": "approval-effective", "Version": "2", "Package": package},
+        {
+            "EntryKey": "package#00000001#2026-12-03T10:00:01.456789+00:00#approved",
+            "Kind": "package-approved",
+            "Version": "2",
+            "Package": package,
+            "PackageModifiedAt": "2026-12-03T10:00:01.456789+00:00",
+            "Approval": approval,
+        },
+    ]
+    # AWS's sample package event has whole seconds; DescribeModelPackage has fractions.
+    assert approved_by_workflow(entries, package, "2026-12-03T10:00:01Z") == 2
+    assert approved_by_workflow(entries, package, "2026-12-03T10:00:01.456Z") == 2
+    assert approved_by_workflow(entries, package, "2026-12-03T10:00:02Z") is None  # a later change
+    assert approved_by_workflow(entries, package.replace("/1", "/2"), "2026-12-03T10:00:01Z") is None
+    assert approved_by_workflow(entries[1:], package, "2026-12-03T10:00:01Z") is None  # no effective approval

@@ -1185,10 +1185,22 @@ def approved_by_workflow(entries: list[dict[str, str]], package_arn: str, modifi
             entry.get("Kind") == "package-approved"
             and entry.get("Package") == package_arn
             and entry.get("Approval") in effective
-            and _same_time(when, entry.get("PackageModifiedAt", ""))
+            and _same_change(modified_at, when, entry.get("PackageModifiedAt", ""))
         ):
             return int(entry["Version"])
     return None
+
+
+def _same_change(text: str, when: datetime, recorded: str) -> bool:
+    """Is the event's LastModifiedTime the recorded one? AWS's sample package event writes it in
+    whole seconds ("2021-02-24T17:00:14Z") while DescribeModelPackage answers milliseconds: a
+    whole-second time matches the recorded one's second."""
+    if "." in text:
+        return _same_time(when, recorded)
+    try:
+        return parse_time(recorded).replace(microsecond=0) == when
+    except ValueError:
+        return False
 
 
 def gate_package_approval(
