@@ -212,3 +212,33 @@ def test_the_gate_knows_the_workflows_package_change_by_its_time_at_the_events_p
     assert approved_by_workflow(entries, package, "2026-12-03T10:00:02Z") is None  # a later change
     assert approved_by_workflow(entries, package.replace("/1", "/2"), "2026-12-03T10:00:01Z") is None
     assert approved_by_workflow(entries[1:], package, "2026-12-03T10:00:01Z") is None  # no effective approval
+
+
+def test_a_cloudtrail_record_counts_for_a_version_only_when_it_provably_came_after_its_last_change() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from card_workflow import attribution
+
+    reviewer = f"arn:aws:iam::{HUB}:role/model-card-governance-reviewer"
+    changed = datetime(2026, 12, 3, 10, 0, 0, 400_000, tzinfo=UTC)  # v3 written at .4 s
+
+    def judge(recorded_at: datetime) -> attribution.Verdict:
+        call = attribution.CardCall(
+            "e", "UpdateModelCard", recorded_at, reviewer, f"{reviewer}/alice", "Approved", False, "alice@example.com"
+        )
+        return attribution.judge_approval(
+            [call],
+            approvers=frozenset({reviewer}),
+            version=3,
+            reviewed=True,
+            author_calls=[],
+            approver_may_not_edit=False,
+            new_version=False,
+            previous_change=changed,
+        )
+
+    # eventTime has whole seconds: 10:00:00 or 10:00:01 may be a call made before .4 s.
+    for second in (0, 1):
+        verdict = judge(changed.replace(microsecond=0) + timedelta(seconds=second))
+        assert verdict.outcome == "refused" and "does not prove the call came after version 3" in verdict.reason
+    assert judge(changed.replace(microsecond=0) + timedelta(seconds=2)).outcome == "effective"
