@@ -278,7 +278,8 @@ def test_an_edit_export_spoke_cannot_squat_or_swap_the_evidence_pdf(deployed: Sa
         return arn
 
     squatted = [export(name, 1) for name in derivable]
-    deployed.set_status(card, "Approved")
+    status, answer = deployed.decide(card, deployed.current_version(card), "Reviewed")  # the reviewer's decision
+    assert status == 200, answer
     during = [export(f"during-approval-v{version}", version) for version in (1, 2)]
     deployed.pump()
 
@@ -506,3 +507,34 @@ def test_a_hub_administrator_who_lifts_the_ledger_policy_and_truncates_chains_is
         s3.delete_object(Bucket=evidence, Key=version["Key"])
     assert s3.list_objects_v2(Bucket=evidence, Prefix=ANCHOR_PREFIX).get("KeyCount", 0) == 0
     assert auditor_verifies(deployed, capsys) == (code, lines)
+
+
+def test_only_an_approver_decides_through_the_deployed_decision_endpoint(deployed: Sandbox) -> None:
+    """The function URL as the hub template deploys it: a spoke principal is refused by Lambda (its
+    resource policy names only the reviewer role), a hub developer with PowerUserAccess reaches the
+    function (its identity policy suffices in the hub account) and is refused by it, recorded."""
+    from card_workflow.review_cli import signed
+
+    from emulator import function_urls
+
+    deployed.step_register_v1()
+    deployed.step_review()  # the card is at v2, PendingReview
+    card = deployed.card_of(1)
+    (decisions,) = deployed.function_urls.values()
+    url = "https://decisions.lambda-url.us-east-1.on.aws/"
+    payload = {"card": card, "version": 2, "decision": "approve", "comment": "mine"}
+
+    def call(session: Any) -> tuple[int, Any]:
+        headers, body = signed(session, url, "us-east-1", payload)
+        status, _, answer = function_urls.invoke(decisions, "POST", url, headers, body)
+        return status, json.loads(answer)
+
+    assert call(card_user(deployed, EDITOR).session) == (403, {"Message": "Forbidden"})
+    status, answer = call(hub_developer(deployed))
+    assert (status, answer["reason"]) == (403, f"arn:aws:iam::{deployed.hub.account}:role/developer is not an approver")
+    [refusal] = [e for e in deployed.ledger(card) if e["Kind"] == "decision-refused"]
+    assert refusal["Caller"] == f"arn:aws:sts::{deployed.hub.account}:assumed-role/developer/dev"
+    assert deployed.hub.client("sagemaker").describe_model_card(ModelCardName=card)["ModelCardStatus"] == (
+        "PendingReview"
+    )
+    assert [e for e in deployed.ledger(card) if e["Kind"] == "decision"] == []
