@@ -49,6 +49,8 @@ from emulator.permissions import (
 Handler = Callable[[dict[str, Any]], Any]
 ACTIONS = ("lambda:InvokeFunctionUrl", "lambda:InvokeFunction")
 FORBIDDEN = (403, {"content-type": "application/json"}, b'{"Message":"Forbidden"}')
+# A function that raised. AWS's docs do not give the answer's body; the emulator's choice.
+FAILED = (502, {"content-type": "application/json"}, b'{"Message":"Internal Server Error"}')
 
 
 @dataclass
@@ -201,7 +203,11 @@ def invoke(
     access_key = authenticate(function_url, method, path, headers, body)
     if access_key is None or not authorized(function_url, access_key, url):
         return FORBIDDEN
-    return response_of(function_url.handler(event_for(function_url, method, url, headers, body, access_key)))
+    try:
+        result = function_url.handler(event_for(function_url, method, url, headers, body, access_key))
+    except Exception:  # a function error: the caller gets no detail of it
+        return FAILED
+    return response_of(result)
 
 
 def serve(function_url: FunctionUrl, port: int = 0) -> ThreadingHTTPServer:

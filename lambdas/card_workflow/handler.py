@@ -29,7 +29,7 @@ from shared.metrics import thresholds_from
 from shared.runtime import aws_clients, dead_letter
 
 from card_workflow.anchors import AppendRecorder, anchor_head
-from card_workflow.decisions import DecisionSettings, answer, handle_decision
+from card_workflow.decisions import DecisionSettings, handle_decision
 from card_workflow.notices import NOTICE_CLIENT_CONFIG
 from card_workflow.workflow import (
     MODEL_PACKAGE_STATE_CHANGE,
@@ -218,8 +218,10 @@ def decide(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any
     settings = decision_settings_from_environment()
     try:
         result = handle_decision(event, sagemaker=clients["sagemaker"], dynamodb=clients["dynamodb"], settings=settings)
-    except Exception as error:  # the caller gets an answer; the error alarm and the log tell the hub
-        LOG.exception(json.dumps({"decision": "failed", "error": f"{type(error).__name__}: {error}"}))
-        return answer(500, {"outcome": "failed", "reason": "the hub could not record the decision; try again"})
+    except Exception as error:
+        # Raised on: the function's error alarm tells the hub, and Lambda answers the caller with an
+        # error; a decision is idempotent (keyed by version and person), so deciding again is safe.
+        LOG.error(json.dumps({"decision": "failed", "error": f"{type(error).__name__}: {error}"}))
+        raise
     LOG.info(json.dumps({"decision": json.loads(result["body"]), "status": result["statusCode"]}))
     return result
