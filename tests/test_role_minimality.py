@@ -547,8 +547,8 @@ class Lifecycle:
         for card in (self.spoke_card, self.hub_card):
             # The reviewer's decision through the hub's decision endpoint (its function URL).
             start = len(self.logged.lines)
-            status, answer = self.sandbox.decide(card, self.card(card)["ModelCardVersion"], "Reviewed")
-            if status != 200:
+            decided, answer = self.sandbox.decide(card, self.card(card)["ModelCardVersion"], "Reviewed")
+            if decided != 200:
                 raise StepFailed(f"the decision on {card} was not recorded: {answer} {self.logged.lines[start:]}")
         self.pump(sources=False, hold="export-follower")  # the exports are followed in the next step
         for deployed, arn in ((self.spoke, self.spoke_package), (self.hub, self.hub_package)):

@@ -154,8 +154,7 @@ def caller_of(identity: Mapping[str, Any], settings: DecisionSettings) -> Caller
         principal = matches[0] if matches else f"{prefix}{role}"
         person = session if principal in settings.named_roles else arn
         return Caller(arn, account, principal, person)
-    if service == "iam" and resource.startswith("user/"):
-        return Caller(arn, account, arn, arn)
+    # An IAM user is one person; anyone else (a root or federated user) is named by the ARN alone.
     return Caller(arn, account, arn, arn)
 
 
@@ -164,17 +163,21 @@ def caller_of(identity: Mapping[str, Any], settings: DecisionSettings) -> Caller
 
 def refusal(
     request: DecisionRequest, caller: Caller, card: Mapping[str, Any], settings: DecisionSettings
-) -> str | None:
-    """Why this decision cannot be taken, or None."""
+) -> Refused | None:
+    """Why this decision cannot be taken (403: not the caller's to take; 409: not now), or None."""
     if caller.account != settings.hub_account:
-        return f"{caller.arn} is not a principal of the hub account"
+        return Refused(403, f"{caller.arn} is not a principal of the hub account")
     if caller.principal not in settings.approvers:
-        return f"{caller.principal} is not an approver"
+        return Refused(403, f"{caller.principal} is not an approver")
     current, status = card.get("ModelCardVersion"), card.get("ModelCardStatus")
     if current != request.version:
-        return f"version {current} is current, you decided on {request.version}: decide again on version {current}"
+        return Refused(
+            409, f"version {current} is current, you decided on {request.version}: decide again on version {current}"
+        )
     if status != "PendingReview":
-        return f"version {current} is {status}, not PendingReview: only a version in review can be approved"
+        return Refused(
+            409, f"version {current} is {status}, not PendingReview: only a version in review can be approved"
+        )
     return None
 
 
@@ -212,19 +215,19 @@ def handle_decision(
     try:
         identity = iam_identity(event)
         request = parse_request(request_body(event))
-    except Refused as refused:
-        return answer(refused.status, {"outcome": "refused", "reason": refused.reason})
+    except Refused as bad:
+        return answer(bad.status, {"outcome": "refused", "reason": bad.reason})
     caller = caller_of(identity, settings)
     card = describe(sagemaker, request.card_name)
     if card is None:
         return answer(404, {"outcome": "refused", "reason": f"model card {request.card_name} does not exist"})
     card_arn = card_arn_of(settings, request.card_name)
-    reason = refusal(request, caller, card, settings)
+    refused = refusal(request, caller, card, settings)
     decision_key = f"{request.version:08d}#decision#{caller.person}"
     retried = caller.principal in settings.approvers and _already_approved(
         card, request, dynamodb, settings, card_arn, decision_key
     )
-    if reason is not None and not retried:
+    if refused is not None and not retried:
         append_entry(
             dynamodb,
             settings.ledger_table,
@@ -238,13 +241,12 @@ def handle_decision(
                 "Principal": caller.principal,
                 "Caller": caller.arn,
                 "Comment": request.comment,
-                "Reason": reason,
+                "Reason": refused.reason,
                 "RequestedAt": now.isoformat(timespec="microseconds"),
                 "RequestId": request_id,
             },
         )
-        status = 403 if "approver" in reason or "hub account" in reason else 409
-        return answer(status, {"outcome": "refused", "card": request.card_name, "reason": reason})
+        return answer(refused.status, {"outcome": "refused", "card": request.card_name, "reason": refused.reason})
     recorded = append_entry(
         dynamodb,
         settings.ledger_table,
