@@ -158,7 +158,7 @@ def event_for(
         "rawQueryString": parts.query,
         "headers": {k.lower(): v for k, v in headers.items()},
         "requestContext": {
-            "accountId": "anonymous",
+            "accountId": function_url.account,  # the function owner's, as for an API Gateway HTTP API
             "apiId": function_url.function_arn.rsplit(":", 1)[-1].lower(),
             "authorizer": {"iam": iam_context(access_key)},
             "domainName": parts.netloc,
