@@ -314,7 +314,7 @@ def entry(
         "Person": person,
         "Principal": principal,
         "Caller": session(principal, person),
-        "At": at,
+        "At": "2026-12-02T10:00:00+00:00",
         "Reason": "drift incident",
     }
 

@@ -122,9 +122,7 @@ class ApprovalPolicy:
 def default_policy(approver_arns: Sequence[str]) -> ApprovalPolicy:
     """The behaviour without an `approval_policy` section: one person of the configured approvers."""
     tier = Tier(1, (DEFAULT_GROUP,))
-    return ApprovalPolicy(
-        groups={DEFAULT_GROUP: Group(tuple(approver_arns))}, tiers={rating: tier for rating in RATINGS}
-    )
+    return ApprovalPolicy(groups={DEFAULT_GROUP: Group(tuple(approver_arns))}, tiers=dict.fromkeys(RATINGS, tier))
 
 
 # --- Which tier -----------------------------------------------------------------------------------
@@ -374,10 +372,7 @@ def suspension_state(policy: ApprovalPolicy, entries: Iterable[Mapping[str, str]
         if group is None or not person or not group.admits(entry.get("Principal", ""), person, entry.get("Caller", "")):
             refused.append(f"{kind} by {person or entry.get('Caller') or entry.get('Principal')} at {entry.get('At')}")
             continue
-        if kind == SUSPEND:
-            state = Suspension(True, person, entry.get("At"), entry.get("Reason"))
-        else:
-            state = Suspension(False)
+        state = Suspension(True, person, entry.get("At"), entry.get("Reason")) if kind == SUSPEND else Suspension(False)
     return Suspension(state.suspended, state.by, state.at, state.reason, tuple(refused))
 
 
