@@ -373,3 +373,18 @@ def test_lifecycle_stages() -> None:
     assert lifecycle_for(POLICY, "approved") == Stage("Production", "Approved")
     assert lifecycle_for(POLICY, "reverted") == Stage("Production", "Rejected")
     assert lifecycle_for(POLICY, "suspended") is None
+
+
+def test_declared_tiers_reach_the_groups_version_cards() -> None:
+    policy = ApprovalPolicy(
+        groups=POLICY.groups,
+        tiers=POLICY.tiers,
+        card_tiers={"customer-churn": "Medium"},
+        group_tiers={"customer-churn": "Medium", "fraud": "High"},
+    )
+    assert policy.declared_tier("customer-churn", None) == "Medium"
+    assert policy.declared_tier("customer-churn-v4", "customer-churn") == "Medium"
+    assert policy.declared_tier("fraud-v1", "fraud") == "High"
+    assert policy.declared_tier("other-v1", "other") is None
+    declared = policy.declared_tier("customer-churn-v4", "customer-churn")
+    assert tier_rating(policy, "Low", None, declared) == "Medium"

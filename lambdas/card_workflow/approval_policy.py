@@ -91,8 +91,15 @@ class ApprovalPolicy:
     on_approval: Stage | None = None
     on_revert: Stage | None = None
     on_suspension: Stage | None = None
-    # Model package group -> the tier its declared card names (a floor, never a ceiling).
+    # Declared card -> its tier, and model package group -> its declared card's tier: floors, never
+    # ceilings.
+    card_tiers: Mapping[str, str] = field(default_factory=dict)
     group_tiers: Mapping[str, str] = field(default_factory=dict)
+
+    def declared_tier(self, card_name: str, group: str | None) -> str | None:
+        """The tier config declares for the card (a declared card) or its model package group."""
+        declared = [t for t in (self.card_tiers.get(card_name), self.group_tiers.get(group or "")) if t]
+        return max(declared, key=strictness) if declared else None
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> ApprovalPolicy:
@@ -115,6 +122,7 @@ class ApprovalPolicy:
             on_approval=stage(raw.get("on_approval")),
             on_revert=stage(raw.get("on_revert")),
             on_suspension=stage(raw.get("on_suspension")),
+            card_tiers=dict(raw.get("card_tiers", {})),
             group_tiers=dict(raw.get("group_tiers", {})),
         )
 
