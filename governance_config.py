@@ -1088,10 +1088,10 @@ class ApprovalPolicySection(_Section):
             ]
             if days and self.review_interval_days is None:
                 refusals.append(((field,), "needs review_interval_days: there is no due date to remind of", _NO_VALUE))
-        for index, days in enumerate(self.remind_days_before):
-            if self.review_interval_days is not None and days >= self.review_interval_days:
+        for index, before in enumerate(self.remind_days_before):
+            if self.review_interval_days is not None and before >= self.review_interval_days:
                 problem = f"is not within the review interval of {self.review_interval_days} days"
-                refusals.append((("remind_days_before", index), problem, days))
+                refusals.append((("remind_days_before", index), problem, before))
         if self.on_expiry == "revert" and self.review_interval_days is None:
             refusals.append((("on_expiry",), "needs review_interval_days: nothing expires without one", _NO_VALUE))
         refusals += [(("re_review_on", *loc), p, v) for loc, p, v in _repeats("re_review_on", self.re_review_on)]
