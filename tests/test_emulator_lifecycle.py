@@ -4,6 +4,7 @@ package state change event."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -89,7 +90,7 @@ def test_the_stage_is_a_condition_key_of_create_and_update(admin_of: Any, role_o
     scientist.create_model_package(
         ModelPackageGroupName="churn", InferenceSpecification=INFERENCE, ModelLifeCycle=DEVELOPMENT
     )
-    refused = [
+    refused: list[Callable[[], Any]] = [
         lambda: scientist.update_model_package(ModelPackageArn=arn, ModelLifeCycle=PRODUCTION),
         # No stage in the request: no key, and StringEquals on a missing key does not hold.
         lambda: scientist.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved"),
