@@ -141,7 +141,9 @@ CARRY_OVER_SECTIONS = (
 )
 # What the SageMaker Python SDK carries over to a group's next card.
 DEFAULT_CARRY_OVER = ("business_details", "intended_uses", "additional_information")
-# Seven years, the common retention for model-risk records (e.g. SR 11-7 programmes).
+# Seven years, the common retention for model-risk records (e.g. SR 11-7 programmes), leap days
+# counted (7 x 365 + 2); ten years is 3653. S3's API reference states no maximum for a default
+# retention; the CDK's ObjectLockRetention refuses more than 100 years.
 DEFAULT_RETENTION_DAYS = 2557
 MAX_RETENTION_DAYS = 36500
 # Export PDFs that spokes start are working copies, not evidence: they expire.
@@ -1148,7 +1150,8 @@ class ConfigFile(_Section):
     cards: Annotated[list[CardSection], Explained("must be a list")] = []
     """Cards the hub stack creates: each business problem's first card."""
     evidence_retention_days: Annotated[int, WholeNumber("days", 1, MAX_RETENTION_DAYS)] = DEFAULT_RETENTION_DAYS
-    """How long the evidence bucket keeps each record (object lock)."""
+    """How long the evidence bucket keeps each record (Object Lock in compliance mode: nobody, root
+    included, deletes it sooner), in days; 3653 for ten years."""
     carry_over_sections: Annotated[
         list[Annotated[str, OneOf(CARRY_OVER_SECTIONS)]], Explained("must be a list of model card sections")
     ] = list(DEFAULT_CARRY_OVER)
