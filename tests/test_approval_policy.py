@@ -145,7 +145,7 @@ def test_a_rating_without_its_own_tier_takes_the_next_stricter() -> None:
             "High",
             [ALICE, decided("anna", MODEL_RISK_ROLE, minutes=2)],
             False,
-            "2 of 2: model-risk approved (alice), business-owner pending",
+            "2 of 2: model-risk approved (alice), business-owner pending, also approved (anna)",
         ),
         # Decisions on an earlier version do not count.
         (
@@ -194,7 +194,12 @@ def test_a_rating_without_its_own_tier_takes_the_next_stricter() -> None:
         ("Low", [LEE], True, "1 of 1: ml-leads approved (lee)"),
         # Medium: two people, one of them model-risk; the second from the tier's groups.
         ("Medium", [ALICE], False, "1 of 2: model-risk approved (alice)"),
-        ("Medium", [ALICE, decided("anna", MODEL_RISK_ROLE, minutes=1)], True, "2 of 2: model-risk approved (alice)"),
+        (
+            "Medium",
+            [ALICE, decided("anna", MODEL_RISK_ROLE, minutes=1)],
+            True,
+            "2 of 2: model-risk approved (alice), also approved (anna)",
+        ),
     ],
 )
 def test_verdicts(rating: str, decisions: list[Decision], effective: bool, text: str) -> None:

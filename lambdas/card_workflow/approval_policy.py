@@ -190,12 +190,15 @@ class Verdict:
     places: tuple[tuple[str, str | None], ...]
     objections: tuple[Decision, ...]  # standing request-changes / reject
     ignored: tuple[tuple[Decision, str], ...]  # decisions that do not count, and why
+    others: tuple[str, ...] = ()  # approving people counted beyond the group places
 
     @property
     def text(self) -> str:
         """E.g. "1 of 2: model-risk approved (alice), business-owner pending"."""
         shown = ", ".join(f"{group} approved ({who})" if who else f"{group} pending" for group, who in self.places)
         text = f"{self.approved} of {self.needed}: {shown}" if shown else f"{self.approved} of {self.needed}"
+        if self.others:
+            text += f", also approved ({', '.join(self.others)})"
         for objection in self.objections:
             text += f"; {objection.person} {_past(objection.decision)}"
         for decision, why in self.ignored:
@@ -247,7 +250,9 @@ def evaluate(
     filled = _fill_places(tier.groups, [(d.person or "", g) for d, g in approvers])
     places = tuple(zip(tier.groups, filled, strict=True))
     effective = not objections and len(approvers) >= tier.people and all(who for who in filled)
-    return Verdict(rating, effective, len(approvers), tier.people, places, objections, tuple(ignored))
+    seated = {who for who in filled if who}
+    others = tuple(d.person or "" for d, _ in approvers if d.person not in seated)
+    return Verdict(rating, effective, len(approvers), tier.people, places, objections, tuple(ignored), others)
 
 
 def _fill_places(places: Sequence[str], people: Sequence[tuple[str, frozenset[str]]]) -> list[str | None]:
