@@ -393,3 +393,11 @@ def test_declared_tiers_reach_the_groups_version_cards() -> None:
     assert policy.declared_tier("other-v1", "other") is None
     declared = policy.declared_tier("customer-churn-v4", "customer-churn")
     assert tier_rating(policy, "Low", None, declared) == "Medium"
+
+
+def test_a_group_named_twice_needs_two_of_its_people() -> None:
+    policy = ApprovalPolicy(groups=POLICY.groups, tiers={"High": Tier(2, ("model-risk", "model-risk"))})
+    one = evaluate(policy, 3, [ALICE, decided("alice", MODEL_RISK_ROLE, minutes=4)], reviewed_rating="High")
+    assert (one.effective, one.text) == (False, "1 of 2: model-risk approved (alice), model-risk pending")
+    two = evaluate(policy, 3, [ALICE, decided("anna", MODEL_RISK_ROLE, minutes=4)], reviewed_rating="High")
+    assert (two.effective, two.text) == (True, "2 of 2: model-risk approved (alice), model-risk approved (anna)")

@@ -916,6 +916,17 @@ def test_bad_approval_policy_value_is_named(
     assert problems[0].startswith(expected), problems[0]
 
 
+def test_a_tier_may_name_a_group_twice_for_two_of_its_people(policy_raw: dict[str, Any]) -> None:
+    raw = edited(policy_raw, ["approval_policy", "tiers", "Medium", "groups"], ["model-risk", "model-risk"])
+    config = parse_config(raw)
+    assert config.approval_policy is not None
+    assert config.approval_policy.tiers[1].groups == ("model-risk", "model-risk")
+    problems = problems_for(edited(raw, ["approval_policy", "tiers", "Medium", "people"], 1))
+    assert problems == [
+        "approval_policy.tiers.Medium.people: is fewer than the 2 group places; one person fills one place (got 1)"
+    ]
+
+
 def test_reminders_and_revert_need_a_review_interval(policy_raw: dict[str, Any]) -> None:
     raw = edited(policy_raw, ["approval_policy", "on_expiry"], "revert")
     del raw["approval_policy"]["review_interval_days"]
