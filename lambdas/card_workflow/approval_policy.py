@@ -261,13 +261,14 @@ def _fill_places(places: Sequence[str], people: Sequence[tuple[str, frozenset[st
     holder: list[int | None] = [None] * len(places)
 
     def seat(person: int, seen: set[int]) -> bool:
-        for place, group in enumerate(places):
-            if group in people[person][1] and place not in seen:
-                seen.add(place)
-                current = holder[place]
-                if current is None or seat(current, seen):
-                    holder[place] = person
-                    return True
+        open_to = [p for p, group in enumerate(places) if group in people[person][1] and p not in seen]
+        # A free place first, so whoever decided earlier keeps theirs unless someone must move.
+        for place in sorted(open_to, key=lambda p: holder[p] is not None):
+            seen.add(place)
+            current = holder[place]
+            if current is None or seat(current, seen):
+                holder[place] = person
+                return True
         return False
 
     for person in range(len(people)):
