@@ -84,3 +84,58 @@ def merge_conditions(*parts: dict[str, Any]) -> dict[str, Any]:
         for operator, keys in part.items():
             merged.setdefault(operator, {}).update(keys)
     return merged
+
+
+def exact_spoke_conditions(spokes: Sequence[Spoke], organization: Organization, *, side: str) -> list[dict[str, Any]]:
+    """Condition blocks, one per statement, that hold inside the organization for exactly the
+    configured spokes: the account spokes by account ID, the OU spokes by the OU in the org path.
+
+    `side` is "Principal" (the caller: aws:PrincipalAccount, aws:PrincipalOrgPaths) or "Resource"
+    (the resource's account: aws:ResourceAccount, aws:ResourceOrgPaths), all global condition keys
+    (IAM User Guide, "AWS global condition context keys"). A path pattern `o-x/*/ou-y/*` needs no
+    root ID: an organization has exactly one root (Quotas for AWS Organizations), and an OU ID is
+    unique in it, so the pattern matches every account in the OU and its child OUs and nothing else.
+    A member account that is no spoke matches neither block, whatever its roles are named.
+    """
+    if side not in ("Principal", "Resource"):
+        raise ValueError(f"exact_spoke_conditions: side must be Principal or Resource, not {side!r}")
+    in_organization = {f"aws:{side}OrgID": organization.id}
+    blocks: list[dict[str, Any]] = []
+    accounts = sorted({s.account for s in spokes if s.account})
+    if accounts:
+        blocks.append({"StringEquals": {**in_organization, f"aws:{side}Account": accounts}})
+    ou_paths = sorted({ou_principal_path(organization.id, s.ou) for s in spokes if s.ou})
+    if ou_paths:
+        blocks.append(
+            {"StringEquals": dict(in_organization), "ForAnyValue:StringLike": {f"aws:{side}OrgPaths": ou_paths}}
+        )
+    return blocks
+
+
+def spoke_role_statements(
+    role_name: str, spokes: Sequence[Spoke], organization: Organization | None, partition: str
+) -> tuple[list[iam.PolicyStatement], str | None]:
+    """sts:AssumeRole on the hub's fixed-name role in exactly the configured spokes, and the
+    wildcard ARN the statements use (for OU spokes, whose accounts are not known at synth), if any.
+
+    Account spokes: the role's ARN in each account (inside an organization also held to it by
+    `aws:ResourceOrgID`, so an account that leaves loses the grant). OU spokes: the role's name in
+    any account whose path (`aws:ResourceOrgPaths`) runs through one of the OUs. A member account
+    that is no spoke matches neither, whatever its roles are named.
+    """
+    statements: list[iam.PolicyStatement] = []
+    accounts = sorted({s.account for s in spokes if s.account})
+    if accounts:
+        statements.append(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[f"arn:{partition}:iam::{account}:role/{role_name}" for account in accounts],
+                conditions={"StringEquals": {"aws:ResourceOrgID": organization.id}} if organization else None,
+            )
+        )
+    if organization is None or not any(s.ou for s in spokes):
+        return statements, None
+    any_account = f"arn:{partition}:iam::*:role/{role_name}"
+    [ou_condition] = exact_spoke_conditions([s for s in spokes if s.ou], organization, side="Resource")
+    statements.append(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[any_account], conditions=ou_condition))
+    return statements, any_account
