@@ -147,12 +147,13 @@ class AutoLinker(Construct):
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None
         if any_reader is not None:
+            # On the role: with many spokes the CDK moves statements into OverflowPolicy managed policies.
             acknowledge(
-                policy,
+                role,
                 f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_reader)}]",
-                "The accounts of OU spokes are not known at synth (accounts join and leave OUs); the statement "
-                "names the registry-reader role and requires the role's account to be in one of the "
-                "configured OUs (aws:ResourceOrgPaths).",
+                "Spoke accounts under OUs are not known at synth (accounts join and leave OUs); each statement "
+                "names the registry-reader role and requires the role's account to be a configured spoke "
+                "account (aws:ResourceAccount) or under a configured OU (aws:ResourceOrgPaths).",
             )
         acknowledge(
             policy,

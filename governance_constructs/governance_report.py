@@ -200,10 +200,11 @@ class GovernanceReport(Construct):
                 "is read-only, held to this account and region, and evidence to its two prefixes.",
             )
         if any_account is not None:
+            # On the role: with many spokes the CDK moves statements into OverflowPolicy managed policies.
             acknowledge(
-                policy,
+                role,
                 f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_account)}]",
-                "The accounts of OU spokes are not known at synth (accounts join and leave OUs); the "
-                "statement names the registry-reader role and requires the role's account to be in one "
-                "of the configured OUs (aws:ResourceOrgPaths).",
+                "Spoke accounts under OUs are not known at synth (accounts join and leave OUs); each "
+                "statement names the registry-reader role and requires the role's account to be a configured "
+                "spoke account (aws:ResourceAccount) or under a configured OU (aws:ResourceOrgPaths).",
             )

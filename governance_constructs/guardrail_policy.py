@@ -146,7 +146,7 @@ class GuardrailPolicy(Construct):
             "Policy",
             name=policy_name,
             type="SERVICE_CONTROL_POLICY",
-            description="Model card governance: spokes keep their forwarding rule and the hub's roles; the hub approves",
+            description="Model card governance: spokes keep their forwarding rule and hub roles; the hub approves",
             content=self.document,
             target_ids=list(target_ids),
         )

@@ -92,10 +92,14 @@ def exact_spoke_conditions(spokes: Sequence[Spoke], organization: Organization, 
 
     `side` is "Principal" (the caller: aws:PrincipalAccount, aws:PrincipalOrgPaths) or "Resource"
     (the resource's account: aws:ResourceAccount, aws:ResourceOrgPaths), all global condition keys
-    (IAM User Guide, "AWS global condition context keys"). A path pattern `o-x/*/ou-y/*` needs no
-    root ID: an organization has exactly one root (Quotas for AWS Organizations), and an OU ID is
-    unique in it, so the pattern matches every account in the OU and its child OUs and nothing else.
-    A member account that is no spoke matches neither block, whatever its roles are named.
+    (IAM User Guide, "AWS global condition context keys"). An org path reads
+    `o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/`, from the organization through the root
+    to the account's parent OU. The pattern `*/<ou>/*` needs neither the organization's nor the
+    root's ID: the same statement requires the organization's ID (aws:...OrgID), an organization has
+    exactly one root (Quotas for AWS Organizations), and an OU ID is unique in it, so the pattern
+    matches every account in the OU and its child OUs and nothing else, at 24 characters an OU
+    instead of 38 (the hub's role policies hold one per OU spoke). A member account that is no
+    spoke matches neither block, whatever its roles are named.
     """
     if side not in ("Principal", "Resource"):
         raise ValueError(f"exact_spoke_conditions: side must be Principal or Resource, not {side!r}")
@@ -104,7 +108,7 @@ def exact_spoke_conditions(spokes: Sequence[Spoke], organization: Organization, 
     accounts = sorted({s.account for s in spokes if s.account})
     if accounts:
         blocks.append({"StringEquals": {**in_organization, f"aws:{side}Account": accounts}})
-    ou_paths = sorted({ou_principal_path(organization.id, s.ou) for s in spokes if s.ou})
+    ou_paths = sorted({f"*/{s.ou}/*" for s in spokes if s.ou})
     if ou_paths:
         blocks.append(
             {"StringEquals": dict(in_organization), "ForAnyValue:StringLike": {f"aws:{side}OrgPaths": ou_paths}}
@@ -116,26 +120,24 @@ def spoke_role_statements(
     role_name: str, spokes: Sequence[Spoke], organization: Organization | None, partition: str
 ) -> tuple[list[iam.PolicyStatement], str | None]:
     """sts:AssumeRole on the hub's fixed-name role in exactly the configured spokes, and the
-    wildcard ARN the statements use (for OU spokes, whose accounts are not known at synth), if any.
+    wildcard ARN the statements use inside an organization (None outside one).
 
-    Account spokes: the role's ARN in each account (inside an organization also held to it by
-    `aws:ResourceOrgID`, so an account that leaves loses the grant). OU spokes: the role's name in
-    any account whose path (`aws:ResourceOrgPaths`) runs through one of the OUs. A member account
-    that is no spoke matches neither, whatever its roles are named.
+    Outside an organization: the role's ARN in each spoke account. Inside one: the role's name in
+    any account (`iam::*:role/<name>`) held by `exact_spoke_conditions` to the account spokes
+    (`aws:ResourceAccount`) or to accounts under an OU spoke (`aws:ResourceOrgPaths`), one
+    statement each, so the accounts of OU spokes need not be known at synth. A member account that
+    is no spoke matches neither, whatever its roles are named. Each spoke adds its ID (an account)
+    or one path (an OU) to the role's policy; `aws_quotas` checks the sizes at synthesis.
     """
-    statements: list[iam.PolicyStatement] = []
-    accounts = sorted({s.account for s in spokes if s.account})
-    if accounts:
-        statements.append(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[f"arn:{partition}:iam::{account}:role/{role_name}" for account in accounts],
-                conditions={"StringEquals": {"aws:ResourceOrgID": organization.id}} if organization else None,
-            )
-        )
-    if organization is None or not any(s.ou for s in spokes):
-        return statements, None
+    if organization is None:
+        accounts = sorted({s.account for s in spokes if s.account})
+        if not accounts:
+            return [], None
+        arns = [f"arn:{partition}:iam::{account}:role/{role_name}" for account in accounts]
+        return [iam.PolicyStatement(actions=["sts:AssumeRole"], resources=arns)], None
     any_account = f"arn:{partition}:iam::*:role/{role_name}"
-    [ou_condition] = exact_spoke_conditions([s for s in spokes if s.ou], organization, side="Resource")
-    statements.append(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[any_account], conditions=ou_condition))
-    return statements, any_account
+    statements = [
+        iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[any_account], conditions=conditions)
+        for conditions in exact_spoke_conditions(spokes, organization, side="Resource")
+    ]
+    return statements, any_account if statements else None
