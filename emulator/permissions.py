@@ -440,9 +440,22 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     if action == "sts:AssumeRole" and inherited is not None:
         own_context["sts:SourceIdentity"] = inherited  # set once, it cannot change
     for arn in resources:
-        authorize(service, action, arn, principal, identity, {**context, **own_context})
+        try:
+            authorize(service, action, arn, principal, identity, {**context, **own_context})
+        except Exception as refusal:
+            _record_refusal(response, action, refusal)
+            raise
         if action == "sts:AssumeRole" and response is not None and response._get_param("SourceIdentity"):
             authorize(service, "sts:SetSourceIdentity", arn, principal, identity, {**context, **own_context})
+
+
+def _record_refusal(response: Any, action: str, refusal: Exception) -> None:
+    """CloudTrail records a refused call too (emulator.cloudtrail.RECORDED_REFUSALS)."""
+    from emulator.cloudtrail import RECORDED_REFUSALS, record_refusal
+
+    if response is not None and action in RECORDED_REFUSALS:
+        message = getattr(refusal, "message", None) or str(refusal)
+        record_refusal(response, action, str(message))
 
 
 def install() -> None:

@@ -43,7 +43,7 @@ from governance_config import (  # noqa: E402
     load_config,
 )
 from sandbox.live import serve  # noqa: E402
-from sandbox.organization import emulate_organization  # noqa: E402
+from sandbox.organization import deploy_guardrails, emulate_organization, service_control_policies  # noqa: E402
 from sandbox.personas import REVIEWER_PERSON, reviewer_person_role  # noqa: E402
 from sandbox.provision import (  # noqa: E402
     ENVIRONMENT_LOCK,
@@ -134,6 +134,12 @@ class Sandbox:
         provision_hub(self.hub, self.inbox)
         for spoke in self.spokes.values():
             provision_spoke(spoke)
+        # The guardrail stack (organization.guardrails): its SCP, created in the emulated organization.
+        self.guardrail_policies: list[str] = []
+        if organization is not None:
+            for _, template in stacks.values():
+                if service_control_policies(template):
+                    self.guardrail_policies += deploy_guardrails(hub_account, template)
         # Outside an organization each spoke accepts its share once; inside one nobody is invited.
         self.accepted_invitations = self.accept_invitations()
         spokes = list(self.spokes.values())
