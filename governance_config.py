@@ -767,11 +767,7 @@ class GuardrailsSection(_Section):
     """Whether the guardrail stack (for the management account) is synthesized."""
     targets: Omittable[
         Annotated[
-            list[
-                Annotated[
-                    str, Text("an account ID or an OU ID like ou-ab12-cdef3456", pattern=GUARDRAIL_TARGET_PATTERN)
-                ]
-            ],
+            list[Annotated[str, Text("an account or OU ID (ou-ab12-cdef3456)", pattern=GUARDRAIL_TARGET_PATTERN)]],
             Field(min_length=1),
             Explained("must be a non-empty list of account and OU IDs"),
         ]

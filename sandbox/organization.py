@@ -35,7 +35,7 @@ def emulate_organization(
     """The organization with the config's ID, `hub` holding it, the members as accounts and the OUs
     under the root; ARNs name `management_account` (the config's) where given. Returns the members."""
     from moto.organizations import utils
-    from moto.organizations.models import FakeAccount, FakeOrganizationalUnit, organizations_backends
+    from moto.organizations.models import FakeOrganizationalUnit, organizations_backends
 
     backend = organizations_backends[hub]["aws"]
     backend.create_organization(region=REGION, FeatureSet="ALL")
@@ -56,14 +56,29 @@ def emulate_organization(
     for account in members:
         if account == hub:
             continue
-        member = FakeAccount(organization, AccountName=f"account-{account}", Email=f"{account}@example.com")
-        member.id = account
-        backend.accounts.append(member)
-        for policy_id in (utils.DEFAULT_SCP_POLICY_ID, utils.DEFAULT_RCP_POLICY_ID):
-            backend.attach_policy(PolicyId=policy_id, TargetId=account)
-        organizations_backends.master_accounts[account] = (hub, "aws")
+        join_organization(hub, account)
         joined.append(account)
     return joined
+
+
+def join_organization(hub: str, account: str, parent: str | None = None) -> None:
+    """`account` joins the organization `hub` holds, under `parent` (default: the root), with
+    FullAWSAccess attached as Organizations attaches it to every account."""
+    from moto.organizations import utils
+    from moto.organizations.models import FakeAccount, organizations_backends
+
+    backend = organizations_backends[hub]["aws"]
+    organization = backend.org
+    if organization is None:
+        raise ValueError("join_organization: the hub holds no organization; emulate_organization first")
+    member = FakeAccount(organization, AccountName=f"account-{account}", Email=f"{account}@example.com")
+    member.id = account
+    if parent is not None:
+        member.parent_id = parent
+    backend.accounts.append(member)
+    for policy_id in (utils.DEFAULT_SCP_POLICY_ID, utils.DEFAULT_RCP_POLICY_ID):
+        backend.attach_policy(PolicyId=policy_id, TargetId=account)
+    organizations_backends.master_accounts[account] = (hub, "aws")
 
 
 def service_control_policies(template: Mapping[str, Any]) -> list[Mapping[str, Any]]:
