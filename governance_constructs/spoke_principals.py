@@ -86,9 +86,17 @@ def merge_conditions(*parts: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+# Spokes per statement: a role's statements past its inline quota move into managed policies of at
+# most 6,144 characters each (IAM quotas), and a statement cannot be split, so long lists are cut
+# into statements of about 3,000 characters (15 per account ID, 23 per OU pattern).
+ACCOUNTS_PER_STATEMENT = 200
+OUS_PER_STATEMENT = 130
+
+
 def exact_spoke_conditions(spokes: Sequence[Spoke], organization: Organization, *, side: str) -> list[dict[str, Any]]:
     """Condition blocks, one per statement, that hold inside the organization for exactly the
-    configured spokes: the account spokes by account ID, the OU spokes by the OU in the org path.
+    configured spokes: the account spokes by account ID, the OU spokes by the OU in the org path
+    (long lists in several blocks, `ACCOUNTS_PER_STATEMENT`, `OUS_PER_STATEMENT`).
 
     `side` is "Principal" (the caller: aws:PrincipalAccount, aws:PrincipalOrgPaths) or "Resource"
     (the resource's account: aws:ResourceAccount, aws:ResourceOrgPaths), all global condition keys
@@ -106,13 +114,13 @@ def exact_spoke_conditions(spokes: Sequence[Spoke], organization: Organization, 
     in_organization = {f"aws:{side}OrgID": organization.id}
     blocks: list[dict[str, Any]] = []
     accounts = sorted({s.account for s in spokes if s.account})
-    if accounts:
-        blocks.append({"StringEquals": {**in_organization, f"aws:{side}Account": accounts}})
+    for start in range(0, len(accounts), ACCOUNTS_PER_STATEMENT):
+        chunk = accounts[start : start + ACCOUNTS_PER_STATEMENT]
+        blocks.append({"StringEquals": {**in_organization, f"aws:{side}Account": chunk}})
     ou_paths = sorted({f"*/{s.ou}/*" for s in spokes if s.ou})
-    if ou_paths:
-        blocks.append(
-            {"StringEquals": dict(in_organization), "ForAnyValue:StringLike": {f"aws:{side}OrgPaths": ou_paths}}
-        )
+    for start in range(0, len(ou_paths), OUS_PER_STATEMENT):
+        chunk = ou_paths[start : start + OUS_PER_STATEMENT]
+        blocks.append({"StringEquals": dict(in_organization), "ForAnyValue:StringLike": {f"aws:{side}OrgPaths": chunk}})
     return blocks
 
 
