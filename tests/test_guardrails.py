@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 from aws_quotas import SERVICE_CONTROL_POLICY, measure_assembly
 from emulator.permissions import bus_accepts
 from emulator.sessions import account_trust, service_role_session
-from governance_config import ConfigError, GovernanceConfig, parse_config
+from governance_config import GovernanceConfig, parse_config
 from sandbox.organization import join_organization
 from sandbox.run import GROUP, INFERENCE, Sandbox, sandbox_for
 from tests.conftest import ROOT
@@ -161,60 +161,6 @@ def test_an_scp_over_its_quota_fails_synthesis_naming_it(guarded_config: Governa
     assert violation.quota is SERVICE_CONTROL_POLICY and violation.value > 5_120
     assert str(violation).startswith("Guard: ")
     assert "service control policy is" in str(violation) and "limit 5,120" in str(violation)
-
-
-@pytest.mark.parametrize(
-    ("guardrails", "problem"),
-    [
-        ({"enabled": "yes"}, 'organization.guardrails.enabled: must be true or false (got "yes")'),
-        ({"targets": []}, "organization.guardrails.targets: must be a non-empty list of account and OU IDs (got [])"),
-        (
-            {"targets": ["r-ab12"]},
-            'organization.guardrails.targets[0]: is not an account or OU ID (ou-ab12-cdef3456) (got "r-ab12")',
-        ),
-        (
-            {"targets": [MANAGEMENT]},
-            "organization.guardrails.targets[0]: is the management account, which service control policies "
-            f'never restrict (got "{MANAGEMENT}")',
-        ),
-        (
-            {"targets": ["111111111111"]},
-            "organization.guardrails.targets[0]: is the hub account; the guardrail binds spoke administrators, "
-            'not the hub (got "111111111111")',
-        ),
-        ({"targets": [SPOKE, SPOKE]}, f'organization.guardrails.targets[1]: duplicates targets[0] (got "{SPOKE}")'),
-    ],
-)
-def test_bad_guardrail_config_is_one_line_naming_field_and_value(
-    example_raw: dict[str, Any], guardrails: dict[str, Any], problem: str
-) -> None:
-    raw = copy.deepcopy(example_raw)
-    raw["organization"]["guardrails"] = guardrails
-    with pytest.raises(ConfigError) as error:
-        parse_config(raw)
-    assert error.value.problems == [problem]
-
-
-def test_guardrails_need_the_management_account(example_raw: dict[str, Any]) -> None:
-    raw = copy.deepcopy(example_raw)
-    raw["spokes"] = [s for s in raw["spokes"] if "account" in s]
-    raw["organization"] = {"id": "o-exampleorg1", "guardrails": {"targets": [SPOKE]}}
-    with pytest.raises(ConfigError) as error:
-        parse_config(raw)
-    assert error.value.problems == [
-        "organization.guardrails.enabled: needs organization.management_account: the guardrail SCP is created "
-        "there (got true)"
-    ]
-
-
-def test_guardrail_targets_default_to_the_spokes_and_may_be_named(example_raw: dict[str, Any]) -> None:
-    raw = copy.deepcopy(example_raw)
-    raw["organization"]["guardrails"] = {}
-    assert parse_config(raw).guardrail_targets == (SPOKE, READER, "ou-ab12-riskoffc")
-    raw["organization"]["guardrails"] = {"targets": ["ou-ab12-mlspokes"]}
-    assert parse_config(raw).guardrail_targets == ("ou-ab12-mlspokes",)
-    raw["organization"]["guardrails"] = {"enabled": False}
-    assert not parse_config(raw).guardrails_enabled
 
 
 # --- A spoke administrator against the deployed guardrail -------------------------------------------
