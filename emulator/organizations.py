@@ -97,6 +97,37 @@ def install() -> None:
         _give_organization_access(self)
 
     IAMBackend.initialize_service_roles = initialize_service_roles  # type: ignore[method-assign]
+    _install_policy_size_quota()
+
+
+# "Maximum size of a policy document: Service control policies: 5120 bytes (not characters)" (Quotas
+# for AWS Organizations); saved through the API the document counts as given. CreatePolicy and
+# UpdatePolicy answer ConstraintViolationException with reason POLICY_CONTENT_LIMIT_EXCEEDED
+# (Organizations API reference, ConstraintViolationException); moto took any size.
+SCP_MAX_BYTES = 5_120
+
+
+def _install_policy_size_quota() -> None:
+    from moto.organizations.exceptions import ConstraintViolationException
+    from moto.organizations.models import OrganizationsBackend
+
+    def checked(original: Any) -> Any:
+        def call(self: Any, **kwargs: Any) -> Any:
+            content = kwargs.get("Content")
+            is_scp = kwargs.get("Type", SERVICE_CONTROL_POLICY) == SERVICE_CONTROL_POLICY
+            if "PolicyId" in kwargs:
+                is_scp = self.get_policy_by_id(kwargs["PolicyId"]).type == SERVICE_CONTROL_POLICY
+            if is_scp and content is not None and len(str(content).encode("utf-8")) > SCP_MAX_BYTES:
+                raise ConstraintViolationException(
+                    "You provided a value that does not match the required pattern or exceeds the "
+                    "maximum size (POLICY_CONTENT_LIMIT_EXCEEDED)."
+                )
+            return original(self, **kwargs)
+
+        return call
+
+    OrganizationsBackend.create_policy = checked(OrganizationsBackend.create_policy)  # type: ignore[method-assign]
+    OrganizationsBackend.update_policy = checked(OrganizationsBackend.update_policy)  # type: ignore[method-assign]
 
 
 def organization_of(account: str) -> tuple[str, list[str]] | None:

@@ -175,3 +175,21 @@ def test_service_linked_roles_and_services_are_outside_scps(org: Organization) -
     assert scp_refusal(Request("s3:CreateBucket", resource, admin)) is not None
     # The member account's root user is restricted like any principal of the account.
     assert scp_refusal(Request("s3:CreateBucket", resource, Principal(member_root, org.member, member_root)))
+
+
+def test_an_scp_over_5120_bytes_is_refused(org: Organization) -> None:
+    statement = {
+        "Effect": "Deny",
+        "Action": "s3:CreateBucket",
+        "Resource": [f"arn:aws:s3:::b-{i:04d}" for i in range(300)],
+    }
+    oversized = document(statement)
+    assert len(oversized.encode()) > 5_120
+    with pytest.raises(ClientError) as caught:
+        org.api.create_policy(Content=oversized, Description="big", Name="big", Type="SERVICE_CONTROL_POLICY")
+    assert caught.value.response["Error"]["Code"] == "ConstraintViolationException"
+    assert "POLICY_CONTENT_LIMIT_EXCEEDED" in caught.value.response["Error"]["Message"]
+    policy = org.attach(DENY_BUCKETS, org.member)
+    with pytest.raises(ClientError):
+        org.api.update_policy(PolicyId=policy, Content=oversized)
+    assert json.loads(org.api.describe_policy(PolicyId=policy)["Policy"]["Content"]) == json.loads(DENY_BUCKETS)
