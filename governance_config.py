@@ -141,7 +141,9 @@ CARRY_OVER_SECTIONS = (
 )
 # What the SageMaker Python SDK carries over to a group's next card.
 DEFAULT_CARRY_OVER = ("business_details", "intended_uses", "additional_information")
-# Seven years, the common retention for model-risk records (e.g. SR 11-7 programmes).
+# Seven years, the common retention for model-risk records (e.g. SR 11-7 programmes), leap days
+# counted (7 x 365 + 2); ten years is 3653. S3's API reference states no maximum for a default
+# retention; the CDK's ObjectLockRetention refuses more than 100 years.
 DEFAULT_RETENTION_DAYS = 2557
 MAX_RETENTION_DAYS = 36500
 # Export PDFs that spokes start are working copies, not evidence: they expire.
@@ -287,6 +289,21 @@ class GovernanceConfig:
     report: ReportOptions = ReportOptions()
     # (metric name, largest acceptable drop, largest acceptable rise), sorted by name.
     metric_thresholds: tuple[tuple[str, float | None, float | None], ...] = ()
+    # None: one person of `approver_arns` approves any card (see `approval_policy_json`).
+    approval_policy: ApprovalPolicyConfig | None = None
+
+    @property
+    def approval_policy_json(self) -> str:
+        """The policy as the workflow reads it from its environment (card_workflow.approval_policy)."""
+        if self.approval_policy is None:
+            return json.dumps(
+                {
+                    "groups": {DEFAULT_APPROVER_GROUP: {"principals": list(self.approver_arns)}},
+                    "tiers": {rating: {"people": 1, "groups": [DEFAULT_APPROVER_GROUP]} for rating in TIER_RATINGS},
+                },
+                sort_keys=True,
+            )
+        return self.approval_policy.to_json(self.cards)
 
     @property
     def metric_thresholds_json(self) -> str:
@@ -923,6 +940,275 @@ def _outside_hub(arns: list[str], info: ValidationInfo, because: str) -> list[Re
     return refusals
 
 
+# --- The approval policy (approval_policy): who decides, by risk rating, and for how long ------------
+
+# Ratings with a tier of their own, least strict first; a card rated Unknown (or not rated) is
+# reviewed at the strictest, so High is required (lambdas/card_workflow/approval_policy.py).
+TIER_RATINGS = ("Low", "Medium", "High")
+DEFAULT_APPROVER_GROUP = "approvers"
+ON_EXPIRY = ("notify", "revert")
+RE_REVIEW_TRIGGERS = ("new-version-approved", "content-change")
+# A group name travels comma-separated in the ledger's decision entries: no commas, lower case.
+GROUP_NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$", re.ASCII)
+MAX_GROUP_NAME = 64
+# A person as a session names them: an STS SourceIdentity (2 to 256 characters) or RoleSessionName
+# (2 to 64), both of [\w+=,.@-] (botocore's STS model, AssumeRole); anchored here.
+PERSON_PATTERN = re.compile(r"^[\w+=,.@-]{2,256}$", re.ASCII)
+# ModelLifeCycle Stage and StageStatus: 1 to 63 characters of [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
+# (SageMaker API reference, ModelLifeCycle; botocore's EntityName shape, unanchored there).
+LIFECYCLE_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", re.ASCII)
+MAX_TIER_PEOPLE = 10
+MAX_REVIEW_INTERVAL_DAYS = 3650
+MAX_REMINDER_DAYS = 365
+
+
+@dataclass(frozen=True)
+class ApproverGroup:
+    name: str
+    principals: tuple[str, ...]
+    people: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApprovalTier:
+    rating: str
+    people: int
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LifecycleStage:
+    """A SageMaker model package lifecycle stage: ModelLifeCycle Stage and StageStatus."""
+
+    stage: str
+    stage_status: str
+
+
+@dataclass(frozen=True)
+class ApprovalPolicyConfig:
+    groups: tuple[ApproverGroup, ...]
+    tiers: tuple[ApprovalTier, ...]
+    review_interval_days: int | None = None
+    on_expiry: str = "notify"
+    remind_days_before: tuple[int, ...] = ()
+    remind_days_after: tuple[int, ...] = ()
+    re_review_on: tuple[str, ...] = ()
+    incident_group: str | None = None
+    on_approval: LifecycleStage | None = None
+    on_revert: LifecycleStage | None = None
+    on_suspension: LifecycleStage | None = None
+    # (declared card name, its tier), sorted by name.
+    card_tiers: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self, cards: Sequence[DeclaredCard] = ()) -> str:
+        """The policy for the workflow; a declared card's tier also reaches its group's version cards."""
+        groups_of_cards = {card.name: card.model_package_group for card in cards}
+        stages = {"on_approval": self.on_approval, "on_revert": self.on_revert, "on_suspension": self.on_suspension}
+        policy: dict[str, Any] = {
+            "groups": {
+                g.name: {"principals": list(g.principals), **({"people": list(g.people)} if g.people else {})}
+                for g in self.groups
+            },
+            "tiers": {t.rating: {"people": t.people, "groups": list(t.groups)} for t in self.tiers},
+            "on_expiry": self.on_expiry,
+            "remind_days_before": list(self.remind_days_before),
+            "remind_days_after": list(self.remind_days_after),
+            "re_review_on": list(self.re_review_on),
+            "card_tiers": dict(self.card_tiers),
+            "group_tiers": {groups_of_cards[n]: t for n, t in self.card_tiers if groups_of_cards.get(n)},
+        }
+        if self.review_interval_days is not None:
+            policy["review_interval_days"] = self.review_interval_days
+        if self.incident_group is not None:
+            policy["incident_group"] = self.incident_group
+        for key, stage in stages.items():
+            if stage is not None:
+                policy[key] = {"stage": stage.stage, "stage_status": stage.stage_status}
+        return json.dumps(policy, sort_keys=True)
+
+
+GroupName = Annotated[
+    str,
+    Text("a group name of lower-case letters, digits and single dashes", pattern=GROUP_NAME_PATTERN),
+    Field(max_length=MAX_GROUP_NAME),
+]
+TierRating = Annotated[str, OneOf(TIER_RATINGS)]
+ReminderDays = Annotated[
+    list[Annotated[int, WholeNumber("days", 1, MAX_REMINDER_DAYS)]],
+    Explained("must be a list of whole numbers of days"),
+]
+
+
+class ApproverGroupSection(_Section):
+    """Who belongs to an approver group: principals of the hub, optionally only the people named."""
+
+    principals: Annotated[
+        list[
+            Annotated[
+                str,
+                Text(
+                    "an IAM role or user ARN, `*` allowed in its name (arn:aws:iam::<hub>:role/<n>)",
+                    pattern=REVIEWER_PRINCIPAL_ARN,
+                ),
+            ]
+        ],
+        Field(min_length=1),
+        Explained("must be a non-empty list of IAM role or user ARNs"),
+    ]
+    """Role or user ARNs of the hub, `*` allowed in the name, e.g. an IAM Identity Center permission
+    set's role arn:aws:iam::<hub>:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_ModelRisk_*."""
+    people: Annotated[
+        list[
+            Annotated[
+                str, Text("a source identity or role session name ([\\w+=,.@-], 2 to 256)", pattern=PERSON_PATTERN)
+            ]
+        ],
+        Explained("must be a list of source identities or session names"),
+    ] = []
+    """Only these people (a session's source identity or session name) of the principals belong;
+    none: everyone who acts through them. A name alone never admits anyone."""
+
+    @field_validator("principals", "people")
+    @classmethod
+    def check_repeats(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        _refuse(_repeats(str(info.field_name), values, key=str.casefold if info.field_name == "people" else str))
+        return values
+
+
+class TierSection(_Section):
+    """How many distinct people approve a card of this rating, and which groups must be among them."""
+
+    people: Annotated[int, WholeNumber("people", 1, MAX_TIER_PEOPLE)]
+    """How many distinct people must approve."""
+    groups: Annotated[list[GroupName], Field(min_length=1), Explained("must be a non-empty list of group names")]
+    """Groups that must each have one of the approving people (a group twice: two of its people); every
+    approving person must belong to one of them."""
+
+    @model_validator(mode="after")
+    def check_a_person_per_place(self) -> Self:
+        if self.people < len(self.groups):
+            problem = f"is fewer than the {len(self.groups)} group places; one person fills one place"
+            _refuse([(("people",), problem, self.people)])
+        return self
+
+
+class TiersSection(_Section):
+    """The tier of each risk rating; Unknown and unrated cards take High's."""
+
+    High: TierSection
+    """Also the tier of cards rated Unknown or not rated."""
+    Medium: Omittable[TierSection] = None
+    """By default High's."""
+    Low: Omittable[TierSection] = None
+    """By default Medium's, else High's."""
+
+
+class LifecycleStageSection(_Section):
+    """A model package lifecycle stage (SageMaker ModelLifeCycle)."""
+
+    stage: Annotated[
+        str, Text("a stage name like Production (1-63 letters, digits, dashes)", pattern=LIFECYCLE_NAME_PATTERN)
+    ]
+    """ModelLifeCycle Stage, e.g. Production."""
+    stage_status: Annotated[
+        str, Text("a stage status like Approved (1-63 letters, digits, dashes)", pattern=LIFECYCLE_NAME_PATTERN)
+    ]
+    """ModelLifeCycle StageStatus, e.g. Approved."""
+
+
+class ApprovalPolicySection(_Section):
+    """Who must approve a card version, by its risk rating, and how long an approval lasts."""
+
+    groups: Annotated[
+        dict[GroupName, ApproverGroupSection],
+        Field(min_length=1),
+        Explained("must be a non-empty object of group name to principals and people"),
+    ]
+    """Approver groups by name."""
+    tiers: TiersSection
+    """The tier of each risk rating."""
+    review_interval_days: Omittable[Annotated[int, WholeNumber("days", 1, MAX_REVIEW_INTERVAL_DAYS)]] = None
+    """Days after an approval that the card must be reviewed again; none: no periodic review."""
+    on_expiry: Annotated[str, OneOf(ON_EXPIRY)] = "notify"
+    """At the due date: notify (remind reviewers) or revert (the approval stops taking effect)."""
+    remind_days_before: ReminderDays = []
+    """Days before the due date to remind reviewers."""
+    remind_days_after: ReminderDays = []
+    """Days after the due date to remind reviewers again."""
+    re_review_on: Annotated[
+        list[Annotated[str, OneOf(RE_REVIEW_TRIGGERS)]], Explained("must be a list of re-review triggers")
+    ] = []
+    """new-version-approved: a newer version of the group taking effect restarts the interval;
+    content-change: a content change after the approval makes the review due at once."""
+    incident_group: Omittable[GroupName] = None
+    """The group whose people may suspend an approved card (and lift the suspension)."""
+    on_approval: Omittable[LifecycleStageSection] = None
+    """The model package lifecycle stage to set when an approval takes effect."""
+    on_revert: Omittable[LifecycleStageSection] = None
+    """The lifecycle stage to set when an approval is reverted (expiry with on_expiry revert)."""
+    on_suspension: Omittable[LifecycleStageSection] = None
+    """The lifecycle stage to set when an incident suspends the card."""
+    card_tiers: Annotated[
+        dict[Annotated[str, Text("a model card name", cloudformation=(MODEL_CARD, "ModelCardName"))], TierRating],
+        Explained("must be an object of declared card name to High, Medium or Low"),
+    ] = {}
+    """Per declared card (cards[].name): the least tier of that card and its group's version cards."""
+
+    @model_validator(mode="after")
+    def check_names_and_days(self) -> Self:
+        refusals: list[Refusal] = []
+        for rating in TIER_RATINGS:
+            tier: TierSection | None = getattr(self.tiers, rating)
+            for index, name in enumerate(tier.groups if tier else ()):
+                if name not in self.groups:
+                    refusals.append(
+                        (("tiers", rating, "groups", index), "names no group of approval_policy.groups", name)
+                    )
+        if self.incident_group is not None and self.incident_group not in self.groups:
+            refusals.append((("incident_group",), "names no group of approval_policy.groups", self.incident_group))
+        for field in ("remind_days_before", "remind_days_after"):
+            days: list[int] = getattr(self, field)
+            refusals += [
+                ((field, index), f"duplicates {field}[{days.index(value)}]", value)
+                for index, value in enumerate(days)
+                if days.index(value) != index
+            ]
+            if days and self.review_interval_days is None:
+                refusals.append(((field,), "needs review_interval_days: there is no due date to remind of", _NO_VALUE))
+        for index, before in enumerate(self.remind_days_before):
+            if self.review_interval_days is not None and before >= self.review_interval_days:
+                problem = f"is not within the review interval of {self.review_interval_days} days"
+                refusals.append((("remind_days_before", index), problem, before))
+        if self.on_expiry == "revert" and self.review_interval_days is None:
+            refusals.append((("on_expiry",), "needs review_interval_days: nothing expires without one", _NO_VALUE))
+        refusals += [(("re_review_on", *loc), p, v) for loc, p, v in _repeats("re_review_on", self.re_review_on)]
+        _refuse(refusals)
+        return self
+
+    def options(self) -> ApprovalPolicyConfig:
+        def stage(section: LifecycleStageSection | None) -> LifecycleStage | None:
+            return LifecycleStage(section.stage, section.stage_status) if section else None
+
+        return ApprovalPolicyConfig(
+            groups=tuple(ApproverGroup(n, tuple(g.principals), tuple(g.people)) for n, g in self.groups.items()),
+            tiers=tuple(
+                ApprovalTier(rating, tier.people, tuple(tier.groups))
+                for rating in TIER_RATINGS
+                if (tier := getattr(self.tiers, rating)) is not None
+            ),
+            review_interval_days=self.review_interval_days,
+            on_expiry=self.on_expiry,
+            remind_days_before=tuple(sorted(self.remind_days_before, reverse=True)),
+            remind_days_after=tuple(sorted(self.remind_days_after)),
+            re_review_on=tuple(self.re_review_on),
+            incident_group=self.incident_group,
+            on_approval=stage(self.on_approval),
+            on_revert=stage(self.on_revert),
+            on_suspension=stage(self.on_suspension),
+            card_tiers=tuple(sorted(self.card_tiers.items())),
+        )
+
+
 class ConfigFile(_Section):
     """Governs Amazon SageMaker Model Cards across AWS accounts: a hub account shares them with spokes."""
 
@@ -949,7 +1235,8 @@ class ConfigFile(_Section):
     cards: Annotated[list[CardSection], Explained("must be a list")] = []
     """Cards the hub stack creates: each business problem's first card."""
     evidence_retention_days: Annotated[int, WholeNumber("days", 1, MAX_RETENTION_DAYS)] = DEFAULT_RETENTION_DAYS
-    """How long the evidence bucket keeps each record (object lock)."""
+    """How long the evidence bucket keeps each record (Object Lock in compliance mode: nobody, root
+    included, deletes it sooner), in days; 3653 for ten years."""
     carry_over_sections: Annotated[
         list[Annotated[str, OneOf(CARRY_OVER_SECTIONS)]], Explained("must be a list of model card sections")
     ] = list(DEFAULT_CARRY_OVER)
@@ -998,6 +1285,9 @@ class ConfigFile(_Section):
     ] = {}
     """Per metric name (as in the card's evaluation_details): the largest acceptable change against the
     group's last approved version; a larger one is a report finding and heads the review notice."""
+    approval_policy: Omittable[ApprovalPolicySection] = None
+    """Who must approve a card version, by its risk rating, and how long an approval lasts; by default
+    one person of the approvers (the reviewer role and approvers), for every card, without expiry."""
 
     # A rule across sections sees only the sections that passed (pydantic's `info.data`), so a bad
     # hub account is not also reported as "a spoke equal to the hub".
@@ -1096,6 +1386,28 @@ class ConfigFile(_Section):
         _refuse(_repeats("reviewer_principals", principals) + _outside_hub(principals, info, because))
         return principals
 
+    @field_validator("approval_policy")
+    @classmethod
+    def check_approval_policy(
+        cls, policy: ApprovalPolicySection | None, info: ValidationInfo
+    ) -> ApprovalPolicySection | None:
+        if policy is None:
+            return policy
+        # Decisions are made by the hub's own people, as approvals are (check_approvers).
+        refusals: list[Refusal] = []
+        for name, group in policy.groups.items():
+            outside = _outside_hub(group.principals, info, "only hub principals decide")
+            refusals += [(("groups", name, "principals", *loc), p, v) for loc, p, v in outside]
+        if "cards" in info.data:
+            declared = {card.name for card in info.data["cards"]}
+            refusals += [
+                (("card_tiers", name), "is not a declared card (cards[].name)", _NO_VALUE)
+                for name in policy.card_tiers
+                if name not in declared
+            ]
+        _refuse(refusals)
+        return policy
+
     @model_validator(mode="after")
     def check_physical_names(self) -> Self:
         """Refuse a name CloudFormation or the service would refuse at deploy, naming the config field."""
@@ -1140,6 +1452,7 @@ class ConfigFile(_Section):
             "cards",
             "report",
             "metric_thresholds",
+            "approval_policy",
         }
         options: dict[str, Any] = {
             name: tuple(value) if isinstance(value, list) else value
@@ -1158,6 +1471,7 @@ class ConfigFile(_Section):
                 (name, threshold.max_drop, threshold.max_rise)
                 for name, threshold in sorted(self.metric_thresholds.items())
             ),
+            approval_policy=self.approval_policy.options() if self.approval_policy else None,
         )
 
 

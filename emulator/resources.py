@@ -49,13 +49,15 @@ def _sagemaker(response: Any, action: str, account: str, region: str) -> Resolve
         context: dict[str, ContextValue] = {}
         if param("ModelApprovalStatus"):
             context["sagemaker:ModelApprovalStatus"] = param("ModelApprovalStatus")
+        if action == "UpdateModelPackage":
+            context.update(life_cycle_context(param("ModelLifeCycle")))
         return [arn], context
     if action == "CreateModelPackage":
         # The version does not exist yet; AWS authorizes the new package's ARN within its group.
         # sagemaker:ModelApprovalStatus is a condition key of CreateModelPackage too (Service
         # Authorization Reference, Amazon SageMaker): a package may be registered already Approved.
         group = param("ModelPackageGroupName") or ""
-        created: dict[str, ContextValue] = {}
+        created = life_cycle_context(param("ModelLifeCycle"))
         if param("ModelApprovalStatus"):
             created["sagemaker:ModelApprovalStatus"] = param("ModelApprovalStatus")
         return [_arn("sagemaker", region, account, f"model-package/{group}")], created
@@ -70,6 +72,17 @@ def _sagemaker(response: Any, action: str, account: str, region: str) -> Resolve
         if action == describe:
             return [_arn("sagemaker", region, account, f"{kind}/{(param(parameter) or '').lower()}")], {}
     return ["*"], {}
+
+
+def life_cycle_context(life_cycle: Any) -> dict[str, ContextValue]:
+    """`sagemaker:ModelLifeCycle:stage` and `sagemaker:ModelLifeCycle:stageStatus`, the stage a
+    CreateModelPackage or UpdateModelPackage request sets (SageMaker Developer Guide, "Set up Staging
+    Construct Examples": policies for both actions condition on them). A request that sets no stage
+    has neither key, so a policy that requires a stage does not allow it."""
+    if not isinstance(life_cycle, dict):
+        return {}
+    keys = {"sagemaker:ModelLifeCycle:stage": "Stage", "sagemaker:ModelLifeCycle:stageStatus": "StageStatus"}
+    return {key: life_cycle[member] for key, member in keys.items() if isinstance(life_cycle.get(member), str)}
 
 
 DEPLOYMENT_DESCRIBES = {

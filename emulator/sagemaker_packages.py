@@ -8,11 +8,19 @@ neither) but ignored ModelCard and ModelLifeCycle, and cleared ModelApprovalStat
 ApprovalDescription and CustomerMetadataProperties on every update that did not send them.
 CreatedBy and LastModifiedBy are the caller's UserContext (its IamIdentity); moto named a made-up
 Studio user profile for every caller.
+
+ModelLifeCycle is validated as the API reference's ModelLifeCycle gives it (Stage and StageStatus
+required, 1 to 63 characters of [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}; StageDescription at most 1024),
+which botocore's client checks only in part (required members and minimum lengths, not patterns or
+maximum lengths); an update replaces the whole structure, as any member of UpdateModelPackage does.
+The stage set is a condition key of both calls (emulator/resources.py) and the model package state
+change event carries it, as AWS's sample event does (tests/fixtures/aws-events).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +43,47 @@ PACKAGE_UPDATE_FIELDS = (
 )
 
 
+# SageMaker API reference, ModelLifeCycle (botocore's EntityName and StageDescription shapes).
+LIFE_CYCLE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+LIFE_CYCLE_LIMITS = {"Stage": (1, 63), "StageStatus": (1, 63), "StageDescription": (0, 1024)}
+
+
+def _check_life_cycle(response: Any) -> None:
+    life_cycle = response._get_param("ModelLifeCycle")
+    if life_cycle is None:
+        return
+    if not isinstance(life_cycle, dict):
+        raise ValidationException("1 validation error detected: 'modelLifeCycle' must be a structure")
+    problems = []
+    for member, (low, high) in LIFE_CYCLE_LIMITS.items():
+        value = life_cycle.get(member)
+        where = f"modelLifeCycle.{member[0].lower()}{member[1:]}"
+        if value is None:
+            if member != "StageDescription":
+                problems.append(f"Value null at '{where}' failed to satisfy constraint: Member must not be null")
+        elif not isinstance(value, str) or not low <= len(value) <= high:
+            problems.append(
+                f"Value '{value}' at '{where}' failed to satisfy constraint: "
+                f"Member must have length between {low} and {high}"
+            )
+        elif member != "StageDescription" and not LIFE_CYCLE_NAME.fullmatch(value):
+            problems.append(
+                f"Value '{value}' at '{where}' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {LIFE_CYCLE_NAME.pattern}"
+            )
+        elif member == "StageDescription" and ("\n" in value or "\r" in value):
+            # The pattern .{0,1024}: a line break is not any character.
+            problems.append(
+                f"Value '{value}' at '{where}' failed to satisfy constraint: "
+                "Member must satisfy regular expression pattern: .{0,1024}"
+            )
+    if problems:
+        count = "1 validation error" if len(problems) == 1 else f"{len(problems)} validation errors"
+        raise ValidationException(f"{count} detected: {'; '.join(problems)}")
+
+
 def _sm_create_model_package(self: Any) -> Any:
+    _check_life_cycle(self)
     answer = _original["create_model_package"](self)
     arn = json.loads(body(answer))["ModelPackageArn"]
     package = _package_by_arn(self.sagemaker_backend, arn)
@@ -49,6 +97,7 @@ def _sm_update_model_package(self: Any) -> Any:
     backend = self.sagemaker_backend
     arn = self._get_param("ModelPackageArn")
     package = _package_by_arn(backend, arn)
+    _check_life_cycle(self)
     kept = {
         "model_approval_status": package.model_approval_status,
         "approval_description": package.approval_description,

@@ -24,13 +24,18 @@ REPORTS_PREFIX = "reports"
 ANCHORS_PREFIX = f"{EVIDENCE_PREFIX}/_anchors"
 # How long an export version that is no longer current stays restorable.
 NONCURRENT_EXPORT_LIFETIME = Duration.days(1)
+# S3's API reference states no maximum for a bucket's default retention (DefaultRetention: Days or
+# Years, an integer); the CDK's ObjectLockRetention refuses more than 100 years (36,500 days).
+MAX_RETENTION_DAYS = 36500
 
 
 class EvidenceArchive(Construct):
     """Versioned, KMS-encrypted, TLS-only bucket with S3 Object Lock in compliance mode.
 
     Compliance mode means no principal, the root user included, can delete or overwrite an object
-    version before its retention ends; the retention comes from config. Server access logs go to a
+    version before its retention ends (S3 User Guide, "Locking objects with Object Lock"); the
+    retention comes from config, in days. Governance mode is never offered: a principal allowed
+    s3:BypassGovernanceRetention could delete the evidence. Server access logs go to a
     second bucket. What anyone else wrote could never be deleted again, so the bucket policy gives
     each prefix one writer (`writers`: prefix -> the role ARN) and denies every other principal's
     PutObject there, and everyone's outside those prefixes.
@@ -47,8 +52,8 @@ class EvidenceArchive(Construct):
         writers: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        if not 1 <= retention_days <= 36500:
-            raise ValueError(f"EvidenceArchive: retention_days {retention_days} must be 1 to 36500")
+        if not 1 <= retention_days <= MAX_RETENTION_DAYS:
+            raise ValueError(f"EvidenceArchive: retention_days {retention_days} must be 1 to {MAX_RETENTION_DAYS}")
         for prefix, role_arn in writers.items():
             if not prefix or "/" in prefix or "*" in prefix:
                 raise ValueError(f"EvidenceArchive: writers prefix {prefix!r} must be one folder name")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -827,3 +828,199 @@ def test_a_spoke_may_not_be_the_management_account_under_guardrails(example_raw:
         "spokes[1].account: is the management account, which the guardrail service control policy cannot "
         f'restrict (got "{MANAGEMENT_ACCOUNT}")'
     ]
+
+
+# --- approval_policy ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def policy_raw(example_raw: dict[str, Any]) -> dict[str, Any]:
+    """The example config with the approval policy docs/configure.md shows."""
+    from tests.docs_pages import blocks, page, section
+
+    (shown,) = blocks(section(page("configure"), "The approval policy"), "json")
+    return {**copy.deepcopy(example_raw), **json.loads(shown.body)}
+
+
+def test_the_documented_approval_policy_parses(policy_raw: dict[str, Any]) -> None:
+    sys.path.insert(0, str(ROOT / "lambdas"))
+    from card_workflow.approval_policy import ApprovalPolicy, Stage
+
+    config = parse_config(policy_raw)
+    assert config.approval_policy is not None
+    assert [(t.rating, t.people, t.groups) for t in config.approval_policy.tiers] == [
+        ("Low", 1, ("ml-leads",)),
+        ("Medium", 2, ("model-risk",)),
+        ("High", 2, ("model-risk", "business-owner")),
+    ]
+    # What the workflow reads: the declared card's tier reaches its group's version cards.
+    policy = ApprovalPolicy.from_json(json.loads(config.approval_policy_json))
+    assert policy.declared_tier("customer-churn-v3", "customer-churn") == "High"
+    assert policy.on_approval == Stage("Production", "Approved")
+    assert (policy.review_interval_days, policy.remind_days_before, policy.incident_group) == (
+        365,
+        (30, 7),
+        "incident",
+    )
+
+
+def test_without_a_policy_one_approver_approves_every_card(example_config: Any) -> None:
+    sys.path.insert(0, str(ROOT / "lambdas"))
+    from card_workflow.approval_policy import ApprovalPolicy, default_policy
+
+    assert example_config.approval_policy is None
+    assert ApprovalPolicy.from_json(json.loads(example_config.approval_policy_json)) == default_policy(
+        example_config.approver_arns
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (
+            ["tiers", "High", "groups", 1],
+            "busines-owner",
+            'approval_policy.tiers.High.groups[1]: names no group of approval_policy.groups (got "busines-owner")',
+        ),
+        (
+            ["tiers", "High", "people"],
+            1,
+            "approval_policy.tiers.High.people: is fewer than the 2 group places; one person fills one place (got 1)",
+        ),
+        (
+            ["tiers", "High", "people"],
+            11,
+            "approval_policy.tiers.High.people: must be a whole number of people from 1 to 10 (got 11)",
+        ),
+        (["tiers", "High", "groups"], [], "approval_policy.tiers.High.groups: must be a non-empty list of group names"),
+        (
+            ["tiers", "Unknown"],
+            {"people": 1, "groups": ["ml-leads"]},
+            "approval_policy.tiers.Unknown: unknown key; allowed: High, Medium, Low",
+        ),
+        (["tiers"], {"Low": {"people": 1, "groups": ["ml-leads"]}}, "approval_policy.tiers.High: is required"),
+        (
+            ["incident_group"],
+            "incidents",
+            'approval_policy.incident_group: names no group of approval_policy.groups (got "incidents")',
+        ),
+        (["on_expiry"], "delete", 'approval_policy.on_expiry: must be one of notify, revert (got "delete")'),
+        (
+            ["review_interval_days"],
+            0,
+            "approval_policy.review_interval_days: must be a whole number of days from 1 to 3650 (got 0)",
+        ),
+        (
+            ["review_interval_days"],
+            20,
+            "approval_policy.remind_days_before[0]: is not within the review interval of 20 days (got 30)",
+        ),
+        (
+            ["remind_days_before"],
+            [400],
+            "approval_policy.remind_days_before[0]: must be a whole number of days from 1 to 365 (got 400)",
+        ),
+        (
+            ["remind_days_after"],
+            [7, 7],
+            "approval_policy.remind_days_after[1]: duplicates remind_days_after[0] (got 7)",
+        ),
+        (
+            ["re_review_on"],
+            ["edit"],
+            'approval_policy.re_review_on[0]: must be one of new-version-approved, content-change (got "edit")',
+        ),
+        (
+            ["groups", "ml-leads", "principals"],
+            ["arn:aws:iam::222222222222:role/ml-leads"],
+            "approval_policy.groups.ml-leads.principals[0]: is not in the hub account 111111111111: only hub "
+            'principals decide (got "arn:aws:iam::222222222222:role/ml-leads")',
+        ),
+        (
+            ["groups", "ml-leads", "principals"],
+            [],
+            "approval_policy.groups.ml-leads.principals: must be a non-empty list of IAM role or user ARNs",
+        ),
+        (
+            ["groups", "ml-leads", "principals"],
+            ["arn:aws:iam::111111111111:group/ml-leads"],
+            "approval_policy.groups.ml-leads.principals[0]: is not an IAM role or user ARN",
+        ),
+        (
+            ["groups", "incident", "people", 1],
+            "Erin@example.com",
+            'approval_policy.groups.incident.people[1]: duplicates people[0] (got "Erin@example.com")',
+        ),
+        (
+            ["groups", "incident", "people", 1],
+            "frank smith",
+            "approval_policy.groups.incident.people[1]: is not a source identity or role session name",
+        ),
+        (
+            ["groups"],
+            {},
+            "approval_policy.groups: must be a non-empty object of group name to principals and people (got {})",
+        ),
+        (
+            ["on_approval", "stage"],
+            "Prod_uction",
+            "approval_policy.on_approval.stage: is not a stage name like Production (1-63 letters, digits, dashes) "
+            '(got "Prod_uction")',
+        ),
+        (["on_revert"], {"stage": "Production"}, "approval_policy.on_revert.stage_status: is required"),
+        (
+            ["card_tiers"],
+            {"fraud": "High"},
+            "approval_policy.card_tiers.fraud: is not a declared card (cards[].name)",
+        ),
+        (
+            ["card_tiers", "customer-churn"],
+            "Unknown",
+            'approval_policy.card_tiers.customer-churn: must be one of Low, Medium, High (got "Unknown")',
+        ),
+    ],
+)
+def test_bad_approval_policy_value_is_named(
+    policy_raw: dict[str, Any], path: list[Any], value: Any, expected: str
+) -> None:
+    problems = problems_for(edited(policy_raw, ["approval_policy", *path], value))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(expected), problems[0]
+
+
+def test_a_tier_may_name_a_group_twice_for_two_of_its_people(policy_raw: dict[str, Any]) -> None:
+    raw = edited(policy_raw, ["approval_policy", "tiers", "Medium", "groups"], ["model-risk", "model-risk"])
+    config = parse_config(raw)
+    assert config.approval_policy is not None
+    assert config.approval_policy.tiers[1].groups == ("model-risk", "model-risk")
+    problems = problems_for(edited(raw, ["approval_policy", "tiers", "Medium", "people"], 1))
+    assert problems == [
+        "approval_policy.tiers.Medium.people: is fewer than the 2 group places; one person fills one place (got 1)"
+    ]
+
+
+def test_reminders_and_revert_need_a_review_interval(policy_raw: dict[str, Any]) -> None:
+    raw = edited(policy_raw, ["approval_policy", "on_expiry"], "revert")
+    del raw["approval_policy"]["review_interval_days"]
+    assert problems_for(raw) == [
+        "approval_policy.remind_days_before: needs review_interval_days: there is no due date to remind of",
+        "approval_policy.remind_days_after: needs review_interval_days: there is no due date to remind of",
+        "approval_policy.on_expiry: needs review_interval_days: nothing expires without one",
+    ]
+
+
+def test_a_bad_group_name_is_named(policy_raw: dict[str, Any]) -> None:
+    groups = {"ML_Leads": {"principals": ["arn:aws:iam::111111111111:role/ml-leads"]}}
+    raw = edited(policy_raw, ["approval_policy", "groups"], groups)
+    raw["approval_policy"]["tiers"] = {"High": {"people": 1, "groups": ["ml-leads"]}}
+    del raw["approval_policy"]["incident_group"]
+    problems = problems_for(raw)
+    assert problems[0].startswith("approval_policy.groups.ML_Leads"), problems
+    assert "is not a group name of lower-case letters, digits and single dashes" in problems[0]
+
+
+def test_the_schema_knows_the_approval_policy(policy_raw: dict[str, Any]) -> None:
+    validator = schema_validator()
+    assert [e.message for e in validator.iter_errors(policy_raw)] == []
+    broken = edited(policy_raw, ["approval_policy", "tiers", "Severe"], {"people": 1, "groups": ["ml-leads"]})
+    assert list(validator.iter_errors(broken))
