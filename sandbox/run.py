@@ -437,9 +437,19 @@ class Sandbox:
         ]
 
     def step_gate(self) -> list[str]:
-        self.registry.client("sagemaker").update_model_package(
-            ModelPackageArn=self.package_v2, ModelApprovalStatus="Approved"
-        )
+        sagemaker = self.registry.client("sagemaker")
+        if self.guardrail_policies:
+            # The organization's guardrail SCP keeps Approved for the hub's approval-sync role.
+            try:
+                sagemaker.update_model_package(ModelPackageArn=self.package_v2, ModelApprovalStatus="Approved")
+                refusal = ""
+            except sagemaker.exceptions.ClientError as error:
+                refusal = error.response["Error"]["Message"]
+            expect("explicit deny in a service control policy" in refusal, "the guardrail did not refuse the approval")
+            status = self.package_status(self.package_v2)
+            expect(status == "PendingManualApproval", f"package v2 is {status} after a refused approval")
+            return [f"package v2: Approved by the spoke's administrator -> refused by the guardrail SCP, {status}"]
+        sagemaker.update_model_package(ModelPackageArn=self.package_v2, ModelApprovalStatus="Approved")
         self.pump()
         status = self.package_status(self.package_v2)
         expect(status == "PendingManualApproval", f"package v2 is {status}; the gate should have sent it back")

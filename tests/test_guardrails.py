@@ -333,3 +333,14 @@ def test_a_member_account_that_is_no_spoke_is_refused_by_the_hub_whatever_its_ro
     assert error.value.response["Error"]["Code"] == "AccessDenied"
     assert "no identity-based policy allows the sts:AssumeRole action" in error.value.response["Error"]["Message"]
     sts.assume_role(RoleArn=f"arn:aws:iam::{SPOKE}:role/{SYNC_ROLE}", RoleSessionName="approve")
+
+
+def test_the_local_lifecycle_runs_with_the_guardrail_and_it_refuses_the_spoke_s_approval(guarded: Sandbox) -> None:
+    results = guarded.run()
+    assert [r.ok for r in results] == [True] * 7, [r.lines for r in results if not r.ok]
+    gate = results[5]
+    assert gate.lines == [
+        "package v2: Approved by the spoke's administrator -> refused by the guardrail SCP, PendingManualApproval"
+    ]
+    [record] = refusals_in_history(spoke_of(guarded, SPOKE).session, guarded.endpoint, "UpdateModelPackage")
+    assert record["errorCode"] == "AccessDenied"
