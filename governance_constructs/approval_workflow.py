@@ -263,9 +263,9 @@ class ApprovalWorkflow(Construct):
     ) -> None:
         """Only this role may assume the spokes' approval-sync roles (their trust names it), and only
         in the configured spokes (`spoke_role_statements`): an organization member that is no spoke
-        gets no approval from the hub even if it creates a role of that name. Grows by one ARN per
-        account spoke and one path per OU spoke; `aws_quotas` checks the role's inline policies
-        (at most 10,240 characters together, IAM quotas) at synthesis.
+        gets no approval from the hub even if it creates a role of that name. Grows by one account ID
+        per account spoke and one OU pattern per OU spoke; `aws_quotas` checks the role's policies
+        (inline at most 10,240 characters together, a managed one 6,144; IAM quotas) at synthesis.
         """
         statements, any_account = spoke_role_statements(sync_role, spokes, organization, stack.partition)
         for statement in statements:

@@ -1,11 +1,14 @@
 """Who the spokes are, as IAM principals, for the hub's resource policies (key, bus, bucket).
 
-Two shapes. `organization_grantee` does not grow with the number of spokes: inside an organization
-it admits any principal of the organization (`aws:PrincipalOrgID`), optionally only a role of a
-fixed name (`aws:PrincipalArn`), and leaves the finer decision to a gate that already names the
-spokes (a RAM share, a trust policy). Only outside an organization does it list accounts, because
-there AWS offers nothing else. `spoke_grantees` names the spokes exactly (accounts, and one list of
-OU paths) for the few grants that have no other gate; it grows with the number of spokes.
+Three shapes. `organization_grantee` does not grow with the number of spokes: inside an
+organization it admits any principal of the organization (`aws:PrincipalOrgID`), optionally only a
+role of a fixed name (`aws:PrincipalArn`), and leaves the finer decision to a gate that already
+names the spokes (a RAM share); the card key uses it. Only outside an organization does it list
+accounts, because there AWS offers nothing else. `spoke_grantees` names the spokes exactly
+(accounts, and one list of OU paths) for the exports bucket. `exact_spoke_conditions` and
+`spoke_role_statements` hold a fixed-name role to exactly the configured spokes, by account ID and
+OU path, where a member account that is no spoke could otherwise create a role of that name: the
+governance bus and the roles that assume spoke roles. Those grow by one ID per spoke.
 """
 
 from __future__ import annotations
