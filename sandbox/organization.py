@@ -52,9 +52,13 @@ def emulate_organization(
         # Organizations attaches FullAWSAccess to every OU it creates, as to every account.
         for policy_id in (utils.DEFAULT_SCP_POLICY_ID, utils.DEFAULT_RCP_POLICY_ID):
             backend.attach_policy(PolicyId=policy_id, TargetId=ou_id)
+    # The management account is an account of its organization too (ListAccounts lists it), and
+    # the one SCPs never restrict (emulator.organizations.scp_path).
+    if organization.master_account_id != hub:
+        join_organization(hub, organization.master_account_id)
     joined = []
     for account in members:
-        if account == hub:
+        if account in (hub, organization.master_account_id):
             continue
         join_organization(hub, account)
         joined.append(account)

@@ -267,20 +267,32 @@ def test_a_spoke_administrator_cannot_take_over_the_hub_roles(guarded: Sandbox) 
 
 
 def test_the_management_account_is_not_restricted_by_the_guardrail(guarded: Sandbox) -> None:
-    """SCPs do not restrict the management account: its administrator could change such a rule.
-    (docs/guardrails.md: who holds the management account holds the organization.)"""
-    from emulator.permissions import scp_refusal
-    from emulator.policy import Principal, Request
+    """SCPs do not restrict the management account (docs/guardrails.md): even with the guardrail
+    attached to the organization's root, its administrator changes a rule of the protected name
+    and approves a package, where a spoke's administrator is refused."""
+    from moto.organizations.models import organizations_backends
 
-    rule_arn = f"arn:aws:events:us-east-1:{MANAGEMENT}:rule/{RULE}"
-    admin = f"arn:aws:iam::{MANAGEMENT}:role/OrganizationAccountAccessRole"
-    management = Principal(f"arn:aws:sts::{MANAGEMENT}:assumed-role/OrganizationAccountAccessRole/a", MANAGEMENT, admin)
-    assert scp_refusal(Request("events:DisableRule", rule_arn, management, {"aws:PrincipalArn": admin})) is None
-    spoke_admin = f"arn:aws:iam::{SPOKE}:role/OrganizationAccountAccessRole"
-    spoke = Principal(f"arn:aws:sts::{SPOKE}:assumed-role/OrganizationAccountAccessRole/a", SPOKE, spoke_admin)
-    spoke_rule = f"arn:aws:events:us-east-1:{SPOKE}:rule/{RULE}"
-    reason = scp_refusal(Request("events:DisableRule", spoke_rule, spoke, {"aws:PrincipalArn": spoke_admin}))
-    assert reason == "with an explicit deny in a service control policy"
+    from emulator.sessions import admin_session
+
+    # The guardrail attached to the root as well, so every account of the organization is under it.
+    backend = organizations_backends[guarded.hub.account]["aws"]
+    organization = backend.org
+    assert organization is not None and organization.master_account_id == MANAGEMENT
+    backend.attach_policy(PolicyId=guarded.guardrail_policies[0], TargetId=organization.root_id)
+
+    management = admin_session(MANAGEMENT, guarded.endpoint)
+    events = management.client("events", endpoint_url=guarded.endpoint)
+    events.put_rule(Name=RULE, EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
+    events.disable_rule(Name=RULE)
+    assert events.describe_rule(Name=RULE)["State"] == "DISABLED"
+    sagemaker = management.client("sagemaker", endpoint_url=guarded.endpoint)
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    approved = sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP, InferenceSpecification=INFERENCE, ModelApprovalStatus="Approved"
+    )["ModelPackageArn"]
+    assert sagemaker.describe_model_package(ModelPackageName=approved)["ModelApprovalStatus"] == "Approved"
+    spoke_events = spoke_of(guarded, SPOKE).client("events")
+    assert refused(lambda: spoke_events.disable_rule(Name=RULE)) == "AccessDeniedException"
 
 
 # --- A member account that is no spoke ---------------------------------------------------------------
