@@ -226,7 +226,8 @@ def _iam(response: Any, action: str, account: str, region: str) -> Resolved:
     from moto.iam.models import iam_backends
 
     role = next((r for r in iam_backends[account]["aws"].roles.values() if r.name == name), None)
-    path = role.path if role is not None else "/"
+    # CreateRole names a role that does not exist yet, with its Path.
+    path = role.path if role is not None else (response._get_param("Path") or "/")
     return [f"arn:aws:iam::{account}:role{path}{name}"], {}
 
 
