@@ -25,7 +25,6 @@ is a condition key of UpdateModelPackage and CreateModelPackage (Service Authori
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -150,8 +149,3 @@ class GuardrailPolicy(Construct):
             content=self.document,
             target_ids=list(target_ids),
         )
-
-    @property
-    def size(self) -> int:
-        """The document's size in bytes as compact JSON, what the 5,120-byte quota counts."""
-        return len(json.dumps(self.document, separators=(",", ":")).encode("utf-8"))

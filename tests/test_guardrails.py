@@ -365,3 +365,22 @@ def test_the_local_lifecycle_runs_with_the_guardrail_and_it_refuses_the_spoke_s_
     ]
     [record] = refusals_in_history(spoke_of(guarded, SPOKE).session, guarded.endpoint, "UpdateModelPackage")
     assert record["errorCode"] == "AccessDenied"
+
+
+@pytest.mark.parametrize(("targets", "named"), [([], "at least one"), (["r-ab12"], "'r-ab12'")])
+def test_the_construct_refuses_targets_that_are_no_account_or_ou(targets: list[str], named: str) -> None:
+    from aws_cdk import App, Stack
+
+    from governance_constructs.guardrail_policy import GuardrailPolicy
+
+    with pytest.raises(ValueError, match=named):
+        GuardrailPolicy(
+            Stack(App(), "Guard"),
+            "Guardrail",
+            policy_name="guard",
+            target_ids=targets,
+            partition="aws",
+            forwarding_rule_name=RULE,
+            protected_role_names=[SYNC_ROLE],
+            approval_sync_role_name=SYNC_ROLE,
+        )
