@@ -50,9 +50,11 @@ def ou_spoke_template(config: GovernanceConfig, access: AccessLevel) -> dict[str
 
 
 def build_app(config: GovernanceConfig, app: Any = None) -> Any:
-    """Add the hub, one stack per account spoke and, for OU spokes, the roll-out stack to `app`."""
+    """Add the hub, one stack per account spoke and, for OU spokes, the roll-out stack to `app`; with
+    `organization.guardrails`, the guardrail stack for the management account."""
     from aws_cdk import App, Environment
 
+    from stacks.guardrail_stack import GuardrailStack
     from stacks.hub_stack import HubStack
     from stacks.ou_rollout_stack import OuRolloutStack
     from stacks.spoke_stack import SpokeStack
@@ -83,6 +85,16 @@ def build_app(config: GovernanceConfig, app: Any = None) -> Any:
             spoke_templates={level: ou_spoke_template(config, level) for level in levels},
             env=Environment(account=config.organization.stack_set_admin_account, region=config.region),
             description="Model card governance spokes rolled out to OUs",
+        )
+    if config.guardrails_enabled:
+        assert config.organization is not None and config.organization.management_account is not None
+        # Service control policies are created and attached from the management account.
+        GuardrailStack(
+            app,
+            config.guardrail_stack_name,
+            config=config,
+            env=Environment(account=config.organization.management_account, region=config.region),
+            description="Model card governance guardrail (service control policy) for the spokes",
         )
     return app
 

@@ -101,6 +101,15 @@ RAM_PRINCIPALS_PER_SHARE = Quota(
     "https://docs.aws.amazon.com/ram/latest/userguide/service-quotas.html",
 )
 
+# "Service control policies: 5120 bytes (not characters)"; saved through the API (as CloudFormation
+# does) the document counts exactly as given, white space included. Measured as compact JSON.
+SERVICE_CONTROL_POLICY = Quota(
+    "service control policy",
+    5_120,
+    "bytes",
+    "AWS Organizations User Guide, Quotas for AWS Organizations (maximum size of a policy document)",
+    "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html",
+)
 QUOTAS = (
     TEMPLATE_SIZE,
     RESOURCES_PER_STACK,
@@ -117,6 +126,7 @@ QUOTAS = (
     BUCKET_POLICY,
     FUNCTION_ENVIRONMENT,
     RAM_PRINCIPALS_PER_SHARE,
+    SERVICE_CONTROL_POLICY,
 )
 
 # Upper bounds for values resolved at deploy time. The longest partition, region, account and
@@ -260,6 +270,10 @@ def measure_template(
             found.append(
                 QuotaMeasurement(stack, name_of(logical_id), RAM_PRINCIPALS_PER_SHARE, len(props.get("Principals", [])))
             )
+        elif kind == "AWS::Organizations::Policy" and props.get("Type") == "SERVICE_CONTROL_POLICY":
+            content = props.get("Content", {})
+            size = len(content.encode("utf-8")) if isinstance(content, str) else json_length(content, unit="bytes")
+            found.append(QuotaMeasurement(stack, name_of(logical_id), SERVICE_CONTROL_POLICY, size))
         elif kind == "AWS::CloudFormation::StackSet":
             for index, group in enumerate(props.get("StackInstancesGroup", [])):
                 ous = group.get("DeploymentTargets", {}).get("OrganizationalUnitIds", [])

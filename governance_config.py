@@ -231,12 +231,23 @@ class DeclaredCard:
 
 
 @dataclass(frozen=True)
+class Guardrails:
+    """The service control policy that keeps spoke administrators from silencing their forwarding
+    rule or approving their own packages: on or off, and the accounts and OUs it is attached to
+    (none given: every spoke's account and OU)."""
+
+    enabled: bool = True
+    targets: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Organization:
     id: str
     management_account: str | None = None
     # A member account registered as delegated administrator for StackSets: the OU roll-out then
     # deploys there and acts with CallAs DELEGATED_ADMIN instead of from the management account.
     stack_set_delegated_admin: str | None = None
+    guardrails: Guardrails | None = None
 
     @property
     def stack_set_admin_account(self) -> str | None:
@@ -328,6 +339,19 @@ class GovernanceConfig:
     def spoke_accounts(self) -> tuple[str, ...]:
         return tuple(s.account for s in self.spokes if s.account)
 
+    @property
+    def guardrails_enabled(self) -> bool:
+        guardrails = self.organization.guardrails if self.organization else None
+        return guardrails is not None and guardrails.enabled
+
+    @property
+    def guardrail_targets(self) -> tuple[str, ...]:
+        """Where the guardrail SCP is attached: the configured targets, else every spoke's account or OU."""
+        guardrails = self.organization.guardrails if self.organization else None
+        if guardrails is not None and guardrails.targets is not None:
+            return guardrails.targets
+        return tuple(target for s in self.spokes if (target := s.account or s.ou))
+
     # Physical names. Each is one the service or another account must know in advance: spokes
     # target the bus and bucket by ARN, the hub assumes the spoke role by ARN.
     @property
@@ -358,6 +382,19 @@ class GovernanceConfig:
     def registry_forwarding_role_name(self) -> str:
         """The role each spoke's forwarding rule sends events with; the hub bus admits it by name."""
         return f"{self.prefix}-registry-forwarding"
+
+    @property
+    def registry_forwarding_rule_name(self) -> str:
+        """Each spoke's forwarding rule, named so the guardrail SCP can protect it by ARN."""
+        return f"{self.prefix}-registry-forwarding"
+
+    @property
+    def guardrail_policy_name(self) -> str:
+        return f"{self.prefix}-guardrails"
+
+    @property
+    def guardrail_stack_name(self) -> str:
+        return f"{self.prefix}-guardrails"
 
     def stack_set_name(self, level: AccessLevel) -> str:
         return f"{self.prefix}-spoke-{level.value}"
@@ -453,6 +490,8 @@ class GovernanceConfig:
             if s.account and s.access.can_edit
         ]
         names.append(("AWS::IAM::Role", "RoleName", self.registry_forwarding_role_name))
+        names.append(("AWS::Events::Rule", "Name", self.registry_forwarding_rule_name))
+        names.append(("AWS::Organizations::Policy", "Name", self.guardrail_policy_name))
         names += [
             ("AWS::CloudFormation::StackSet", "StackSetName", self.stack_set_name(level)) for level in AccessLevel
         ]
@@ -732,6 +771,33 @@ class HubSection(_Section):
         return self
 
 
+# An account ID or an OU ID, as AWS Organizations' AttachPolicy takes a TargetId (botocore's
+# organizations model, PolicyTargetId, also takes a root ID: the guardrail binds spokes, not the root).
+GUARDRAIL_TARGET_PATTERN = re.compile(r"^(\d{12}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$", re.ASCII)
+
+
+class GuardrailsSection(_Section):
+    """A service control policy that denies spoke administrators what would silence the hub: changing
+    the forwarding rule or the hub's roles, and approving a model package themselves."""
+
+    enabled: Flag = True
+    """Whether the guardrail stack (for the management account) is synthesized."""
+    targets: Omittable[
+        Annotated[
+            list[Annotated[str, Text("an account or OU ID (ou-ab12-cdef3456)", pattern=GUARDRAIL_TARGET_PATTERN)]],
+            Field(min_length=1),
+            Explained("must be a non-empty list of account and OU IDs"),
+        ]
+    ] = None
+    """The accounts and OUs the policy is attached to; by default every spoke's account or OU."""
+
+    @field_validator("targets")
+    @classmethod
+    def check_targets(cls, targets: list[str] | None) -> list[str] | None:
+        _refuse(_repeats("targets", targets or []))
+        return targets
+
+
 class OrganizationSection(_Section):
     """The AWS Organization of the spokes; needed for OU spokes."""
 
@@ -741,12 +807,31 @@ class OrganizationSection(_Section):
     """Needed for OU spokes: RAM names an OU by an ARN in the management account."""
     stack_set_delegated_admin: Omittable[AccountId] = None
     """A member account registered as delegated administrator for StackSets, to deploy the OU roll-out."""
+    guardrails: Omittable[GuardrailsSection] = None
+    """A service control policy for the spokes, deployed in the management account."""
 
     @model_validator(mode="after")
     def check_the_delegated_admin_is_a_member(self) -> Self:
         if self.stack_set_delegated_admin is not None and self.stack_set_delegated_admin == self.management_account:
             problem = "is the management account; leave it out to deploy the OU roll-out from the management account"
             _refuse([(("stack_set_delegated_admin",), problem, self.stack_set_delegated_admin)])
+        return self
+
+    @model_validator(mode="after")
+    def check_guardrails(self) -> Self:
+        guardrails = self.guardrails
+        if guardrails is None or not guardrails.enabled:
+            return self
+        refusals: list[Refusal] = []
+        if self.management_account is None:
+            problem = "needs organization.management_account: the guardrail SCP is created there"
+            refusals.append((("guardrails", "enabled"), problem, guardrails.enabled))
+        for index, target in enumerate(guardrails.targets or []):
+            # "SCPs don't affect users or roles in the management account" (Organizations User Guide, SCPs).
+            if target == self.management_account:
+                problem = "is the management account, which service control policies never restrict"
+                refusals.append((("guardrails", "targets", index), problem, target))
+        _refuse(refusals)
         return self
 
 
@@ -1206,6 +1291,25 @@ class ConfigFile(_Section):
 
     # A rule across sections sees only the sections that passed (pydantic's `info.data`), so a bad
     # hub account is not also reported as "a spoke equal to the hub".
+    @field_validator("organization")
+    @classmethod
+    def check_guardrail_targets(
+        cls, organization: OrganizationSection | None, info: ValidationInfo
+    ) -> OrganizationSection | None:
+        hub: HubSection | None = info.data.get("hub")
+        guardrails = organization.guardrails if organization else None
+        if hub is not None and guardrails is not None:
+            # The hub's own workflow sets package status there; the guardrail binds spokes.
+            problem = "is the hub account; the guardrail binds spoke administrators, not the hub"
+            _refuse(
+                [
+                    (("guardrails", "targets", index), problem, target)
+                    for index, target in enumerate(guardrails.targets or [])
+                    if target == hub.account
+                ]
+            )
+        return organization
+
     @field_validator("spokes")
     @classmethod
     def check_spokes(cls, spokes: list[SpokeSection], info: ValidationInfo) -> list[SpokeSection]:
@@ -1214,6 +1318,16 @@ class ConfigFile(_Section):
         for index, spoke in enumerate(spokes):
             if hub is not None and spoke.account == hub.account:
                 problem = "is the hub account; the hub owns the cards and is not a spoke"
+                refusals.append(((index, "account"), problem, spoke.account))
+            organization_seen: OrganizationSection | None = info.data.get("organization")
+            if (
+                spoke.account is not None
+                and organization_seen is not None
+                and organization_seen.guardrails is not None
+                and organization_seen.guardrails.enabled
+                and spoke.account == organization_seen.management_account
+            ):
+                problem = "is the management account, which the guardrail service control policy cannot restrict"
                 refusals.append(((index, "account"), problem, spoke.account))
             # `organization` is missing from info.data when it was refused itself.
             if spoke.ou is not None and "organization" in info.data:
@@ -1313,6 +1427,20 @@ class ConfigFile(_Section):
         _refuse(refusals)
         return self
 
+    def _organization(self) -> Organization | None:
+        if self.organization is None:
+            return None
+        section = self.organization
+        guardrails = section.guardrails
+        return Organization(
+            id=section.id,
+            management_account=section.management_account,
+            stack_set_delegated_admin=section.stack_set_delegated_admin,
+            guardrails=Guardrails(guardrails.enabled, tuple(guardrails.targets) if guardrails.targets else None)
+            if guardrails
+            else None,
+        )
+
     def governance_config(self) -> GovernanceConfig:
         """The frozen config the app reads: the hub's fields at the top, lists as tuples."""
         sections = {
@@ -1335,7 +1463,7 @@ class ConfigFile(_Section):
             hub_account=self.hub.account,
             region=self.hub.region,
             card_key_arn=self.hub.card_key_arn,
-            organization=Organization(**self.organization.model_dump()) if self.organization else None,
+            organization=self._organization(),
             spokes=tuple(Spoke(**spoke.model_dump()) for spoke in self.spokes),
             cards=tuple(DeclaredCard(**card.model_dump()) for card in self.cards),
             report=ReportOptions(**self.report.model_dump()),

@@ -45,6 +45,27 @@ RECORDED_OPERATIONS = (
     "CreateModelPackage",
     "UpdateModelPackage",
 )
+# Refusals recorded as well: AWS records a call its authorization denies, with the error
+# ("CloudTrail record contents": errorCode, errorMessage). Here: the governed SageMaker writes, and
+# the calls on forwarding rules and roles that the organization's guardrail SCP denies.
+RECORDED_REFUSALS = (
+    *(f"sagemaker:{operation}" for operation in RECORDED_OPERATIONS),
+    "events:DisableRule",
+    "events:DeleteRule",
+    "events:PutRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:DeleteRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+)
+# The error code CloudTrail records for a refused authorization. AWS's pages show "AccessDenied" for
+# IAM-denied calls; for SageMaker they do not say, and the API answers AccessDeniedException. The
+# emulator records "AccessDenied" for every refusal (docs/emulator.md, "Where AWS's docs are silent").
+REFUSAL_ERROR_CODE = "AccessDenied"
 # CloudTrail replaces the value of a parameter the service marks sensitive (botocore: ModelCardContent
 # has "sensitive": true) and keeps the key.
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -294,6 +315,48 @@ def record_call(
     record = Record(event, username, _resources(operation, params, result or {}, account, region), visible=not _held)
     records(account, region).append(record)
     _deliver_to_eventbridge(account, region, event)
+    return record
+
+
+def record_refusal(response: Any, action: str, message: str) -> Record:
+    """Record a call its authorization refused, in the caller's account and region, with
+    errorCode AccessDenied and no response."""
+    service, operation = action.split(":", 1)
+    if service == "sagemaker":
+        params = {k: v for k, v in json.loads(response.body or "{}").items() if v is not None}
+        parameters = request_parameters(operation, params)
+        resources = _resources(operation, params, {}, response.current_account, response.region)
+    else:
+        query = getattr(response, "querystring", {}) or {}
+        raw = json.loads(response.body or "{}") if service == "events" else {k: v[0] for k, v in query.items()}
+        parameters = {_lower_camel(k): v for k, v in raw.items() if k not in ("Action", "Version")}
+        resources = []
+    account: str = response.current_account
+    region: str = response.region
+    identity, username = user_identity(response.get_access_key(), account)
+    event: dict[str, Any] = {
+        "eventVersion": "1.11",
+        "userIdentity": identity,
+        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": f"{service}.amazonaws.com",
+        "eventName": operation,
+        "awsRegion": region,
+        "sourceIPAddress": "127.0.0.1",
+        "userAgent": response.headers.get("User-Agent", ""),
+        "errorCode": REFUSAL_ERROR_CODE,
+        "errorMessage": message,
+        "requestParameters": parameters,
+        "responseElements": None,
+        "requestID": str(uuid.uuid4()),
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    record = Record(event, username, resources, visible=not _held)
+    records(account, region).append(record)
     return record
 
 

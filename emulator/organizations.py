@@ -4,6 +4,8 @@ which organizational unit an account sits in."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import AccessKey, IAMBackend
@@ -95,6 +97,37 @@ def install() -> None:
         _give_organization_access(self)
 
     IAMBackend.initialize_service_roles = initialize_service_roles  # type: ignore[method-assign]
+    _install_policy_size_quota()
+
+
+# "Maximum size of a policy document: Service control policies: 5120 bytes (not characters)" (Quotas
+# for AWS Organizations); saved through the API the document counts as given. CreatePolicy and
+# UpdatePolicy answer ConstraintViolationException with reason POLICY_CONTENT_LIMIT_EXCEEDED
+# (Organizations API reference, ConstraintViolationException); moto took any size.
+SCP_MAX_BYTES = 5_120
+
+
+def _install_policy_size_quota() -> None:
+    from moto.organizations.exceptions import ConstraintViolationException
+    from moto.organizations.models import OrganizationsBackend
+
+    def checked(original: Any) -> Any:
+        def call(self: Any, **kwargs: Any) -> Any:
+            content = kwargs.get("Content")
+            is_scp = kwargs.get("Type", SERVICE_CONTROL_POLICY) == SERVICE_CONTROL_POLICY
+            if "PolicyId" in kwargs:
+                is_scp = self.get_policy_by_id(kwargs["PolicyId"]).type == SERVICE_CONTROL_POLICY
+            if is_scp and content is not None and len(str(content).encode("utf-8")) > SCP_MAX_BYTES:
+                raise ConstraintViolationException(
+                    "You provided a value that does not match the required pattern or exceeds the "
+                    "maximum size (POLICY_CONTENT_LIMIT_EXCEEDED)."
+                )
+            return original(self, **kwargs)
+
+        return call
+
+    OrganizationsBackend.create_policy = checked(OrganizationsBackend.create_policy)  # type: ignore[method-assign]
+    OrganizationsBackend.update_policy = checked(OrganizationsBackend.update_policy)  # type: ignore[method-assign]
 
 
 def organization_of(account: str) -> tuple[str, list[str]] | None:
@@ -113,3 +146,57 @@ def organization_of(account: str) -> tuple[str, list[str]] | None:
             parent = next((ou.parent_id for ou in org.ou if ou.id == parent), None)
         return org.org.id, [f"{org.org.id}/{'/'.join(path)}/"]
     return None
+
+
+# --- Service control policies --------------------------------------------------------------------------
+# "SCP evaluation" (AWS Organizations User Guide): to allow an action in an account, every level of the
+# direct path from the root to the account (the root, each OU, the account itself) needs an SCP that
+# allows it (FullAWSAccess is attached to each by default); an explicit Deny in any SCP on that path
+# denies. "SCPs don't affect users or roles in the management account", nor service-linked roles; they
+# do affect every IAM user and role of a member account, its root user included ("Service control
+# policies (SCPs)", same guide). SCPs are in force only while the SERVICE_CONTROL_POLICY type is
+# enabled in the root (EnablePolicyType); until then attached SCPs decide nothing.
+
+SERVICE_LINKED_ROLE_PATH = ":role/aws-service-role/"  # IAM User Guide, "Using service-linked roles"
+
+
+@dataclass(frozen=True)
+class ScpLevel:
+    """One level of an account's path from the root: the root, an OU or the account, and the SCP
+    documents attached to it."""
+
+    target: str
+    documents: tuple[str, ...]
+
+
+def scp_path(account: str) -> list[ScpLevel] | None:
+    """The SCPs on the account's path from the root, level by level; None when no SCP applies
+    (no organization, the management account, or SCPs not enabled in the root)."""
+    for owner in list(organizations_backends.keys()):
+        backend = organizations_backends[owner]["aws"]
+        org = backend.org
+        if org is None:
+            continue
+        member = next((a for a in backend.accounts if a.id == account), None)
+        if member is None or account == org.master_account_id:
+            continue
+        root = next((ou for ou in backend.ou if ou.id == org.root_id), None)
+        if root is None or not any(t["Type"] == SERVICE_CONTROL_POLICY for t in getattr(root, "policy_types", [])):
+            return None
+        levels = [_level(member.id, member.attached_policies)]
+        parent: str | None = member.parent_id
+        while parent:
+            unit = next((ou for ou in backend.ou if ou.id == parent), None)
+            if unit is None:
+                break
+            levels.insert(0, _level(unit.id, unit.attached_policies))
+            parent = unit.parent_id if unit.id != org.root_id else None
+        return levels
+    return None
+
+
+SERVICE_CONTROL_POLICY = "SERVICE_CONTROL_POLICY"
+
+
+def _level(target: str, attached: list[Any]) -> ScpLevel:
+    return ScpLevel(target, tuple(str(p.content) for p in attached if p.type == SERVICE_CONTROL_POLICY))

@@ -19,8 +19,9 @@ logic", IAM User Guide), for the resources `emulator.resources` resolves:
   User Guide).
 
 Resource policies read: S3 bucket policies, KMS key policies, DynamoDB table policies, SQS queue
-policies, SNS topic policies, EventBridge bus policies, IAM role trust policies. Not evaluated: SCPs, permission
-boundaries, session policies, ACLs, VPC endpoint policies (docs/emulator.md, "Not evaluated").
+policies, SNS topic policies, EventBridge bus policies, IAM role trust policies; and the service control
+policies of the caller's organization (`scp_refusal`, once SCPs are enabled in its root). Not evaluated:
+RCPs, permission boundaries, session policies, ACLs, VPC endpoint policies (docs/emulator.md, "Not evaluated").
 
 Evaluation is on by default; `EMULATOR_PERMISSIONS=off` (or `set_enforcement(False)`) turns it
 off, and then every authenticated or unauthenticated call is allowed, as in plain moto.
@@ -58,7 +59,7 @@ from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
 
 from emulator.core import AccessDeniedException
-from emulator.organizations import organization_of
+from emulator.organizations import SERVICE_LINKED_ROLE_PATH, organization_of, scp_path
 from emulator.policy import ContextValue, Principal, Request, Statement, decide, statements_of
 from emulator.ram import share_actions, share_reaches
 from emulator.resources import encryption_context_keys, key_arn, resolve
@@ -317,6 +318,27 @@ def authorize_shared_card(owner: str, region: str, caller: str, caller_arn: str,
 # --- The decision -----------------------------------------------------------------------------------
 
 
+def scp_refusal(request: Request) -> str | None:
+    """Why the service control policies on the caller's path refuse the request, or None.
+
+    AWS evaluates the SCPs of the caller's account for every request a principal of a member
+    account makes, its root user included; a service acting for itself and a service-linked role
+    are outside them, and so is every principal of the management account (`scp_path`).
+    """
+    principal = request.principal
+    if principal.service is not None or SERVICE_LINKED_ROLE_PATH in principal.principal_arn:
+        return None
+    levels = scp_path(principal.account)
+    if levels is None:
+        return None
+    decisions = [[decide(parsed_policy(doc), request, resource_policy=False) for doc in lv.documents] for lv in levels]
+    if any(denied for level in decisions for denied, _ in level):
+        return "with an explicit deny in a service control policy"
+    if not all(any(allowed for _, allowed in level) for level in decisions):
+        return f"no service control policy allows the {request.action} action"
+    return None
+
+
 def evaluate(
     service: str,
     action: str,
@@ -327,6 +349,9 @@ def evaluate(
 ) -> str | None:
     """None when allowed, else the reason AWS gives ("because ...")."""
     request = Request(action, resource, principal, context)
+    scp_reason = scp_refusal(request)
+    if scp_reason is not None:
+        return scp_reason
     identity_denied, identity_allowed = decide(identity, request, resource_policy=False)
     if identity_denied:
         return "with an explicit deny in an identity-based policy"
@@ -426,9 +451,22 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     if action == "sts:AssumeRole" and inherited is not None:
         own_context["sts:SourceIdentity"] = inherited  # set once, it cannot change
     for arn in resources:
-        authorize(service, action, arn, principal, identity, {**context, **own_context})
+        try:
+            authorize(service, action, arn, principal, identity, {**context, **own_context})
+        except Exception as refusal:
+            _record_refusal(response, action, refusal)
+            raise
         if action == "sts:AssumeRole" and response is not None and response._get_param("SourceIdentity"):
             authorize(service, "sts:SetSourceIdentity", arn, principal, identity, {**context, **own_context})
+
+
+def _record_refusal(response: Any, action: str, refusal: Exception) -> None:
+    """CloudTrail records a refused call too (emulator.cloudtrail.RECORDED_REFUSALS)."""
+    from emulator.cloudtrail import RECORDED_REFUSALS, record_refusal
+
+    if response is not None and action in RECORDED_REFUSALS:
+        message = getattr(refusal, "message", None) or str(refusal)
+        record_refusal(response, action, str(message))
 
 
 def install() -> None:

@@ -54,10 +54,13 @@ def _sagemaker(response: Any, action: str, account: str, region: str) -> Resolve
         return [arn], context
     if action == "CreateModelPackage":
         # The version does not exist yet; AWS authorizes the new package's ARN within its group.
+        # sagemaker:ModelApprovalStatus is a condition key of CreateModelPackage too (Service
+        # Authorization Reference, Amazon SageMaker): a package may be registered already Approved.
         group = param("ModelPackageGroupName") or ""
-        return [_arn("sagemaker", region, account, f"model-package/{group}")], life_cycle_context(
-            param("ModelLifeCycle")
-        )
+        created = life_cycle_context(param("ModelLifeCycle"))
+        if param("ModelApprovalStatus"):
+            created["sagemaker:ModelApprovalStatus"] = param("ModelApprovalStatus")
+        return [_arn("sagemaker", region, account, f"model-package/{group}")], created
     if action in ("CreateModelPackageGroup", "DescribeModelPackageGroup", "DeleteModelPackageGroup"):
         name = param("ModelPackageGroupName") or ""
         arn = name if name.startswith("arn:") else _arn("sagemaker", region, account, f"model-package-group/{name}")
@@ -171,7 +174,8 @@ def _events(response: Any, action: str, account: str, region: str) -> Resolved:
         return arns, {"events:source": sources, "events:detail-type": detail_types}
     if action in ("CreateEventBus", "DescribeEventBus", "DeleteEventBus", "PutPermission", "RemovePermission"):
         return [bus_arn(param("Name") or param("EventBusName"), account, region)], {}
-    rule = param("Rule") or (param("Name") if action in ("PutRule", "DescribeRule", "DeleteRule") else None)
+    named = ("PutRule", "DescribeRule", "DeleteRule", "EnableRule", "DisableRule")
+    rule = param("Rule") or (param("Name") if action in named else None)
     if rule:
         bus = param("EventBusName")
         path = f"rule/{rule}" if not bus or bus == "default" else f"rule/{bus.rsplit('/', 1)[-1]}/{rule}"
@@ -217,6 +221,20 @@ def _sts(response: Any, action: str, account: str, region: str) -> Resolved:
     return ["*"], {}
 
 
+def _iam(response: Any, action: str, account: str, region: str) -> Resolved:
+    """A call on one role (RoleName) is authorized against the role's ARN, its path included (Service
+    Authorization Reference, IAM: resource type role, `arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}`)."""
+    name = response._get_param("RoleName")
+    if not name:
+        return ["*"], {}
+    from moto.iam.models import iam_backends
+
+    role = next((r for r in iam_backends[account]["aws"].roles.values() if r.name == name), None)
+    # CreateRole names a role that does not exist yet, with its Path.
+    path = role.path if role is not None else (response._get_param("Path") or "/")
+    return [f"arn:aws:iam::{account}:role{path}{name}"], {}
+
+
 RESOLVERS: dict[str, Callable[[Any, str, str, str], Resolved]] = {
     "sagemaker": _sagemaker,
     "kms": _kms,
@@ -226,6 +244,7 @@ RESOLVERS: dict[str, Callable[[Any, str, str, str], Resolved]] = {
     "events": _events,
     "ram": _ram,
     "sts": _sts,
+    "iam": _iam,
 }
 
 

@@ -30,6 +30,7 @@ from governance_constructs.dead_letters import DeadLetterQueue
 from governance_constructs.event_forwarding import model_package_state_change_pattern
 from governance_constructs.hub_function import HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
+from governance_constructs.spoke_principals import spoke_role_statements
 
 EVIDENCE_PREFIX = "evidence"
 
@@ -328,40 +329,23 @@ class ApprovalWorkflow(Construct):
     def _grant_spoke_approval(
         role: iam.IRole, stack: Stack, sync_role: str, spokes: Sequence[Spoke], organization: Organization | None
     ) -> None:
-        """Only this role may assume the spokes' approval-sync roles (their trust names it).
-
-        Inside an organization one statement of constant size: the sync role's fixed name in any
-        account (`iam::*:role/<name>`) of the organization (`aws:ResourceOrgID`, a global
-        condition key present when the resource's account is in an organization; IAM User Guide,
-        "AWS global condition context keys"). Only accounts with a spoke stack have that role.
-        Outside an organization the role ARN of each spoke account is listed (a role's inline
-        policies hold at most 10,240 characters together, IAM quotas).
+        """Only this role may assume the spokes' approval-sync roles (their trust names it), and only
+        in the configured spokes (`spoke_role_statements`): an organization member that is no spoke
+        gets no approval from the hub even if it creates a role of that name. Grows by one account ID
+        per account spoke and one OU pattern per OU spoke; `aws_quotas` checks the role's policies
+        (inline at most 10,240 characters together, a managed one 6,144; IAM quotas) at synthesis.
         """
-        if not spokes:
+        statements, any_account = spoke_role_statements(sync_role, spokes, organization, stack.partition)
+        for statement in statements:
+            role.add_to_principal_policy(statement)
+        if any_account is None:
             return
-        if organization is None:
-            accounts = sorted({s.account for s in spokes if s.account})
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["sts:AssumeRole"],
-                    resources=[f"arn:{stack.partition}:iam::{a}:role/{sync_role}" for a in accounts],
-                )
-            )
-            return
-        any_account = f"arn:{stack.partition}:iam::*:role/{sync_role}"
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[any_account],
-                conditions={"StringEquals": {"aws:ResourceOrgID": organization.id}},
-            )
-        )
-        policy = role.node.try_find_child("DefaultPolicy")
-        assert policy is not None
+        # On the role: with many spokes the CDK moves statements past its inline size into managed
+        # policies of the role (OverflowPolicy), which the acknowledgement must cover too.
         acknowledge(
-            policy,
+            role,
             f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_account)}]",
-            "Spoke accounts are not all known at synth (accounts join and leave OUs) and listing "
-            "them would outgrow the role's policy quota; the statement names the approval-sync "
-            "role and requires the role's account to be in the organization.",
+            "Spoke accounts under OUs are not known at synth (accounts join and leave OUs); each "
+            "statement names the approval-sync role and requires the role's account to be a configured "
+            "spoke account (aws:ResourceAccount) or under a configured OU (aws:ResourceOrgPaths).",
         )

@@ -17,6 +17,7 @@ from governance_config import Organization, Spoke
 from governance_constructs.event_forwarding import model_package_state_change_pattern
 from governance_constructs.hub_function import HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
+from governance_constructs.spoke_principals import spoke_role_statements
 
 
 class AutoLinker(Construct):
@@ -135,32 +136,24 @@ class AutoLinker(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )
-        any_reader = f"arn:{stack.partition}:iam::*:role/{registry_reader_role_name}"
-        if reads_reports and organization is None:
+        any_reader: str | None = None
+        if reads_reports and registry_reader_role_name is not None:
             # A new version's evaluation reports are read in its spoke, through the reader role.
-            accounts = sorted({s.account for s in spokes if s.account})
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["sts:AssumeRole"],
-                    resources=[f"arn:{stack.partition}:iam::{a}:role/{registry_reader_role_name}" for a in accounts],
-                )
+            statements, any_reader = spoke_role_statements(
+                registry_reader_role_name, spokes, organization, stack.partition
             )
-        elif reads_reports and organization is not None:
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["sts:AssumeRole"],
-                    resources=[any_reader],
-                    conditions={"StringEquals": {"aws:ResourceOrgID": organization.id}},
-                )
-            )
+            for statement in statements:
+                role.add_to_policy(statement)
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None
-        if reads_reports and organization is not None:
+        if any_reader is not None:
+            # On the role: with many spokes the CDK moves statements into OverflowPolicy managed policies.
             acknowledge(
-                policy,
+                role,
                 f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_reader)}]",
-                "Spoke accounts are not all known at synth (accounts join and leave OUs); the statement "
-                "names the registry-reader role and requires the role's account to be in the organization.",
+                "Spoke accounts under OUs are not known at synth (accounts join and leave OUs); each statement "
+                "names the registry-reader role and requires the role's account to be a configured spoke "
+                "account (aws:ResourceAccount) or under a configured OU (aws:ResourceOrgPaths).",
             )
         acknowledge(
             policy,

@@ -24,7 +24,9 @@ class RegistryEventForwarding(Construct):
     does not grow with the number of spokes.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, hub_bus_arn: str, role_name: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hub_bus_arn: str, role_name: str, rule_name: str
+    ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self,
@@ -37,6 +39,8 @@ class RegistryEventForwarding(Construct):
         self.rule = events.Rule(
             self,
             "Rule",
+            # Named (from config) so the organization's guardrail SCP can protect it by ARN.
+            rule_name=rule_name,
             description="Forward Model Registry events to the model card governance hub",
             event_pattern=model_package_state_change_pattern(),
         )

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from governance_config import Organization, Spoke
 from governance_constructs.aws_facts import MODEL_CARD_STATE_CHANGE, MODEL_PACKAGE_STATE_CHANGE, SAGEMAKER_SOURCE
-from governance_constructs.spoke_principals import merge_conditions, organization_grantee
+from governance_constructs.spoke_principals import exact_spoke_conditions, merge_conditions, organization_grantee
 
 # The only events a spoke's forwarding rule has reason to send (EventBridge User Guide, example
 # policy "Send events to a custom bus in a different account": events:source, events:detail-type).
@@ -25,14 +25,16 @@ class GovernanceEventBus(Construct):
     """A custom bus the spokes forward their Model Registry events to; it accepts only SageMaker's
     model package and model card state changes.
 
-    The name is fixed (from config) because each spoke's forwarding rule targets it by ARN. The
-    policy is one statement whose size does not depend on the number of spokes inside an
-    organization: any principal of the organization (`aws:PrincipalOrgID`) that is the spokes'
-    forwarding role, whose name is fixed (`aws:PrincipalArn`). Both are global condition keys,
-    present in every signed request (IAM User Guide, "AWS global condition context keys"); the
-    EventBridge entry of the Service Authorization Reference lists only service keys for
-    PutEvents. A bus policy holds at most 10,240 characters (EventBridge quotas). Outside an
-    organization the statement lists the spoke accounts, the only way AWS offers there.
+    The name is fixed (from config) because each spoke's forwarding rule targets it by ARN. Inside
+    an organization the policy admits the spokes' forwarding role, whose name is fixed
+    (`aws:PrincipalArn`), in exactly the configured spokes: the account spokes by
+    `aws:PrincipalAccount`, the OU spokes by `aws:PrincipalOrgPaths` (one statement each). A member
+    account that is no spoke is refused even when it creates a role of that name. These are global
+    condition keys, present in every signed request (IAM User Guide, "AWS global condition context
+    keys"); the EventBridge entry of the Service Authorization Reference lists only service keys
+    for PutEvents. A bus policy holds at most 10,240 characters (EventBridge quotas): it grows by
+    one account ID per account spoke and one path per OU spoke, and `aws_quotas` checks it at
+    synthesis. Outside an organization the statement lists the spoke accounts as principals.
     """
 
     def __init__(
@@ -51,17 +53,35 @@ class GovernanceEventBus(Construct):
         # that resource's deprecated `principal` property, so synth would warn (and fail under
         # JSII_DEPRECATED=fail). The ARN is built from the name: the bus cannot GetAtt itself.
         self.policy: iam.PolicyDocument | None = None
-        grantee = organization_grantee(spokes, organization, principal_arn=forwarding_role_arn_pattern)
-        if grantee is None:
+        bus_arn = Stack.of(self).format_arn(service="events", resource="event-bus", resource_name=bus_name)
+        forwarding_role = {"ArnLike": {"aws:PrincipalArn": forwarding_role_arn_pattern}}
+        statements: list[iam.PolicyStatement] = []
+        if organization is not None:
+            for index, spokes_condition in enumerate(exact_spoke_conditions(spokes, organization, side="Principal")):
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="SpokesPutEvents" if index == 0 else f"SpokesPutEvents{index}",
+                        principals=[iam.AnyPrincipal()],
+                        actions=["events:PutEvents"],
+                        resources=[bus_arn],
+                        conditions=merge_conditions(spokes_condition, forwarding_role, ACCEPTED_EVENTS),
+                    )
+                )
+        else:
+            grantee = organization_grantee(spokes, organization, principal_arn=forwarding_role_arn_pattern)
+            if grantee is not None:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="SpokesPutEvents",
+                        principals=list(grantee.principals),
+                        actions=["events:PutEvents"],
+                        resources=[bus_arn],
+                        conditions=merge_conditions(grantee.conditions, ACCEPTED_EVENTS),
+                    )
+                )
+        if not statements:
             return
-        statement = iam.PolicyStatement(
-            sid="SpokesPutEvents",
-            principals=list(grantee.principals),
-            actions=["events:PutEvents"],
-            resources=[Stack.of(self).format_arn(service="events", resource="event-bus", resource_name=bus_name)],
-            conditions=merge_conditions(grantee.conditions, ACCEPTED_EVENTS),
-        )
-        self.policy = iam.PolicyDocument(statements=[statement])
+        self.policy = iam.PolicyDocument(statements=statements)
         cfn_bus = self.bus.node.default_child
         assert isinstance(cfn_bus, events.CfnEventBus)
         cfn_bus.policy = self.policy.to_json()

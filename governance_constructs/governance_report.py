@@ -25,6 +25,7 @@ from governance_constructs.evidence_archive import ANCHORS_PREFIX, EVIDENCE_PREF
 from governance_constructs.hub_function import RUNTIME, HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
 from governance_constructs.registry_reader_role import acknowledge_registry_reads, registry_read_statements
+from governance_constructs.spoke_principals import spoke_role_statements
 
 # The Lambda runtime ships boto3 only; the page is rendered with Jinja2 (and its MarkupSafe).
 TEMPLATE_ENGINE = ("jinja2", "markupsafe")
@@ -182,26 +183,12 @@ class GovernanceReport(Construct):
         statements[0].add_actions("sagemaker:ListModelCards")
         for statement in statements:
             role.add_to_principal_policy(statement)
-        # As the approval workflow does for the sync roles: outside an organization each spoke's
-        # reader ARN; inside one, one statement of constant size held to the organization.
-        any_account = f"arn:{stack.partition}:iam::*:role/{self._reader_role_name}"
-        if self._organization is None:
-            accounts = sorted({s.account for s in self._spokes if s.account})
-            if accounts:
-                role.add_to_principal_policy(
-                    iam.PolicyStatement(
-                        actions=["sts:AssumeRole"],
-                        resources=[f"arn:{stack.partition}:iam::{a}:role/{self._reader_role_name}" for a in accounts],
-                    )
-                )
-        elif self._spokes:
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["sts:AssumeRole"],
-                    resources=[any_account],
-                    conditions={"StringEquals": {"aws:ResourceOrgID": self._organization.id}},
-                )
-            )
+        # As the approval workflow does for the sync roles: the reader role in exactly the spokes.
+        statements, any_account = spoke_role_statements(
+            self._reader_role_name, self._spokes, self._organization, stack.partition
+        )
+        for statement in statements:
+            role.add_to_principal_policy(statement)
         policy = role.node.try_find_child("DefaultPolicy")
         assert policy is not None
         acknowledge_registry_reads(policy, stack)
@@ -212,11 +199,12 @@ class GovernanceReport(Construct):
                 "Cards and evidence objects are created at run time, one per model version; the grant "
                 "is read-only, held to this account and region, and evidence to its two prefixes.",
             )
-        if self._organization is not None and self._spokes:
+        if any_account is not None:
+            # On the role: with many spokes the CDK moves statements into OverflowPolicy managed policies.
             acknowledge(
-                policy,
+                role,
                 f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_account)}]",
-                "Spoke accounts are not all known at synth (accounts join and leave OUs) and listing "
-                "them would outgrow the role's policy quota; the statement names the registry-reader "
-                "role and requires the role's account to be in the organization.",
+                "Spoke accounts under OUs are not known at synth (accounts join and leave OUs); each "
+                "statement names the registry-reader role and requires the role's account to be a configured "
+                "spoke account (aws:ResourceAccount) or under a configured OU (aws:ResourceOrgPaths).",
             )

@@ -307,7 +307,8 @@ def name_rules(deployed: Deployed) -> None:
     """Rule ARNs, known before the rules exist: queue policies name the rules that may send."""
     for logical_id, props in deployed.resources("AWS::Events::Rule"):
         bus = props.get("EventBusName")
-        path = f"rule/{deployed.resolve(bus)}/{logical_id}" if bus else f"rule/{logical_id}"
+        name = props.get("Name") or logical_id
+        path = f"rule/{deployed.resolve(bus)}/{name}" if bus else f"rule/{name}"
         deployed.attrs[(logical_id, "Arn")] = f"arn:aws:events:{REGION}:{deployed.account}:{path}"
 
 
@@ -386,7 +387,8 @@ def provision_rules(deployed: Deployed) -> None:
         trigger = {"EventPattern": json.dumps(props["EventPattern"])} if "EventPattern" in props else {}
         if "ScheduleExpression" in props:
             trigger["ScheduleExpression"] = props["ScheduleExpression"]
-        events.put_rule(Name=logical_id, EventBusName=bus, **trigger)
+        name = props.get("Name") or logical_id  # a named rule (the spokes' forwarding rule) keeps its name
+        events.put_rule(Name=name, EventBusName=bus, **trigger)
         targets = []
         for index, target in enumerate(props.get("Targets", [])):
             arn = target["Arn"]
@@ -394,7 +396,7 @@ def provision_rules(deployed: Deployed) -> None:
             targets.append(
                 {"Id": f"target{index}", "Arn": deployed.resolve(arn) if is_function or isinstance(arn, dict) else arn}
             )
-        events.put_targets(Rule=logical_id, EventBusName=bus, Targets=targets)
+        events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
 
 
 def provision_spoke(deployed: Deployed) -> None:
@@ -405,9 +407,10 @@ def provision_spoke(deployed: Deployed) -> None:
     provision_iam(deployed)
     events = deployed.client("events")
     for logical_id, props in deployed.resources("AWS::Events::Rule"):
-        events.put_rule(Name=logical_id, EventPattern=json.dumps(props["EventPattern"]))
+        name = props.get("Name") or logical_id  # the forwarding rule is named: the guardrail SCP protects it
+        events.put_rule(Name=name, EventPattern=json.dumps(props["EventPattern"]))
         events.put_targets(
-            Rule=logical_id,
+            Rule=name,
             Targets=[
                 # The rule sends with its role: the hub's bus policy names that role.
                 {

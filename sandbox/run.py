@@ -46,7 +46,7 @@ from governance_config import (  # noqa: E402
     load_config,
 )
 from sandbox.live import serve  # noqa: E402
-from sandbox.organization import emulate_organization  # noqa: E402
+from sandbox.organization import deploy_guardrails, emulate_organization, service_control_policies  # noqa: E402
 from sandbox.personas import REVIEWER_PERSON, reviewer_person_role  # noqa: E402
 from sandbox.provision import (  # noqa: E402
     ENVIRONMENT_LOCK,
@@ -138,6 +138,12 @@ class Sandbox:
         provision_hub(self.hub, self.inbox)
         for spoke in self.spokes.values():
             provision_spoke(spoke)
+        # The guardrail stack (organization.guardrails): its SCP, created in the emulated organization.
+        self.guardrail_policies: list[str] = []
+        if organization is not None:
+            for _, template in stacks.values():
+                if service_control_policies(template):
+                    self.guardrail_policies += deploy_guardrails(hub_account, template)
         # Outside an organization each spoke accepts its share once; inside one nobody is invited.
         self.accepted_invitations = self.accept_invitations()
         spokes = list(self.spokes.values())
@@ -501,9 +507,19 @@ class Sandbox:
         ]
 
     def step_gate(self) -> list[str]:
-        self.registry.client("sagemaker").update_model_package(
-            ModelPackageArn=self.package_v2, ModelApprovalStatus="Approved"
-        )
+        sagemaker = self.registry.client("sagemaker")
+        if self.guardrail_policies:
+            # The organization's guardrail SCP keeps Approved for the hub's approval-sync role.
+            try:
+                sagemaker.update_model_package(ModelPackageArn=self.package_v2, ModelApprovalStatus="Approved")
+                refusal = ""
+            except sagemaker.exceptions.ClientError as error:
+                refusal = error.response["Error"]["Message"]
+            expect("explicit deny in a service control policy" in refusal, "the guardrail did not refuse the approval")
+            status = self.package_status(self.package_v2)
+            expect(status == "PendingManualApproval", f"package v2 is {status} after a refused approval")
+            return [f"package v2: Approved by the spoke's administrator -> refused by the guardrail SCP, {status}"]
+        sagemaker.update_model_package(ModelPackageArn=self.package_v2, ModelApprovalStatus="Approved")
         self.pump()
         status = self.package_status(self.package_v2)
         expect(status == "PendingManualApproval", f"package v2 is {status}; the gate should have sent it back")

@@ -33,7 +33,11 @@ class SpokeStack(Stack):
             f"arn:{config.partition}:events:{config.region}:{config.hub_account}:event-bus/{config.event_bus_name}"
         )
         self.forwarding = RegistryEventForwarding(
-            self, "RegistryEvents", hub_bus_arn=hub_bus_arn, role_name=config.registry_forwarding_role_name
+            self,
+            "RegistryEvents",
+            hub_bus_arn=hub_bus_arn,
+            role_name=config.registry_forwarding_role_name,
+            rule_name=config.registry_forwarding_rule_name,
         )
         self.approval_sync = ApprovalSyncRole(
             self,

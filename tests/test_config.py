@@ -758,6 +758,78 @@ def test_reviewer_principals_default_to_nobody_and_take_identity_center_role_pat
     assert parse_config(example_raw).reviewer_principals == (pattern,)
 
 
+# --- organization.guardrails ---------------------------------------------------------------------------
+
+MANAGEMENT_ACCOUNT, SPOKE_ACCOUNT, READER_ACCOUNT = "999999999999", "222222222222", "333333333333"
+
+
+@pytest.mark.parametrize(
+    ("guardrails", "problem"),
+    [
+        ({"enabled": "yes"}, 'organization.guardrails.enabled: must be true or false (got "yes")'),
+        ({"targets": []}, "organization.guardrails.targets: must be a non-empty list of account and OU IDs (got [])"),
+        (
+            {"targets": ["r-ab12"]},
+            'organization.guardrails.targets[0]: is not an account or OU ID (ou-ab12-cdef3456) (got "r-ab12")',
+        ),
+        (
+            {"targets": [MANAGEMENT_ACCOUNT]},
+            "organization.guardrails.targets[0]: is the management account, which service control policies "
+            f'never restrict (got "{MANAGEMENT_ACCOUNT}")',
+        ),
+        (
+            {"targets": ["111111111111"]},
+            "organization.guardrails.targets[0]: is the hub account; the guardrail binds spoke administrators, "
+            'not the hub (got "111111111111")',
+        ),
+        (
+            {"targets": [SPOKE_ACCOUNT, SPOKE_ACCOUNT]},
+            f'organization.guardrails.targets[1]: duplicates targets[0] (got "{SPOKE_ACCOUNT}")',
+        ),
+    ],
+)
+def test_bad_guardrail_config_is_one_line_naming_field_and_value(
+    example_raw: dict[str, Any], guardrails: dict[str, Any], problem: str
+) -> None:
+    raw = copy.deepcopy(example_raw)
+    raw["organization"]["guardrails"] = guardrails
+    with pytest.raises(ConfigError) as error:
+        parse_config(raw)
+    assert error.value.problems == [problem]
+
+
+def test_guardrails_need_the_management_account(example_raw: dict[str, Any]) -> None:
+    raw = copy.deepcopy(example_raw)
+    raw["spokes"] = [s for s in raw["spokes"] if "account" in s]
+    raw["organization"] = {"id": "o-exampleorg1", "guardrails": {"targets": [SPOKE_ACCOUNT]}}
+    with pytest.raises(ConfigError) as error:
+        parse_config(raw)
+    assert error.value.problems == [
+        "organization.guardrails.enabled: needs organization.management_account: the guardrail SCP is created "
+        "there (got true)"
+    ]
+
+
+def test_guardrail_targets_default_to_the_spokes_and_may_be_named(example_raw: dict[str, Any]) -> None:
+    raw = copy.deepcopy(example_raw)
+    raw["organization"]["guardrails"] = {}
+    assert parse_config(raw).guardrail_targets == (SPOKE_ACCOUNT, READER_ACCOUNT, "ou-ab12-riskoffc")
+    raw["organization"]["guardrails"] = {"targets": ["ou-ab12-mlspokes"]}
+    assert parse_config(raw).guardrail_targets == ("ou-ab12-mlspokes",)
+    raw["organization"]["guardrails"] = {"enabled": False}
+    assert not parse_config(raw).guardrails_enabled
+
+
+def test_a_spoke_may_not_be_the_management_account_under_guardrails(example_raw: dict[str, Any]) -> None:
+    raw = copy.deepcopy(example_raw)
+    raw["organization"]["guardrails"] = {"targets": [SPOKE_ACCOUNT]}
+    raw["spokes"][1]["account"] = MANAGEMENT_ACCOUNT
+    assert problems_for(raw) == [
+        "spokes[1].account: is the management account, which the guardrail service control policy cannot "
+        f'restrict (got "{MANAGEMENT_ACCOUNT}")'
+    ]
+
+
 # --- approval_policy ----------------------------------------------------------------------------------
 
 

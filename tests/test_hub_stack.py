@@ -273,16 +273,31 @@ def test_bus_accepts_events_only_from_the_spokes_forwarding_role_in_the_organiza
     assert hub.find_resources("AWS::Events::EventBusPolicy") == {}
     buses = hub.find_resources("AWS::Events::EventBus", {"Properties": {"Name": "model-card-governance-bus"}})
     (bus,) = buses.values()
-    [statement] = bus["Properties"]["Policy"]["Statement"]
-    assert statement["Action"] == "events:PutEvents"
-    assert statement["Principal"] == {"AWS": "*"}
-    assert statement["Condition"] == {
-        "StringEquals": {
-            "aws:PrincipalOrgID": "o-exampleorg1",
-            "events:detail-type": ["SageMaker Model Package State Change", "SageMaker Model Card State Change"],
-        },
+    # The forwarding role in exactly the configured spokes: the account spokes by account, the OU
+    # spoke by its place in the org path; a member account that is no spoke matches neither.
+    accounts, ous = bus["Properties"]["Policy"]["Statement"]
+    accepted = {
+        "events:detail-type": ["SageMaker Model Package State Change", "SageMaker Model Card State Change"],
+    }
+    common = {
         "ForAllValues:StringEquals": {"events:source": ["aws.sagemaker"]},
         "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/model-card-governance-registry-forwarding"},
+    }
+    for statement in (accounts, ous):
+        assert statement["Action"] == "events:PutEvents"
+        assert statement["Principal"] == {"AWS": "*"}
+    assert accounts["Condition"] == {
+        "StringEquals": {
+            "aws:PrincipalOrgID": "o-exampleorg1",
+            "aws:PrincipalAccount": ["222222222222", "333333333333"],
+            **accepted,
+        },
+        **common,
+    }
+    assert ous["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": "o-exampleorg1", **accepted},
+        "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["*/ou-ab12-riskoffc/*"]},
+        **common,
     }
 
 
@@ -467,9 +482,16 @@ def test_workflow_role_appends_to_the_ledger_and_assumes_only_spoke_sync_roles(h
     ]
     ledger = next(s for s in statements if "dynamodb:PutItem" in s["Action"])
     assert sorted(ledger["Action"]) == ["dynamodb:PutItem", "dynamodb:Query"]
-    [assume] = [s for s in statements if s["Action"] == "sts:AssumeRole"]
-    assert assume["Resource"] == "arn:aws:iam::*:role/model-card-governance-approval-sync"
-    assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": "o-exampleorg1"}}
+    # Only in the configured spokes: the account spokes by account, the OU spoke by org path.
+    accounts, ous = [s for s in statements if s["Action"] == "sts:AssumeRole"]
+    assert accounts["Resource"] == ous["Resource"] == "arn:aws:iam::*:role/model-card-governance-approval-sync"
+    assert accounts["Condition"] == {
+        "StringEquals": {"aws:ResourceOrgID": "o-exampleorg1", "aws:ResourceAccount": ["222222222222", "333333333333"]}
+    }
+    assert ous["Condition"] == {
+        "StringEquals": {"aws:ResourceOrgID": "o-exampleorg1"},
+        "ForAnyValue:StringLike": {"aws:ResourceOrgPaths": ["*/ou-ab12-riskoffc/*"]},
+    }
 
 
 def test_review_topic_is_encrypted_tls_only_and_mails_the_reviewers(hub: Template) -> None:

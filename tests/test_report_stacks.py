@@ -122,10 +122,13 @@ def test_report_principals_read_and_assume_only_registry_readers(hub: Template, 
     # What every hub function has: its log group and its dead-letter queue.
     function_basics = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "sqs:GetQueueAttributes"}
     assert actions(statements) - function_basics - {"sqs:GetQueueUrl"} == (READ_ONLY_ACTIONS | extra)
-    # Inside an organization: one statement of constant size, held to the organization's accounts.
-    [assume] = [s for s in statements if s["Action"] == "sts:AssumeRole"]
-    assert assume["Resource"] == "arn:aws:iam::*:role/model-card-governance-registry-reader"
-    assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": "o-exampleorg1"}}
+    # Inside an organization: the reader role in exactly the configured spokes (accounts, then OUs).
+    accounts, ous = [s for s in statements if s["Action"] == "sts:AssumeRole"]
+    assert accounts["Resource"] == ous["Resource"] == "arn:aws:iam::*:role/model-card-governance-registry-reader"
+    assert accounts["Condition"]["StringEquals"]["aws:ResourceAccount"] == ["222222222222", "333333333333"]
+    assert ous["Condition"]["ForAnyValue:StringLike"] == {"aws:ResourceOrgPaths": ["*/ou-ab12-riskoffc/*"]}
+    assert accounts["Condition"]["StringEquals"]["aws:ResourceOrgID"] == "o-exampleorg1"
+    assert ous["Condition"]["StringEquals"] == {"aws:ResourceOrgID": "o-exampleorg1"}
     [listing] = [s for s in statements if s["Action"] == "s3:ListBucket"]
     assert "Condition" not in listing and json.dumps(listing["Resource"]).count("EvidenceBucket") == 1
     puts = [s for s in statements if s["Action"] == "s3:PutObject"]

@@ -1,5 +1,5 @@
-"""Organization scale: hub policies of constant size, one StackSet per access level, and AWS's
-quotas held at synthesis. Small generated configs here; the 1,000-account and 500-OU ones run in
+"""Organization scale: hub policies that grow only by the spokes' IDs, one StackSet per access level,
+and AWS's quotas held at synthesis. Small generated configs here; the 1,000-account and 500-OU ones run in
 benchmarks/synth_scale.py."""
 
 from __future__ import annotations
@@ -98,22 +98,50 @@ def measured(hubs: Path, stack: str) -> dict[tuple[str, str], int]:
     return {(m.resource, m.quota.name): m.value for m in measure_assembly(hubs) if m.stack == stack}
 
 
-def test_hub_policies_do_not_grow_with_the_spokes_inside_an_organization(hubs: Path) -> None:
-    constant = {EVENT_BUS_POLICY.name, KEY_POLICY.name, ROLE_INLINE_POLICIES.name}
-    small = {key: value for key, value in measured(hubs, "HubSmall").items() if key[1] in constant}
-    large = {key: value for key, value in measured(hubs, "HubLarge").items() if key[1] in constant}
-    kinds = sorted(quota for _, quota in small)
-    assert kinds == sorted([EVENT_BUS_POLICY.name, KEY_POLICY.name] + [ROLE_INLINE_POLICIES.name] * 7)
-    assert large == small
+def test_inside_an_organization_only_the_lists_of_admitted_spokes_grow(hubs: Path) -> None:
+    """The key policy keeps its size (RAM decides which spoke reaches which card); the bus policy
+    and the roles that assume spoke roles grow by each spoke's ID, nothing else."""
+    small = measured(hubs, "HubSmall")
+    large = measured(hubs, "HubLarge")
+    [key] = [k for k in small if k[1] == KEY_POLICY.name]
+    assert large[key] == small[key]
+    [bus] = [k for k in small if k[1] == EVENT_BUS_POLICY.name]
+    # 57 more account IDs ("200000000003",) and 89 more OU patterns ("*/ou-ab12-00000001/*",).
+    assert large[bus] - small[bus] == 57 * len('"200000000003",') + 89 * len('"*/ou-ab12-00000001/*",')
 
 
-def test_adding_a_read_spoke_inside_an_organization_changes_nothing_in_the_hub(hubs: Path, hub_plus_one: Path) -> None:
-    before = hub_template(hubs, "HubLarge")["Resources"]
-    after = hub_template(hub_plus_one, "HubLarge")["Resources"]
-    assert after == before
+def admitted_spokes(template: dict[str, Any]) -> list[Any]:
+    """Every list of spokes the hub admits: the bus policy's and each role's sts:AssumeRole conditions."""
+    resources = template["Resources"].values()
+    [bus] = [r["Properties"]["Policy"] for r in resources if r["Type"] == "AWS::Events::EventBus"]
+    assumes = [
+        s["Condition"]
+        for r in resources
+        if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "sts:AssumeRole" and ":role/model-card-governance-" in json.dumps(s["Resource"])
+    ]
+    return [s["Condition"] for s in bus["Statement"]] + assumes
+
+
+def test_adding_a_read_spoke_inside_an_organization_adds_it_to_the_admitted_spokes_only(
+    hubs: Path, hub_plus_one: Path
+) -> None:
+    before = hub_template(hubs, "HubLarge")
+    after = hub_template(hub_plus_one, "HubLarge")
+    new_account = str(200000000000 + 60)
+    lists_before, lists_after = admitted_spokes(before), admitted_spokes(after)
+    # Two each (account spokes, OU spokes): the bus, the workflow, auto-linker, auditor and report roles.
+    assert len(lists_after) == len(lists_before) == 10
+    assert new_account not in json.dumps(lists_before)
+    assert all(new_account in json.dumps(c) for c in lists_after if "Account" in json.dumps(c))
+    assert json.dumps(lists_after).replace(f', "{new_account}"', "") == json.dumps(lists_before)
+    # Nothing else changes: no share, no resource, no other statement.
+    strip = json.dumps(after["Resources"]).replace(f', "{new_account}"', "")
+    assert strip == json.dumps(before["Resources"])
     [read_share] = [
         r["Properties"]
-        for r in after.values()
+        for r in after["Resources"].values()
         if r["Type"] == "AWS::RAM::ResourceShare" and r["Properties"]["Name"] == "model-card-governance-cards-read"
     ]
     assert read_share["Principals"] == ["arn:aws:organizations::999999999999:organization/o-exampleorg1"]
