@@ -391,8 +391,9 @@ def suspension_state(policy: ApprovalPolicy, entries: Iterable[Mapping[str, str]
 
 
 def decisions_from_entries(entries: Iterable[Mapping[str, str]]) -> list[Decision]:
-    """The `decision` ledger entries as Decisions (Version, Person, Principal, Caller, Decision, At,
-    and Groups as a comma-separated list when the endpoint recorded them)."""
+    """The `decision` ledger entries as Decisions (Version, Person, Principal, Caller, Decision, the
+    time as DecidedAt (what the decision endpoint writes) or At, and Groups as a comma-separated list
+    when the endpoint recorded them)."""
     found = []
     for entry in entries:
         if entry.get("Kind") != DECISION:
@@ -404,7 +405,7 @@ def decisions_from_entries(entries: Iterable[Mapping[str, str]]) -> list[Decisio
                 person=entry.get("Person") or None,
                 principal=entry.get("Principal", ""),
                 decision=entry.get("Decision", ""),
-                at=datetime.fromisoformat(entry["At"]),
+                at=datetime.fromisoformat(entry.get("DecidedAt") or entry["At"]),
                 caller_arn=entry.get("Caller", ""),
                 groups=frozenset(g for g in groups.split(",") if g) if groups is not None else None,
             )

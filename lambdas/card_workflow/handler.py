@@ -1,7 +1,7 @@
 """Lambda entry points of the approval workflow.
 
 `decide`: the decision endpoint's function URL requests (decisions.py); environment LEDGER_TABLE,
-HUB_ACCOUNT, APPROVERS, NAMED_ROLES.
+HUB_ACCOUNT, APPROVERS, NAMED_ROLES, APPROVAL_POLICY, TOPIC_ARN, RECHECK_QUEUE_URL.
 
 `handler`: card status events (ledger, review notice, approval attribution, evidence, package
 approval), package state events (the approval gate), and the recheck queue's messages (approvals
@@ -12,7 +12,8 @@ Environment (set by the ApprovalWorkflow construct): LEDGER_TABLE, TOPIC_ARN, EV
 FOLLOW_UP_QUEUE_URL, APPROVAL_ROLE_NAME, HUB_ACCOUNT, ARCHIVED_REJECTS_PACKAGE, LINK_TABLE, DEAD_LETTER_QUEUE_URL,
 APPROVERS (JSON list of principal ARNs), APPROVER_MAY_NOT_EDIT, RECHECK_QUEUE_URL; optional:
 NAMED_ROLES (JSON list of approver roles whose sessions must carry a source identity),
-DECISION_ROLE_ARN (the decision endpoint's role),
+DECISION_ROLE_ARN (the decision endpoint's role), APPROVAL_POLICY (governance_config's
+approval_policy_json; without it one person of APPROVERS approves),
 FOLLOW_UP_DELAY_SECONDS (default 30), ATTRIBUTION_DEADLINE_SECONDS (1800), RECHECK_DELAY_SECONDS (300).
 """
 
@@ -23,6 +24,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.metrics import thresholds_from
@@ -31,6 +33,8 @@ from shared.runtime import aws_clients, dead_letter
 from card_workflow.anchors import AppendRecorder, anchor_head
 from card_workflow.decisions import DecisionSettings, handle_decision
 from card_workflow.notices import NOTICE_CLIENT_CONFIG
+from card_workflow.reviews import SCHEDULED_EVENT, sweep_reviews
+from card_workflow.tiers import policy_from_environment
 from card_workflow.workflow import (
     MODEL_PACKAGE_STATE_CHANGE,
     CardGone,
@@ -69,6 +73,7 @@ def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:
         recheck_delay_seconds=int(environ.get("RECHECK_DELAY_SECONDS", "300")),
         metric_thresholds=thresholds_from(json.loads(environ.get("METRIC_THRESHOLDS") or "{}")),
         decision_role=environ.get("DECISION_ROLE_ARN", ""),
+        policy=policy_from_environment(environ.get("APPROVAL_POLICY")),
     )
 
 
@@ -103,6 +108,19 @@ def handler(event: dict[str, Any], context: Any = None, *, clients: dict[str, An
 def handle(event: dict[str, Any], clients: dict[str, Any], settings: WorkflowSettings) -> dict[str, Any]:
     if "Records" in event:
         return recheck_approvals(event, clients)
+    if event.get("detail-type") == SCHEDULED_EVENT:
+        # The daily review sweep. Whoever invokes it, it reads the wall clock, the ledger and
+        # SageMaker only: an event's time or content chooses nothing.
+        done = sweep_reviews(
+            datetime.now(UTC),
+            sagemaker=clients["sagemaker"],
+            dynamodb=clients["dynamodb"],
+            sns=clients["sns"],
+            sts=clients["sts"],
+            settings=settings,
+        )
+        LOG.info(json.dumps({"sweep": done}))
+        return {"outcome": f"swept {len(done)} approvals"}
     try:
         if event.get("detail-type") == MODEL_PACKAGE_STATE_CHANGE:
             outcome = gate_package_approval(
@@ -195,7 +213,7 @@ def tell(clients: dict[str, Any], received: Any, alerts: list[str]) -> None:
         dead_letter(clients["sqs"], os.environ["DEAD_LETTER_QUEUE_URL"], received, alert)
 
 
-DECISION_SERVICES = ("sagemaker", "dynamodb")
+DECISION_SERVICES = ("sagemaker", "dynamodb", "sns", "sqs")
 
 
 def decision_settings_from_environment(environ: Any = os.environ) -> DecisionSettings:
@@ -205,6 +223,9 @@ def decision_settings_from_environment(environ: Any = os.environ) -> DecisionSet
         region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         approvers=frozenset(json.loads(environ.get("APPROVERS", "[]"))),
         named_roles=frozenset(json.loads(environ.get("NAMED_ROLES", "[]"))),
+        policy=policy_from_environment(environ.get("APPROVAL_POLICY")),
+        topic_arn=environ.get("TOPIC_ARN", ""),
+        recheck_queue_url=environ.get("RECHECK_QUEUE_URL", ""),
     )
 
 
@@ -214,10 +235,17 @@ def decide(event: dict[str, Any], context: Any = None, *, clients: dict[str, Any
     Not anchored here: the bucket policy lets only the workflow's role write; the card's Approved
     status event, which follows at once, appends and anchors the chain head.
     """
-    clients = clients or aws_clients(DECISION_SERVICES)
+    clients = clients or aws_clients(DECISION_SERVICES, configs={"sns": NOTICE_CLIENT_CONFIG})
     settings = decision_settings_from_environment()
     try:
-        result = handle_decision(event, sagemaker=clients["sagemaker"], dynamodb=clients["dynamodb"], settings=settings)
+        result = handle_decision(
+            event,
+            sagemaker=clients["sagemaker"],
+            dynamodb=clients["dynamodb"],
+            sns=clients.get("sns"),
+            sqs=clients.get("sqs"),
+            settings=settings,
+        )
     except Exception as error:
         # Raised on: the function's error alarm tells the hub, and Lambda answers the caller with an
         # error; a decision is idempotent (keyed by version and person), so deciding again is safe.

@@ -43,6 +43,8 @@ from shared.card_names import CARD_NAME, card_name_for_package
 from shared.metrics import Threshold, metric_changes, regressions
 from shared.runtime import metadata_only
 
+from card_workflow.approval_policy import ApprovalPolicy, Stage, default_policy, lifecycle_for
+from card_workflow.approval_policy import Verdict as PolicyVerdict
 from card_workflow.attribution import (
     CardCall,
     Decision,
@@ -56,6 +58,7 @@ from card_workflow.attribution import (
 from card_workflow.evidence import follow_card_exports, hinted_export_card, record_export_job
 from card_workflow.ledger import append_entry, get_entry, ledger_entries
 from card_workflow.notices import as_data, send_once
+from card_workflow.tiers import card_verdict, risk_rating, suspended
 
 MODEL_CARD_STATE_CHANGE = "SageMaker Model Card State Change"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
@@ -101,6 +104,12 @@ class WorkflowSettings:
     # The decision endpoint's role (decisions.py): the Approved status it sets is for the version
     # a decision names; on any other version it approves nothing.
     decision_role: str = ""
+    # The approval policy (approval_policy.py); None: one person of `approvers`, no expiry.
+    policy: ApprovalPolicy | None = None
+
+    @property
+    def approval_policy(self) -> ApprovalPolicy:
+        return self.policy or default_policy(sorted(self.approvers))
 
 
 @dataclass(frozen=True)
@@ -695,6 +704,10 @@ def settle_approval(
                 f"{verdict.reason} after {settings.attribution_deadline_seconds} s",
                 approver=verdict.approver,
             )
+        if verdict.outcome == "effective":
+            unmet = policy_unmet(sagemaker, dynamodb, settings, change, content, card_created)
+            if unmet is not None:
+                verdict = Verdict("refused", unmet, offender=verdict.approver)
         if verdict.outcome == "refused":
             # The card event names a Studio user profile at most, and an IAM caller not at all.
             named = f"; the card event names {change.modified_by}" if change.modified_by != "unknown" else ""
@@ -738,6 +751,8 @@ def settle_approval(
                 "Decision": verdict.approver.event_id if decided else "",
                 "Reason": verdict.reason,
                 "EventId": change.event_id,
+                "ApprovedAt": change.modified_at,
+                "Policy": policy_text(sagemaker, dynamodb, settings, change, content, card_created),
                 # The package this approval approves (the hub's link now): the gate lets exactly
                 # that package's approval by the workflow stand, whatever the card does next.
                 "Package": link.package_arn if link is not None else "",
@@ -756,6 +771,82 @@ def settle_approval(
     if settings.link_table:
         record_approved_version(dynamodb, settings.link_table, change.card_name, change.version)
     return f"approved by {approver}; " + "; ".join(done)
+
+
+def policy_unmet(
+    sagemaker: Any,
+    dynamodb: Any,
+    settings: WorkflowSettings,
+    change: CardStatusChange,
+    content: Mapping[str, Any],
+    card_created: Any,
+) -> str | None:
+    """Why the approval policy keeps this approval from taking effect, or None.
+
+    Without an `approval_policy` section the verdict above is today's rule (one approver) and is
+    final. With one, the tier must be met by decisions on exactly this version, whoever set the
+    status; and a suspended card takes no approval until the incident group reinstates it."""
+    entries = ledger_entries(dynamodb, settings.ledger_table, change.card_arn)
+    if suspended(settings.approval_policy, entries):
+        return f"model card {change.card_name} is suspended: the incident group reinstates it first"
+    if settings.policy is None and not any(e.get("Kind") in ("suspend", "review-expired") for e in entries):
+        return None
+    verdict = version_verdict(sagemaker, settings, change, content, card_created, entries)
+    if verdict.effective:
+        return None
+    return (
+        f"the approval policy's {verdict.rating} tier is not met by decisions on version {change.version}: "
+        f"{verdict.text}"
+    )
+
+
+def version_verdict(
+    sagemaker: Any,
+    settings: WorkflowSettings,
+    change: CardStatusChange,
+    content: Mapping[str, Any],
+    card_created: Any,
+    entries: list[dict[str, str]],
+) -> PolicyVerdict:
+    approved = max(
+        (
+            int(e["Version"])
+            for e in entries
+            if e.get("Kind") == "approval-effective" and int(e["Version"]) < change.version
+        ),
+        default=None,
+    )
+    approved_rating = None
+    if approved is not None:
+        approved_rating = risk_rating(content_of(describe_card(sagemaker, change.card_name, approved))) or "Unknown"
+    details = content.get("model_package_details")
+    group = details.get("model_package_group_name") if isinstance(details, Mapping) else None
+    created = (
+        card_created.astimezone(UTC).isoformat(timespec="microseconds") if isinstance(card_created, datetime) else None
+    )
+    return card_verdict(
+        settings.approval_policy,
+        entries,
+        change.version,
+        reviewed_rating=risk_rating(content),
+        approved_rating=approved_rating,
+        card_name=change.card_name,
+        group=group if isinstance(group, str) else None,
+        card_created=created,
+    )
+
+
+def policy_text(
+    sagemaker: Any,
+    dynamodb: Any,
+    settings: WorkflowSettings,
+    change: CardStatusChange,
+    content: Mapping[str, Any],
+    card_created: Any,
+) -> str:
+    entries = ledger_entries(dynamodb, settings.ledger_table, change.card_arn)
+    verdict = version_verdict(sagemaker, settings, change, content, card_created, entries)
+    return f"{verdict.rating} tier: {verdict.text}"
 
 
 def recorded_change(entries: list[dict[str, str]], card: Mapping[str, Any], card_arn: str) -> CardStatusChange | None:
@@ -797,12 +888,27 @@ def recheck_card(
 ) -> str:
     """Decide again about the card a recheck message names, from SageMaker and the ledger alone.
 
-    Anyone the queue policy lets send (the workflow's roles) could still be made to send a wrong
+    A suspended card's package is first made non-deployable (reviews.enforce_suspension), once.
+    Anyone the queue policy lets send (the workflow's roles, the decision endpoint) could still be made to send a wrong
     hint, and a Lambda can be invoked with any payload: a hint about a card that is not Approved
     (or Archived) in SageMaker now, or whose current status the ledger never recorded from a status
     event, does nothing.
     """
+    from card_workflow.reviews import enforce_suspension
+
     card = describe_card(sagemaker, card_name)
+    # A suspension (decisions.py hints here after recording one) is acted on whatever the status.
+    suspension = enforce_suspension(
+        card_name,
+        hub_card_arn(settings, card_name),
+        sagemaker=sagemaker,
+        dynamodb=dynamodb,
+        sns=sns,
+        sts=sts,
+        settings=settings,
+    )
+    if suspension is not None:
+        return suspension
     status = card.get("ModelCardStatus")
     if status != "Approved" and not (status == "Archived" and settings.archived_rejects_package):
         return f"nothing to recheck: card {card_name} is {status}"
@@ -1115,19 +1221,39 @@ def linked_package(
 
 
 def set_package_status(
-    sagemaker: Any, sts: Any, settings: WorkflowSettings, package_arn: str, status: str, description: str
+    sagemaker: Any,
+    sts: Any,
+    settings: WorkflowSettings,
+    package_arn: str,
+    status: str,
+    description: str,
+    stage: Stage | None = None,
 ) -> str:
+    """Set the package's approval status and, when `stage` is given, its lifecycle stage in the same
+    UpdateModelPackage call (ModelLifeCycle: Stage, StageStatus, StageDescription; SageMaker API
+    Reference, UpdateModelPackage), so no deployable status is ever seen with a stale stage."""
     client = package_client(sagemaker, sts, settings, package_arn)
     # Only the status is read: MetadataOnly needs no key of a model card the package may embed.
-    current = client.describe_model_package(
+    described = client.describe_model_package(
         ModelPackageName=package_arn, **metadata_only(client, "DescribeModelPackage")
-    ).get("ModelApprovalStatus")
-    if current == status:
-        return f"package already {status}"
-    client.update_model_package(
-        ModelPackageArn=package_arn, ModelApprovalStatus=status, ApprovalDescription=description[:1024]
     )
-    return f"package {package_arn} set {status}"
+    current = described.get("ModelApprovalStatus")
+    life_cycle = described.get("ModelLifeCycle") or {}
+    stage_set = stage is None or (life_cycle.get("Stage"), life_cycle.get("StageStatus")) == (stage.stage, stage.status)
+    if current == status and stage_set:
+        return f"package already {status}"
+    extra: dict[str, Any] = {}
+    if stage is not None:
+        extra["ModelLifeCycle"] = {
+            "Stage": stage.stage,
+            "StageStatus": stage.status,
+            "StageDescription": description[:1024],
+        }
+    client.update_model_package(
+        ModelPackageArn=package_arn, ModelApprovalStatus=status, ApprovalDescription=description[:1024], **extra
+    )
+    shown = f" (stage {stage.stage}/{stage.status})" if stage is not None else ""
+    return f"package {package_arn} set {status}{shown}"
 
 
 def approve_package(
@@ -1142,7 +1268,8 @@ def approve_package(
     """Approve the package of an effective approval, and record which change of the package that
     was (its LastModifiedTime): the gate knows the workflow's own approval by it, even when the card
     has moved on by the time the package's event arrives."""
-    done = set_package_status(sagemaker, sts, settings, package_arn, "Approved", description)
+    stage = lifecycle_for(settings.approval_policy, "approved")
+    done = set_package_status(sagemaker, sts, settings, package_arn, "Approved", description, stage)
     client = package_client(sagemaker, sts, settings, package_arn)
     package = client.describe_model_package(
         ModelPackageName=package_arn, **metadata_only(client, "DescribeModelPackage")
