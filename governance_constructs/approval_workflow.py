@@ -58,6 +58,7 @@ class ApprovalWorkflow(Construct):
         metric_thresholds: str = "{}",
         named_roles: Sequence[str] = (),
         decision_invokers: Sequence[iam.IRole] = (),
+        approval_policy: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -112,6 +113,10 @@ class ApprovalWorkflow(Construct):
             "RECHECK_DELAY_SECONDS": "300",
             "METRIC_THRESHOLDS": metric_thresholds,
         }
+        if approval_policy:
+            # governance_config's approval_policy_json; without it one person of APPROVERS approves.
+            # Its size counts towards the function's 4 KB environment, which aws_quotas checks at synth.
+            common["APPROVAL_POLICY"] = approval_policy
         self.handler = HubFunction(
             self,
             "Handler",
@@ -144,6 +149,8 @@ class ApprovalWorkflow(Construct):
         # The ledger is append-only for the workflow: PutItem (always with attribute_not_exists) and
         # Query; no UpdateItem, DeleteItem or BatchWriteItem.
         ledger.grant(role, "dynamodb:PutItem", "dynamodb:Query")
+        # The daily review sweep finds the effective approvals (reviews.approved_cards).
+        ledger.grant(role, "dynamodb:Scan")
         ledger.grant(self.follower.role, "dynamodb:PutItem", "dynamodb:Query")  # Query: the chain head
         # Which package a card governs, and the card's last effective approval (shared.card_links).
         card_links.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
@@ -196,7 +203,10 @@ class ApprovalWorkflow(Construct):
         # User Guide, "Policy evaluation logic"). `aws:PrincipalArn` is the role's ARN for its
         # sessions (IAM User Guide, "AWS global condition context keys"). Lambda's event source
         # mapping only receives and deletes; SQS itself moves messages to the dead-letter queues.
-        for queue, senders in ((self.recheck, (role,)), (self.follow_up, (role, self.follower.role))):
+        for queue, senders in (
+            (self.recheck, (role, self.decisions.role)),
+            (self.follow_up, (role, self.follower.role)),
+        ):
             queue.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="OnlyTheWorkflowSends",
@@ -248,6 +258,15 @@ class ApprovalWorkflow(Construct):
             ),
         )
         self.follower.on(self.export_rule)
+        # The periodic review (reviews.sweep_reviews): reminders, overdue approvals, expiry. Daily:
+        # review intervals and reminders are counted in days.
+        self.review_schedule = events.Rule(
+            self,
+            "ReviewSweepSchedule",
+            description="Daily sweep of effective approvals for review reminders and expiry",
+            schedule=events.Schedule.rate(Duration.days(1)),
+        )
+        self.handler.on(self.review_schedule)
         self.gate_rules = []
         for rule_id, bus in (("GateDefaultBusRule", None), ("GateGovernanceBusRule", governance_bus)):
             rule = events.Rule(
@@ -273,7 +292,9 @@ class ApprovalWorkflow(Construct):
         identity policy alone allows invoking (PowerUserAccess does), so the grants here only open
         the way for the approvers; other approvers need both actions in their own policy.
         """
-        environment = {key: common[key] for key in ("LEDGER_TABLE", "HUB_ACCOUNT", "APPROVERS", "NAMED_ROLES")}
+        names = ("LEDGER_TABLE", "HUB_ACCOUNT", "APPROVERS", "NAMED_ROLES", "APPROVAL_POLICY", "TOPIC_ARN")
+        environment = {key: common[key] for key in names if key in common}
+        environment["RECHECK_QUEUE_URL"] = self.recheck.queue_url
         self.decisions = HubFunction(
             self,
             "Decisions",
@@ -291,8 +312,20 @@ class ApprovalWorkflow(Construct):
                 resources=[cards],
             )
         )
-        # The ledger table is encrypted with the card key, which DynamoDB uses for the caller.
+        # The ledger table is encrypted with the card key, which DynamoDB uses for the caller; the
+        # topic and the recheck queue are too.
         key.grant(self.decisions.role, "kms:Decrypt", "kms:GenerateDataKey")
+        # Partial approvals, rejections and suspensions are told to the reviewers at once.
+        self.decisions.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn])
+        )
+        # A suspension is acted on by the workflow (only it may change packages): a hint naming the card.
+        self.decisions.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                resources=[self.recheck.queue_arn],
+            )
+        )
         policy = self.decisions.role.node.try_find_child("DefaultPolicy")
         assert policy is not None
         acknowledge(

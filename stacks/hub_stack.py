@@ -124,6 +124,7 @@ class HubStack(Stack):
             attribution_deadline=Duration.minutes(config.approval_attribution_minutes),
             metric_thresholds=config.metric_thresholds_json,
             decision_invokers=[self.reviewer.role],
+            approval_policy=config.approval_policy_json if config.approval_policy is not None else "",
         )
         # The workflow appends status, verdicts and notices; its export follower appends PDFs; the
         # decision endpoint appends approvers' decisions.

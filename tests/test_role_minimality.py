@@ -48,7 +48,7 @@ from botocore.exceptions import ClientError
 from sandbox import run as sandbox_run
 from sandbox.provision import REGION, Deployed, Function
 from sandbox.run import INFERENCE, Sandbox, drain
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_event
 from tests.test_report import deploy
 
 HUB, SPOKE = "111111111111", "222222222222"
@@ -70,6 +70,7 @@ REVIEW = "both cards go to review"
 SPOKE_APPROVES = "a spoke user's approval is refused"
 REVIEWER_APPROVES = "a reviewer approves both cards"
 EXPORTS = "the PDF exports are followed"
+SWEEP = "the daily review sweep looks at the effective approvals"
 REPORT = "the weekly report reads every registry"
 
 LAMBDA_LOGS = (
@@ -87,6 +88,12 @@ LEDGER_KEY = (
     "Query) and SQS (SendMessage, and Lambda's ReceiveMessage for the event source) use it for the "
     "caller, which the emulator does not evaluate (docs/emulator.md, 'Not evaluated'); the follower calls "
     "nothing else that uses the key."
+)
+
+POLICY_ONLY = (
+    "Used only under an approval_policy section, which the lifecycle's config has none of: notices of "
+    "partial approvals, rejections and suspensions (sns:Publish) and the hint that makes the workflow "
+    "act on a suspension (the recheck queue); tests/test_approval_tiers.py runs both on the emulator."
 )
 
 # Every statement of every role, in the order the template writes them: its actions and the step
@@ -121,6 +128,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         ),
         (("kms:Decrypt", "kms:GenerateDataKey"), SPOKE_REGISTERS, ""),  # DescribeModelCard; the queues' key
         (("dynamodb:PutItem", "dynamodb:Query"), SPOKE_REGISTERS, ""),  # the new card's Draft
+        (("dynamodb:Scan",), SWEEP, ""),  # the effective approvals, for the review sweep
         (("dynamodb:GetItem", "dynamodb:UpdateItem"), REVIEW, ""),  # the link table: what was imported
         (
             ("sagemaker:CreateModelCardExportJob", "sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"),
@@ -154,11 +162,13 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("sagemaker:DescribeModelCardExportJob",), EXPORTS, ""),
     ],
     "decisions": [
+        # The CDK merges the recheck queue (a suspension's hint, POLICY_ONLY) into this statement.
         (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), None, ASYNC_DEAD_LETTERS),
         (("logs:CreateLogStream", "logs:PutLogEvents"), None, LAMBDA_LOGS),
         (("dynamodb:PutItem", "dynamodb:Query"), REVIEWER_APPROVES, ""),  # the decision, on the card's chain
         (("sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"), REVIEWER_APPROVES, ""),
         (("kms:Decrypt", "kms:GenerateDataKey"), None, LEDGER_KEY),
+        (("sns:Publish",), None, POLICY_ONLY),
     ],
     "weekly-report": [
         (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), None, ASYNC_DEAD_LETTERS),
@@ -353,6 +363,7 @@ class Lifecycle:
             (SPOKE_APPROVES, self.spoke_approves),
             (REVIEWER_APPROVES, self.reviewer_approves),
             (EXPORTS, self.exports),
+            (SWEEP, self.sweep),
             (REPORT, self.report),
         ]
 
@@ -555,6 +566,14 @@ class Lifecycle:
             status = self.package_status(deployed, arn)
             if status != "Approved":
                 raise StepFailed(f"package {arn} is {status}, expected Approved")
+
+    def sweep(self) -> None:
+        # The scheduled rule's event, as AWS documents it; the sweep reads the ledger (a Scan for the
+        # effective approvals) and, with a review interval configured, acts on them.
+        workflow = next(f for f in self.hub.functions.values() if HANDLERS[f.handler] == "workflow")
+        outcome = self.invoke(workflow, load_event("scheduled-event"))
+        if not str(outcome.get("outcome", "")).startswith("swept"):
+            raise StepFailed(f"the sweep did not run: {outcome}")
 
     def exports(self) -> None:
         from moto.sagemaker.models import sagemaker_backends
