@@ -47,7 +47,7 @@ from card_workflow.approval_policy import ApprovalPolicy, Verdict, default_polic
 from card_workflow.approval_policy import Decision as PolicyDecision
 from card_workflow.ledger import append_entry, get_entry, ledger_entries
 from card_workflow.notices import send_once
-from card_workflow.tiers import card_verdict, risk_rating
+from card_workflow.tiers import VOIDING_KINDS, card_verdict, risk_rating
 
 # Review decisions on a version in review (approval_policy.DECISIONS), and the incident group's.
 DECISIONS = ("approve", "request-changes", "reject")
@@ -330,8 +330,11 @@ def handle_decision(
     if request.decision in INCIDENT_DECISIONS:
         decision_key = f"{request.version:08d}#{request.decision}#{request_id}"
     else:
-        # One person's decision of one kind on one version is one entry, however often it is sent.
+        # One person's decision of one kind on one version is one entry, however often it is sent;
+        # after a suspension or an expired review (whose earlier decisions no longer count) anew.
+        voided = sum(1 for e in entries if e.get("Kind") in VOIDING_KINDS and e.get("Version") == str(request.version))
         decision_key = f"{request.version:08d}#decision#{caller.person}#{request.decision}"
+        decision_key += f"#{voided}" if voided else ""
     retried = request.decision in DECISIONS and _already_decided(
         card, request, dynamodb, settings, card_arn, decision_key
     )

@@ -486,7 +486,23 @@ def settle_archive(
     table = settings.ledger_table
     if get_entry(dynamodb, table, change.card_arn, f"{change.entry_key}#archive-refused") is not None:
         return "archive not by an approver: no model package changed"
-    if get_entry(dynamodb, table, change.card_arn, f"{change.entry_key}#archive-effective") is None:
+    rejected = rejecting_decision(dynamodb, settings, change)
+    if rejected is not None:
+        append_entry(
+            dynamodb,
+            table,
+            change.card_arn,
+            f"{change.entry_key}#archive-effective",
+            {
+                "Kind": "archive-effective",
+                "Version": str(change.version),
+                "Principal": rejected.get("Principal", ""),
+                "Caller": rejected.get("Caller", ""),
+                "Person": rejected.get("Person", ""),
+                "Decision": rejected["EntryKey"],
+            },
+        )
+    elif get_entry(dynamodb, table, change.card_arn, f"{change.entry_key}#archive-effective") is None:
         try:
             archived_at = parse_time(change.modified_at)
         except ValueError:
@@ -535,6 +551,23 @@ def settle_archive(
         return "no model package changed"
     archived = f"Model card {change.card_name} v{change.version} archived"
     return set_package_status(sagemaker, sts, settings, package_arn, "Rejected", archived)
+
+
+def rejecting_decision(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange) -> dict[str, str] | None:
+    """An approver's `reject` decision on exactly this version (decisions.py archived the card for it):
+    the archive is theirs. The person must still be in one of the policy's groups."""
+    policy = settings.approval_policy
+    for entry in ledger_entries(dynamodb, settings.ledger_table, change.card_arn):
+        if entry.get("Kind") != "decision" or entry.get("Decision") != "reject":
+            continue
+        if entry.get("Version") != str(change.version) or not entry.get("Person"):
+            continue
+        if any(
+            g.admits(entry.get("Principal", ""), entry["Person"], entry.get("Caller", ""))
+            for g in policy.groups.values()
+        ):
+            return entry
+    return None
 
 
 # --- Approval authority ----------------------------------------------------------------------------

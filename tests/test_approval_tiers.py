@@ -1,0 +1,270 @@
+"""Approval tiers on the permission-enforcing emulator: a High-risk card needs a model-risk and a
+business-owner approval of exactly its version before the hub sets it Approved; request changes,
+reject, periodic review with expiry, and suspension by the incident group."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_workflow import HUB, REVIEWER_ROLE, Governance, call_url, drain, edit
+
+sys.path.insert(0, str(ROOT / "lambdas"))
+
+from card_workflow import handler as workflow_handler
+from card_workflow.ledger import verify_table
+from card_workflow.reviews import sweep_reviews
+
+CARD = "churn-111111111111-v1"
+POLICY = {
+    "groups": {
+        "model-risk": {"principals": [REVIEWER_ROLE], "people": ["alice@example.com", "dave@example.com"]},
+        "business-owner": {"principals": [REVIEWER_ROLE], "people": ["bob@example.com"]},
+        "incident": {"principals": [REVIEWER_ROLE], "people": ["carol@example.com"]},
+    },
+    "tiers": {
+        "High": {"people": 2, "groups": ["model-risk", "business-owner"]},
+        "Medium": {"people": 1, "groups": ["model-risk"]},
+        "Low": {"people": 1, "groups": ["model-risk"]},
+    },
+    "review_interval_days": 30,
+    "on_expiry": "revert",
+    "remind_days_before": [7],
+    "incident_group": "incident",
+    "on_approval": {"stage": "Production", "stage_status": "Approved"},
+    "on_revert": {"stage": "Staging", "stage_status": "PendingApproval"},
+    "on_suspension": {"stage": "Staging", "stage_status": "Suspended"},
+}
+
+
+class Tiers(Governance):
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("APPROVAL_POLICY", json.dumps(POLICY))
+        monkeypatch.setenv("ARCHIVED_REJECTS_PACKAGE", "true")
+        super().__init__(monkeypatch)
+        from emulator.sessions import role_session
+
+        # Each person through the reviewer role, named as its trust policy demands.
+        self.people = {"alice": self.reviewer}
+        for name in ("bob", "dave", "carol"):
+            person = f"{name}@example.com"
+            self.people[name] = role_session(
+                HUB, "model-card-governance-reviewer", session_name=person, SourceIdentity=person
+            )
+
+    def by(self, name: str, decision: str = "approve", comment: str = "Reviewed", version: int = 0) -> tuple[int, Any]:
+        payload = {
+            "card": CARD,
+            "version": version or self.status_of(CARD)[0],
+            "decision": decision,
+            "comment": comment,
+        }
+        return call_url(self.decision_url, self.people[name], payload)
+
+    def package(self, arn: str) -> dict[str, Any]:
+        described: dict[str, Any] = self.sagemaker.describe_model_package(ModelPackageName=arn)
+        return described
+
+    def kinds(self, kind: str) -> list[dict[str, str]]:
+        return [e for e in self.ledger(CARD) if e["Kind"] == kind]
+
+
+@pytest.fixture
+def gov(aws: None, monkeypatch: pytest.MonkeyPatch) -> Tiers:
+    return Tiers(monkeypatch)
+
+
+def high_risk_in_review(gov: Tiers, change: dict[str, Any] | None = None) -> str:
+    package = gov.register(gov.hub, "churn")
+    edit(gov, CARD, {"intended_uses": {"risk_rating": "High"}, **(change or {})})
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(CARD, "PendingReview"))
+    gov.notices_received()
+    return package
+
+
+def approve_fully(gov: Tiers) -> None:
+    for name in ("alice", "bob"):
+        assert gov.by(name)[0] == 200
+    gov.run(gov.hub_events())
+
+
+def test_a_high_risk_card_needs_both_groups_and_two_people(gov: Tiers) -> None:
+    package = high_risk_in_review(gov)
+    version = gov.status_of(CARD)[0]
+
+    status, answer = gov.by("alice")
+    assert status == 200
+    assert answer["policy"] == "1 of 2: model-risk approved (alice@example.com), business-owner pending"
+    assert gov.status_of(CARD) == (version, "PendingReview")
+    assert gov.package(package)["ModelApprovalStatus"] == "PendingManualApproval"
+    [notice] = gov.notices_received()
+    assert "1 of 2: model-risk approved (alice@example.com), business-owner pending" in notice["Message"]
+    assert [e["Detail"] for e in gov.kinds("partial-approval")] == [answer["policy"]]
+
+    # The same person twice is one decision; two people of one group fill one group's place.
+    assert gov.by("alice")[1]["outcome"] == "already recorded"
+    status, answer = gov.by("dave")
+    assert answer["policy"].startswith("2 of 2: model-risk approved (alice@example.com), business-owner pending")
+    assert gov.status_of(CARD) == (version, "PendingReview")
+    assert gov.hub_events() == []  # no status change at all
+    assert gov.package(package)["ModelApprovalStatus"] == "PendingManualApproval"
+
+    status, answer = gov.by("bob")
+    assert (status, answer["policy"]) == (
+        200,
+        "3 of 2: model-risk approved (alice@example.com), business-owner approved (bob@example.com), "
+        "also approved (dave@example.com)",
+    )
+    assert gov.status_of(CARD) == (version, "Approved")
+    [outcome] = gov.run(gov.hub_events())
+    assert f"package {package} set Approved (stage Production/Approved)" in outcome
+    described = gov.package(package)
+    assert described["ModelApprovalStatus"] == "Approved"
+    assert described["ModelLifeCycle"]["Stage"] == "Production"
+    assert described["ModelLifeCycle"]["StageStatus"] == "Approved"
+    decisions = gov.kinds("decision")
+    assert [(d["Person"], d["Version"]) for d in decisions] == [
+        ("alice@example.com", str(version)),
+        ("dave@example.com", str(version)),
+        ("bob@example.com", str(version)),
+    ]
+    [effective] = gov.kinds("approval-effective")
+    assert effective["Policy"].startswith("High tier: 3 of 2")
+    assert verify_table(gov.dynamodb, "ledger").broken == ()
+
+
+def test_an_approved_status_without_the_tier_is_refused_by_the_workflow(gov: Tiers) -> None:
+    package = high_risk_in_review(gov)
+    assert gov.by("alice")[0] == 200
+    # A reviewer sets the status directly: one approver is not the tier.
+    gov.people["bob"].client("sagemaker").update_model_card(ModelCardName=CARD, ModelCardStatus="Approved")
+    outcomes = gov.run(gov.hub_events())
+    assert "approval refused" in outcomes[0] and "tier is not met" in outcomes[0], outcomes
+    assert gov.status_of(CARD)[1] == "PendingReview"
+    assert gov.package(package)["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_a_content_edit_voids_partial_approvals_and_lowering_the_rating_keeps_the_higher_tier(gov: Tiers) -> None:
+    high_risk_in_review(gov)
+    assert gov.by("alice")[0] == 200
+    edit(gov, CARD, {"business_details": {"business_problem": "Churn, revised"}})
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(CARD, "PendingReview"))
+    # Alice's approval covered the version before the edit only.
+    status, answer = gov.by("bob")
+    assert answer["policy"] == "1 of 2: model-risk pending, business-owner approved (bob@example.com)"
+    assert gov.status_of(CARD)[1] == "PendingReview"
+    assert gov.by("alice")[0] == 200
+    gov.run(gov.hub_events())
+    assert len(gov.kinds("approval-effective")) == 1
+
+    # Lowering the rating is reviewed at the tier it lowers from.
+    edit(gov, CARD, {"intended_uses": {"risk_rating": "Low"}})
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(CARD, "PendingReview"))
+    status, answer = gov.by("alice")
+    assert answer["policy"] == "1 of 2: model-risk approved (alice@example.com), business-owner pending"
+    assert gov.status_of(CARD)[1] == "PendingReview"
+
+
+def test_request_changes_returns_the_card_to_draft_and_reject_archives_it(gov: Tiers) -> None:
+    package = high_risk_in_review(gov)
+    version = gov.status_of(CARD)[0]
+    assert gov.by("alice", "request-changes", comment="")[0] == 400  # a comment is required
+    status, answer = gov.by("alice", "request-changes", comment="Add the fairness evaluation")
+    assert (status, answer["status"]) == (200, "Draft")
+    assert gov.status_of(CARD) == (version, "Draft")
+    [decision] = gov.kinds("decision")
+    assert (decision["Decision"], decision["Comment"]) == ("request-changes", "Add the fairness evaluation")
+    gov.run(gov.hub_events())
+
+    gov.run(gov.set_status(CARD, "PendingReview"))
+    status, answer = gov.by("bob", "reject", comment="Not fit for retail use")
+    assert (status, answer["status"]) == (200, "Archived")
+    outcomes = gov.run(gov.hub_events())
+    assert f"package {package} set Rejected" in outcomes[-1], outcomes
+    assert gov.package(package)["ModelApprovalStatus"] == "Rejected"
+    [archived] = gov.kinds("archive-effective")
+    assert archived["Person"] == "bob@example.com"
+    assert any("rejected" in n["Subject"] for n in gov.notices_received())
+
+
+def test_an_expired_approval_is_reverted_once(gov: Tiers) -> None:
+    package = high_risk_in_review(gov)
+    approve_fully(gov)
+    settings = workflow_handler.settings_from_environment()
+
+    def sweep(days: int) -> list[str]:
+        return sweep_reviews(
+            datetime.now(UTC) + timedelta(days=days),
+            sagemaker=gov.sagemaker,
+            dynamodb=gov.dynamodb,
+            sns=gov.clients["sns"],
+            sts=gov.clients["sts"],
+            settings=settings,
+        )
+
+    assert "reminder" not in " ".join(sweep(1))
+    [done] = sweep(24)
+    assert "reminder before-7: notice sent" in done
+    assert gov.package(package)["ModelApprovalStatus"] == "Approved"
+    [done] = sweep(31)
+    assert "PendingManualApproval (stage Staging/PendingApproval)" in done and "card back to PendingReview" in done
+    described = gov.package(package)
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert described["ModelLifeCycle"]["Stage"] == "Staging"
+    modified = described["LastModifiedTime"]
+    [done] = sweep(32)  # once: a later sweep changes nothing
+    assert "set" not in done.split(":", 1)[1]
+    assert gov.package(package)["LastModifiedTime"] == modified
+    assert len(gov.kinds("review-expired")) == 1 and len(gov.kinds("review-overdue")) == 1
+    assert gov.status_of(CARD)[1] == "PendingReview"
+    # The decisions made before the expiry no longer count: both decide again.
+    status, answer = gov.by("alice")
+    assert answer["policy"].startswith("1 of 2")
+    assert gov.by("bob")[0] == 200
+    outcomes = gov.run(gov.hub_events())
+    assert any("set Approved" in o for o in outcomes), outcomes
+
+
+def test_suspension_by_the_incident_group_and_its_lifting(gov: Tiers) -> None:
+    package = high_risk_in_review(gov)
+    approve_fully(gov)
+    gov.notices_received()
+    # Only the incident group suspends.
+    status, answer = gov.by("alice", "suspend", comment="Drift incident")
+    assert status == 403 and gov.kinds("decision-refused")[-1]["Decision"] == "suspend"
+
+    status, answer = gov.by("carol", "suspend", comment="Drift incident INC-7")
+    assert (status, answer["status"]) == (200, "suspended")
+    assert gov.status_of(CARD)[1] == "PendingReview"
+    assert gov.run_rechecks() == [CARD]
+    described = gov.package(package)
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert (described["ModelLifeCycle"]["Stage"], described["ModelLifeCycle"]["StageStatus"]) == (
+        "Staging",
+        "Suspended",
+    )
+    [suspended] = gov.kinds("suspended")
+    assert (suspended["Person"], suspended["Reason"]) == ("carol@example.com", "Drift incident INC-7")
+    assert any("suspended" in n["Subject"] for n in gov.notices_received())
+    gov.run(gov.hub_events())
+
+    # No approval while suspended; once reinstated, a new approval under the tier is needed.
+    assert gov.by("alice")[0] == 409
+    assert gov.by("carol", "reinstate", comment="Resolved")[0] == 200
+    drain(gov.sqs, gov.recheck)
+    status, answer = gov.by("alice")
+    assert answer["policy"] == "1 of 2: model-risk approved (alice@example.com), business-owner pending"
+    assert gov.by("bob")[0] == 200
+    outcomes = gov.run(gov.hub_events())
+    assert any("set Approved (stage Production/Approved)" in o for o in outcomes), outcomes
+    kinds = [e["Kind"] for e in gov.ledger(CARD) if e["Kind"] in ("decision", "suspend", "suspended", "reinstate")]
+    assert kinds == ["decision", "decision", "suspend", "suspended", "reinstate", "decision", "decision"]
+    assert verify_table(gov.dynamodb, "ledger").broken == ()
