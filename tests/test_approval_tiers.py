@@ -168,7 +168,7 @@ def test_a_content_edit_voids_partial_approvals_and_lowering_the_rating_keeps_th
     edit(gov, CARD, {"intended_uses": {"risk_rating": "Low"}})
     gov.run(gov.hub_events())
     gov.run(gov.set_status(CARD, "PendingReview"))
-    status, answer = gov.by("alice")
+    _, answer = gov.by("alice")
     assert answer["policy"] == "1 of 2: model-risk approved (alice@example.com), business-owner pending"
     assert gov.status_of(CARD)[1] == "PendingReview"
 
@@ -226,7 +226,7 @@ def test_an_expired_approval_is_reverted_once(gov: Tiers) -> None:
     assert len(gov.kinds("review-expired")) == 1 and len(gov.kinds("review-overdue")) == 1
     assert gov.status_of(CARD)[1] == "PendingReview"
     # The decisions made before the expiry no longer count: both decide again.
-    status, answer = gov.by("alice")
+    _, answer = gov.by("alice")
     assert answer["policy"].startswith("1 of 2")
     assert gov.by("bob")[0] == 200
     outcomes = gov.run(gov.hub_events())
