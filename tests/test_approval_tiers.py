@@ -157,7 +157,7 @@ def test_a_content_edit_voids_partial_approvals_and_lowering_the_rating_keeps_th
     gov.run(gov.hub_events())
     gov.run(gov.set_status(CARD, "PendingReview"))
     # Alice's approval covered the version before the edit only.
-    status, answer = gov.by("bob")
+    _, answer = gov.by("bob")
     assert answer["policy"] == "1 of 2: model-risk pending, business-owner approved (bob@example.com)"
     assert gov.status_of(CARD)[1] == "PendingReview"
     assert gov.by("alice")[0] == 200
