@@ -80,6 +80,7 @@ class GovernanceReport(Construct):
         pending_review_days: int,
         metric_thresholds: str = "{}",
         weekly: bool,
+        approval_policy: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -121,6 +122,8 @@ class GovernanceReport(Construct):
                     "REGISTRY_ROLE_NAME": registry_reader_role_name,
                     "PENDING_REVIEW_DAYS": str(pending_review_days),
                     "METRIC_THRESHOLDS": metric_thresholds,
+                    # Tiers, decisions missing, review due dates (card_workflow.approval_policy).
+                    **({"APPROVAL_POLICY": approval_policy} if approval_policy else {}),
                 },
             )
             self.template_engine = lambda_.LayerVersion(

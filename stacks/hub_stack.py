@@ -147,6 +147,7 @@ class HubStack(Stack):
             pending_review_days=config.report.pending_review_days,
             metric_thresholds=config.metric_thresholds_json,
             weekly=config.report.weekly,
+            approval_policy=config.approval_policy_json if config.approval_policy is not None else "",
         )
 
         CfnOutput(self, "CardKeyArn", value=self.card_key.key.key_arn, description="Set as hub.card_key_arn in config")

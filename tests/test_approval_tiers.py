@@ -19,6 +19,9 @@ sys.path.insert(0, str(ROOT / "lambdas"))
 from card_workflow import handler as workflow_handler
 from card_workflow.ledger import verify_table
 from card_workflow.reviews import sweep_reviews
+from governance_report import findings as report_findings
+from governance_report.sources import ReportSettings
+from governance_report.sources import describe_card as report_card
 
 CARD = "churn-111111111111-v1"
 POLICY = {
@@ -74,6 +77,31 @@ class Tiers(Governance):
         return [e for e in self.ledger(CARD) if e["Kind"] == kind]
 
 
+def report_row(gov: Tiers, now: datetime | None = None) -> report_findings.Row:
+    """The governance report's row for the card (its approval policy columns)."""
+    from card_workflow.tiers import policy_from_environment
+
+    settings = ReportSettings(
+        hub_account=HUB,
+        region="us-east-1",
+        ledger_table="ledger",
+        link_table="card-links",
+        evidence_bucket="evidence-bucket",
+        spoke_accounts=(),
+        registry_role_name="reader",
+        policy=policy_from_environment(json.dumps(POLICY)),
+    )
+    row = report_findings.Row(HUB, "churn", 1, "arn", "PendingManualApproval")
+    card = report_card(gov.sagemaker, CARD)
+    report_findings.policy_columns(row, card, gov.ledger(CARD), settings, now or datetime.now(UTC))
+    return row
+
+
+def summary_of(row: report_findings.Row) -> dict[str, int]:
+    report = report_findings.Report("", HUB, [HUB], 14, [row], [])
+    return report.summary["approval_policy"]
+
+
 @pytest.fixture
 def gov(aws: None, monkeypatch: pytest.MonkeyPatch) -> Tiers:
     return Tiers(monkeypatch)
@@ -106,6 +134,11 @@ def test_a_high_risk_card_needs_both_groups_and_two_people(gov: Tiers) -> None:
     [notice] = gov.notices_received()
     assert "1 of 2: model-risk approved (alice@example.com), business-owner pending" in notice["Message"]
     assert [e["Detail"] for e in gov.kinds("partial-approval")] == [answer["policy"]]
+    row = report_row(gov)
+    assert (row.tier, row.missing, row.suspended) == ("High", ["business-owner"], False)
+    [decided] = row.decisions
+    assert decided.startswith("alice@example.com (20")
+    assert summary_of(row) == {"partially approved": 1, "overdue": 0, "suspended": 0}
 
     # The same person twice is one decision; two people of one group fill one group's place.
     assert gov.by("alice")[1]["outcome"] == "already recorded"
@@ -214,6 +247,9 @@ def test_an_expired_approval_is_reverted_once(gov: Tiers) -> None:
     [done] = sweep(24)
     assert "reminder before-7: notice sent" in done
     assert gov.package(package)["ModelApprovalStatus"] == "Approved"
+    assert not report_row(gov).overdue
+    row = report_row(gov, datetime.now(UTC) + timedelta(days=31))
+    assert row.overdue and row.review_due and summary_of(row)["overdue"] == 1
     [done] = sweep(31)
     assert "PendingManualApproval (stage Staging/PendingApproval)" in done and "card back to PendingReview" in done
     described = gov.package(package)
@@ -251,6 +287,7 @@ def test_suspension_by_the_incident_group_and_its_lifting(gov: Tiers) -> None:
         "Staging",
         "Suspended",
     )
+    assert report_row(gov).suspended
     [suspended] = gov.kinds("suspended")
     assert (suspended["Person"], suspended["Reason"]) == ("carol@example.com", "Drift incident INC-7")
     assert any("suspended" in n["Subject"] for n in gov.notices_received())

@@ -283,9 +283,22 @@ def row(version: int, **values: Any) -> dict[str, Any]:
         "endpoints": [],
         "findings": [],
         "metric_changes": [],
+        # Without an approval_policy section: one person of the approvers, at any rating's tier.
+        "tier": "High",
+        "decisions": [],
+        "missing": ["approvers"],
+        "review_due": "",
+        "overdue": False,
+        "suspended": False,
     }
     base.update(values)
     return base
+
+
+def decided(gov: Governance, card: str, version: int) -> list[str]:
+    """The report's `decisions` of a version: each approving person and when they decided."""
+    entries = [e for e in gov.ledger(card) if e["Kind"] == "decision" and e["Version"] == str(version)]
+    return [f"{e['Person']} ({datetime.fromisoformat(e['DecidedAt']).isoformat()})" for e in entries]
 
 
 def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None:
@@ -366,6 +379,8 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
                 pdf(gov, "churn-222222222222-v1", 2),
             ],
             endpoints=["churn-prod"],
+            decisions=decided(gov, "churn-222222222222-v1", 2),
+            missing=[],
         ),
         row(
             2,
@@ -379,6 +394,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             card_version=2,
             card_status="PendingReview",
             risk_rating="Medium",
+            tier="Medium",
             endpoints=["churn-canary"],
             findings=["deployed-not-approved", "approval-reverted", "review-overdue"],
         ),
@@ -395,6 +411,8 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
                 pdf(gov, "churn-222222222222-v4", 1),
             ],
             findings=["approved-without-evidence-pdf"],
+            decisions=decided(gov, "churn-222222222222-v4", 1),
+            missing=[],
         ),
         row(
             1,
@@ -407,6 +425,8 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             card_status="",
             risk_rating="",
             findings=["version-without-card"],
+            tier="",
+            missing=[],
         ),
     ]
     assert data["summary"] == {
@@ -422,6 +442,8 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
         "risk_rating": {"High": 1, "Medium": 1, "Unknown": 2, "no card": 1},
         "approval_status": {"Approved": 3, "PendingManualApproval": 2},
         "account": {SPOKE: 4, OTHER_SPOKE: 1},
+        "tier": {"High": 3, "Medium": 1},
+        "approval_policy": {"partially approved": 0, "overdue": 0, "suspended": 0},
     }
     assert data["accounts"] == [HUB, SPOKE, OTHER_SPOKE]
     assert f"account {SPOKE}: 1 groups, 4 versions, 2 deployed" in progress

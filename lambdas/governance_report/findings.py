@@ -8,6 +8,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from card_workflow.approval_policy import default_policy, review_state, suspension_state
+from card_workflow.reviews import content_changes
+from card_workflow.reviews import latest_approval as effective_approval
+from card_workflow.tiers import card_verdict, counting_decisions
 from shared.metrics import changes_between, regressions
 
 from governance_report.sources import (
@@ -76,6 +80,14 @@ class Row:
     findings: list[str] = field(default_factory=list)
     # Against the group's last approved version, e.g. "... / auc: 0.912 -> 0.874 (-0.038)".
     metric_changes: list[str] = field(default_factory=list)
+    # The approval policy on the card's current version: its tier, who approved (and when), which
+    # groups are still missing; the effective approval's review due date; a standing suspension.
+    tier: str = ""
+    decisions: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    review_due: str = ""
+    overdue: bool = False
+    suspended: bool = False
 
 
 @dataclass
@@ -95,6 +107,12 @@ class Report:
             "risk_rating": dict(sorted(Counter(r.risk_rating or "no card" for r in self.rows).items())),
             "approval_status": dict(sorted(Counter(r.approval_status or "none" for r in self.rows).items())),
             "account": dict(sorted(Counter(r.account for r in self.rows).items())),
+            "tier": dict(sorted(Counter(r.tier for r in self.rows if r.tier).items())),
+            "approval_policy": {
+                "partially approved": sum(1 for r in self.rows if r.decisions and r.missing),
+                "overdue": sum(1 for r in self.rows if r.overdue),
+                "suspended": sum(1 for r in self.rows if r.suspended),
+            },
         }
 
     def as_json(self) -> dict[str, Any]:
@@ -135,7 +153,7 @@ def build_report(
             findings.append(Finding("registry-unreadable", registry.account, registry.account, registry.error))
 
     rows = [
-        package_row(package, registry, hub, settings, findings)
+        package_row(package, registry, hub, settings, findings, now)
         for registry in registries
         for package in sorted(registry.packages, key=lambda p: (p.group, p.version))
     ]
@@ -195,9 +213,45 @@ def add(findings: list[Finding], row: Row | None, finding: Finding) -> None:
         row.findings.append(finding.rule)
 
 
+def policy_columns(
+    row: Row, card: Any, entries: Sequence[Mapping[str, str]], settings: ReportSettings, now: datetime
+) -> None:
+    """The approval policy's view of the card (see Row). The tier here is the current version's
+    rating's (the workflow also weighs the last approved version's rating, which the report does not
+    read)."""
+    # Without approvers configured the report counts every approval the ledger attributes (sources.approvals).
+    policy = settings.policy or default_policy(sorted(settings.approvers) or ["arn:*:*:*:*:*"])
+    verdict = card_verdict(
+        policy,
+        entries,
+        card.version,
+        reviewed_rating=card.risk_rating or None,
+        approved_rating=None,
+        card_name=card.name,
+    )
+    row.tier = verdict.rating
+    when = {d.person: d.at.isoformat() for d in counting_decisions(entries, card.version) if d.decision == "approve"}
+    seated = [who for _, who in verdict.places if who] + list(verdict.others)
+    row.decisions = [f"{who} ({when.get(who, '')})" for who in seated]
+    row.missing = [group for group, who in verdict.places if not who] if not verdict.effective else []
+    row.suspended = suspension_state(policy, entries).suspended
+    approval = effective_approval(card.arn, entries)
+    if approval is not None:
+        state = review_state(policy, approval.approved_at, now, triggers=content_changes(entries, approval))
+        row.review_due = state.due.isoformat() if state.due else ""
+        expired = any(e.get("Kind") == "review-expired" for e in entries)
+        row.overdue = state.overdue or expired
+
+
 def package_row(
-    package: PackageVersion, registry: Registry, hub: HubRecords, settings: ReportSettings, findings: list[Finding]
+    package: PackageVersion,
+    registry: Registry,
+    hub: HubRecords,
+    settings: ReportSettings,
+    findings: list[Finding],
+    now: datetime | None = None,
 ) -> Row:
+    now = now or datetime.now(UTC)
     row = Row(
         account=package.account,
         model_package_group=package.group,
@@ -220,6 +274,7 @@ def package_row(
             prefix = f"{EVIDENCE_PREFIX}{card.name}/v{approval.version}/"
             keys = sorted(k for k in hub.evidence_keys if k.startswith(prefix))
             row.evidence = [f"s3://{settings.evidence_bucket}/{key}" for key in keys]
+        policy_columns(row, card, hub.ledger.get(card.arn, []), settings, now)
         card_approved = card.status == "Approved" and approval is not None and approval.version == card.version
         if package.approval_status == "Approved" and not card_approved:
             state = f"{card.name} v{card.version} is {card.status}"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+from card_workflow.tiers import policy_from_environment
 from shared.metrics import thresholds_from
 from shared.runtime import RETRIES
 
@@ -40,6 +41,7 @@ def settings_from_environment(environ: Mapping[str, str] = os.environ) -> Report
         registry_role_name=environ["REGISTRY_ROLE_NAME"],
         pending_review_days=int(environ.get("PENDING_REVIEW_DAYS", "14")),
         metric_thresholds=thresholds_from(json.loads(environ.get("METRIC_THRESHOLDS") or "{}")),
+        policy=policy_from_environment(environ.get("APPROVAL_POLICY")),
         partition="aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws",
     )
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 from card_workflow.anchors import Anchor, read_anchors, truncations
+from card_workflow.approval_policy import ApprovalPolicy
 from card_workflow.ledger import scan_table, verify_card
 from shared.metrics import Threshold, number_metrics
 
@@ -57,6 +58,8 @@ class ReportSettings:
     partition: str = "aws"
     # Metric name -> the largest acceptable change against the group's last approved version.
     metric_thresholds: Mapping[str, Threshold] = field(default_factory=dict)
+    # The approval policy (card_workflow.approval_policy); None: one person of the approvers.
+    policy: ApprovalPolicy | None = None
 
 
 @dataclass(frozen=True)
