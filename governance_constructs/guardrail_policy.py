@@ -73,9 +73,15 @@ def deploy_path_patterns(partition: str) -> list[str]:
 
 
 def guardrail_document(
-    *, partition: str, forwarding_rule_name: str, protected_role_names: Sequence[str], approval_sync_role_name: str
+    *,
+    partition: str,
+    forwarding_rule_name: str,
+    protected_role_names: Sequence[str],
+    approval_sync_role_name: str,
+    production_stage: str | None = None,
 ) -> dict[str, Any]:
-    """The SCP's statements: three Denies, each with the one principal pattern it spares."""
+    """The SCP's statements: three Denies, each with the one principal pattern it spares; a fourth
+    when the approval policy names the lifecycle stage an approval sets (`production_stage`)."""
     deploy_path = {"ArnNotLike": {"aws:PrincipalArn": deploy_path_patterns(partition)}}
     return {
         "Version": "2012-10-17",
@@ -105,6 +111,27 @@ def guardrail_document(
                     "ArnNotLike": {"aws:PrincipalArn": f"arn:{partition}:iam::*:role/{approval_sync_role_name}"},
                 },
             },
+            *(
+                [
+                    {
+                        # `sagemaker:ModelLifeCycle:stage` is a condition key of UpdateModelPackage and
+                        # CreateModelPackage (Service Authorization Reference, "Actions, resources, and
+                        # condition keys for Amazon SageMaker"): the stage an approval sets is the hub's too.
+                        "Sid": "OnlyTheHubSetsTheApprovedStage",
+                        "Effect": "Deny",
+                        "Action": list(APPROVAL_ACTIONS),
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": {"sagemaker:ModelLifeCycle:stage": production_stage},
+                            "ArnNotLike": {
+                                "aws:PrincipalArn": f"arn:{partition}:iam::*:role/{approval_sync_role_name}"
+                            },
+                        },
+                    }
+                ]
+                if production_stage
+                else []
+            ),
         ],
     }
 
@@ -127,6 +154,7 @@ class GuardrailPolicy(Construct):
         forwarding_rule_name: str,
         protected_role_names: Sequence[str],
         approval_sync_role_name: str,
+        production_stage: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not target_ids:
@@ -139,6 +167,7 @@ class GuardrailPolicy(Construct):
             forwarding_rule_name=forwarding_rule_name,
             protected_role_names=protected_role_names,
             approval_sync_role_name=approval_sync_role_name,
+            production_stage=production_stage,
         )
         self.policy = organizations.CfnPolicy(
             self,

@@ -34,5 +34,11 @@ class GuardrailStack(Stack):
                 config.registry_reader_role_name,
             ),
             approval_sync_role_name=config.approval_sync_role_name,
+            # The stage an effective approval sets (approval_policy.on_approval), when configured.
+            production_stage=(
+                config.approval_policy.on_approval.stage
+                if config.approval_policy is not None and config.approval_policy.on_approval is not None
+                else None
+            ),
         )
         CfnOutput(self, "GuardrailPolicyId", value=self.guardrail.policy.attr_id)

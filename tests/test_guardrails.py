@@ -384,3 +384,30 @@ def test_the_construct_refuses_targets_that_are_no_account_or_ou(targets: list[s
             protected_role_names=[SYNC_ROLE],
             approval_sync_role_name=SYNC_ROLE,
         )
+
+
+def test_with_an_approval_stage_only_the_approval_sync_role_sets_it_and_the_scp_fits_its_quota() -> None:
+    from aws_quotas import SERVICE_CONTROL_POLICY
+    from emulator.policy import Principal, Request, decide, statements_of
+    from governance_constructs.guardrail_policy import guardrail_document
+
+    document = guardrail_document(
+        partition="aws",
+        forwarding_rule_name=RULE,
+        protected_role_names=[SYNC_ROLE, "model-card-governance-registry-forwarding", "model-card-governance-reader"],
+        approval_sync_role_name=SYNC_ROLE,
+        production_stage="Production",
+    )
+    assert len(json.dumps(document, separators=(",", ":")).encode()) <= SERVICE_CONTROL_POLICY.limit
+    package = f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/churn/1"
+
+    def denied(role: str, stage: str) -> bool:
+        arn = f"arn:aws:iam::{SPOKE}:role/{role}"
+        context = {"aws:PrincipalArn": arn, "sagemaker:ModelLifeCycle:stage": stage}
+        request = Request("sagemaker:UpdateModelPackage", package, Principal(arn, SPOKE, arn), context)
+        refused, _ = decide(statements_of(document), request, resource_policy=False)
+        return bool(refused)
+
+    assert denied("admin", "Production")
+    assert not denied("admin", "Staging")
+    assert not denied(SYNC_ROLE, "Production")
