@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -403,7 +403,7 @@ def test_with_an_approval_stage_only_the_approval_sync_role_sets_it_and_the_scp_
 
     def denied(role: str, stage: str) -> bool:
         arn = f"arn:aws:iam::{SPOKE}:role/{role}"
-        context = {"aws:PrincipalArn": arn, "sagemaker:ModelLifeCycle:stage": stage}
+        context: dict[str, str | Sequence[str]] = {"aws:PrincipalArn": arn, "sagemaker:ModelLifeCycle:stage": stage}
         request = Request("sagemaker:UpdateModelPackage", package, Principal(arn, SPOKE, arn), context)
         refused, _ = decide(statements_of(document), request, resource_policy=False)
         return bool(refused)
