@@ -59,13 +59,21 @@ def signed(session: Any, url: str, region: str, payload: Mapping[str, Any]) -> t
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="review", description=__doc__.splitlines()[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True)
-    approve = commands.add_parser("approve", help="approve one version of a model card")
-    approve.add_argument("card", help="the model card's name")
-    approve.add_argument("--version", required=True, help="the version you reviewed")
-    approve.add_argument("--comment", required=True, help="why (recorded in the ledger)")
-    approve.add_argument("--url", default=os.environ.get("DECISION_URL"), help="the hub's DecisionUrl output")
-    approve.add_argument("--profile", help="the AWS CLI profile to sign with")
-    approve.add_argument("--region", help="the hub's region (default: from the URL, else the profile's)")
+    helps = {
+        "approve": "approve one version of a model card",
+        "request-changes": "send one version back to Draft, with what must change",
+        "reject": "reject one version: the card is archived (its package rejected, if so configured)",
+        "suspend": "suspend an approved card (the incident group): its package is no longer approved",
+        "reinstate": "lift a suspension (the incident group); a new approval under the tier follows",
+    }
+    for command, text in helps.items():
+        sub = commands.add_parser(command, help=text)
+        sub.add_argument("card", help="the model card's name")
+        sub.add_argument("--version", required=True, help="the version you reviewed")
+        sub.add_argument("--comment", required=True, help="why (recorded in the ledger)")
+        sub.add_argument("--url", default=os.environ.get("DECISION_URL"), help="the hub's DecisionUrl output")
+        sub.add_argument("--profile", help="the AWS CLI profile to sign with")
+        sub.add_argument("--region", help="the hub's region (default: from the URL, else the profile's)")
     return parser.parse_args(argv)
 
 
@@ -110,6 +118,7 @@ def main(argv: Sequence[str] | None = None, *, session: Any = None, send: Send =
         print(
             f"{outcome}: {parsed.get('card')} v{parsed.get('version')} {parsed.get('decision')} by "
             f"{parsed.get('person')}; {parsed.get('status')}"
+            + (f" ({parsed['policy']})" if parsed.get("policy") and "not met" in str(parsed.get("status")) else "")
         )
         return 0
     print(f"{outcome}: {parsed.get('reason') or answer.decode(errors='replace')[:300]}")
