@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_workflow import HUB, REVIEWER_ROLE, Governance, call_url, drain, edit
+from tests.test_workflow import HUB, REVIEWER_ROLE, SPOKE, Governance, call_url, drain, edit, queue
 
 sys.path.insert(0, str(ROOT / "lambdas"))
 
@@ -226,6 +226,68 @@ def test_request_changes_returns_the_card_to_draft_and_reject_archives_it(gov: T
     [archived] = gov.kinds("archive-effective")
     assert archived["Person"] == "bob@example.com"
     assert any("rejected" in n["Subject"] for n in gov.notices_received())
+
+
+def spoke_inbox(gov: Tiers) -> str:
+    """The delivery the stacks deploy (governance_constructs/review_delivery.py): the hub's rule for
+    the spoke's account targets the spoke's default bus with the delivery role; the spoke's bus
+    admits that role for review decisions only. The spoke's own rule puts them on a queue."""
+    from governance_constructs.review_delivery import REVIEW_DECISION, REVIEW_SOURCE
+
+    role = f"arn:aws:iam::{HUB}:role/model-card-governance-review-delivery"
+    trust = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    gov.hub.client("iam").create_role(
+        RoleName="model-card-governance-review-delivery",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
+    )
+    spoke_bus = f"arn:aws:events:us-east-1:{SPOKE}:event-bus/default"
+    hub_events = gov.hub.client("events")
+    pattern = {"source": [REVIEW_SOURCE], "detail-type": [REVIEW_DECISION], "detail": {"account": [SPOKE]}}
+    hub_events.put_rule(Name="review-decisions-to-spoke", EventPattern=json.dumps(pattern))
+    hub_events.put_targets(
+        Rule="review-decisions-to-spoke", Targets=[{"Id": "spoke", "Arn": spoke_bus, "RoleArn": role}]
+    )
+    statement = {
+        "Sid": "ModelCardReviewDecisions",
+        "Effect": "Allow",
+        "Principal": {"AWS": role},
+        "Action": "events:PutEvents",
+        "Resource": spoke_bus,
+        "Condition": {"StringEquals": {"events:source": REVIEW_SOURCE, "events:detail-type": REVIEW_DECISION}},
+    }
+    spoke_events = gov.spoke.client("events")
+    spoke_events.put_permission(Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    inbox, inbox_arn = queue(gov.spoke, "review-inbox")
+    spoke_events.put_rule(Name="reviews", EventPattern=json.dumps({"source": [REVIEW_SOURCE]}))
+    spoke_events.put_targets(Rule="reviews", Targets=[{"Id": "q", "Arn": inbox_arn}])
+    return inbox
+
+
+def test_the_spoke_that_owns_the_card_receives_the_requested_changes_on_its_bus(gov: Tiers) -> None:
+    inbox = spoke_inbox(gov)
+    card = "spoke-churn-222222222222-v1"
+    gov.register(gov.spoke, "spoke-churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(card, "PendingReview"))
+    payload = {"card": card, "version": 1, "decision": "request-changes", "comment": "Add the fairness evaluation"}
+    status, answer = call_url(gov.decision_url, gov.people["alice"], payload)
+    assert (status, answer["status"]) == (200, "Draft")
+    outcomes = gov.run(gov.hub_events())
+    assert outcomes == [f"recorded=True; changes requested by alice@example.com: spoke {SPOKE} told"]
+    [message] = drain(gov.spoke.client("sqs"), inbox)
+    event = json.loads(message["Body"])
+    assert (event["source"], event["detail-type"]) == ("model-card-governance", "Model Card Review Decision")
+    assert event["detail"] == {
+        "version": 1,
+        "decision": "request-changes",
+        "comment": "Add the fairness evaluation",
+        "person": "alice@example.com",
+        "account": SPOKE,
+        "card": card,
+    }
+    # A second delivery of the Draft event tells the spoke nothing new.
+    entries = [e for e in gov.ledger(card) if e["Kind"] == "spoke-told"]
+    assert len(entries) == 1
 
 
 def test_an_expired_approval_is_reverted_once(gov: Tiers) -> None:

@@ -50,7 +50,7 @@ from card_workflow.workflow import (
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
-SERVICES = ("sagemaker", "dynamodb", "sns", "s3", "sqs", "sts", "cloudtrail")
+SERVICES = ("sagemaker", "dynamodb", "sns", "s3", "sqs", "sts", "cloudtrail", "events")
 
 
 def settings_from_environment(environ: Any = os.environ) -> WorkflowSettings:

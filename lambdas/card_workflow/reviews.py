@@ -21,6 +21,7 @@ daily run) and any other caller (a reconciler) run the same code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,44 @@ from card_workflow.ledger import append_entry, get_entry, ledger_entries
 from card_workflow.notices import send_once
 
 SCHEDULED_EVENT = "Scheduled Event"
+# Must equal governance_constructs.review_delivery's: the hub's rules forward exactly these events.
+REVIEW_SOURCE = "model-card-governance"
+REVIEW_DECISION = "Model Card Review Decision"
+
+
+def tell_spoke(
+    events: Any, dynamodb: Any, settings: Any, card_name: str, card_arn: str, key: str, detail: dict[str, Any]
+) -> str:
+    """Put a review decision for the spoke that owns the card on the hub's default bus, once per
+    `key`; the hub's rule for that spoke's account forwards it to the spoke's default bus. A card
+    the hub owns (or whose package the hub never linked) has no spoke to tell."""
+    from shared.card_links import card_link
+
+    if events is None or not settings.link_table:
+        return "no spoke told"
+    link = card_link(dynamodb, settings.link_table, card_name)
+    owner = link.package_arn.split(":")[4] if link is not None else ""
+    if not owner or owner == settings.hub_account:
+        return "no spoke owns the card"
+    if get_entry(dynamodb, settings.ledger_table, card_arn, key) is not None:
+        return f"spoke {owner} already told"
+    answer = events.put_events(
+        Entries=[
+            {
+                "Source": REVIEW_SOURCE,
+                "DetailType": REVIEW_DECISION,
+                "Detail": json.dumps({**detail, "account": owner, "card": card_name}),
+                "EventBusName": "default",
+            }
+        ]
+    )
+    if answer.get("FailedEntryCount"):
+        raise RuntimeError(f"the review decision for spoke {owner} was not put: {answer.get('Entries')}")
+    # After the put: a retry that finds no entry puts again (at least once; the event carries the key).
+    append_entry(
+        dynamodb, settings.ledger_table, card_arn, key, {"Kind": "spoke-told", "Account": owner, "Detail": key}
+    )
+    return f"spoke {owner} told"
 
 
 @dataclass(frozen=True)
@@ -210,7 +249,15 @@ def _back_to_review(sagemaker: Any, approval: Approval) -> str:
 
 
 def enforce_suspension(
-    card_name: str, card_arn: str, *, sagemaker: Any, dynamodb: Any, sns: Any, sts: Any, settings: Any
+    card_name: str,
+    card_arn: str,
+    *,
+    sagemaker: Any,
+    dynamodb: Any,
+    sns: Any,
+    sts: Any,
+    settings: Any,
+    events: Any = None,
 ) -> str | None:
     """Act once on the card's standing suspension; None when it is not suspended."""
     from card_workflow.workflow import set_package_status
@@ -252,4 +299,20 @@ def enforce_suspension(
             "At": datetime.now(UTC).isoformat(timespec="microseconds"),
         },
     )
-    return f"suspended by {state.by}: " + ("; ".join(steps) or "no model package changed")
+    steps.append(
+        tell_spoke(
+            events,
+            dynamodb,
+            settings,
+            card_name,
+            card_arn,
+            f"{key}#spoke-told",
+            {
+                "version": int(suspend.get("Version") or 0),
+                "decision": "suspend",
+                "comment": state.reason or "",
+                "person": state.by or "",
+            },
+        )
+    )
+    return f"suspended by {state.by}: " + "; ".join(steps)

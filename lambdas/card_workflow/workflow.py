@@ -404,6 +404,7 @@ def handle_card_event(
     cloudtrail: Any,
     settings: WorkflowSettings,
     now: datetime | None = None,
+    events: Any = None,
 ) -> str:
     """Record the status change, then run the step for it; returns what was done, for the log."""
     parsed = parse_card_event(event)
@@ -448,6 +449,26 @@ def handle_card_event(
             now=now or datetime.now(UTC),
             card_created=card.get("CreationTime"),
         )
+    if change.status == "Draft":
+        requested = changes_requested(dynamodb, settings, change)
+        if requested is not None:
+            from card_workflow.reviews import tell_spoke
+
+            told = tell_spoke(
+                events,
+                dynamodb,
+                settings,
+                change.card_name,
+                change.card_arn,
+                f"{requested['EntryKey']}#spoke-told",
+                {
+                    "version": change.version,
+                    "decision": "request-changes",
+                    "comment": requested.get("Comment", ""),
+                    "person": requested.get("Person", ""),
+                },
+            )
+            return f"recorded={recorded}; changes requested by {requested.get('Person')}: {told}"
     if change.status == "Archived" and settings.archived_rejects_package:
         return f"recorded={recorded}; " + settle_archive(
             change,
@@ -551,6 +572,18 @@ def settle_archive(
         return "no model package changed"
     archived = f"Model card {change.card_name} v{change.version} archived"
     return set_package_status(sagemaker, sts, settings, package_arn, "Rejected", archived)
+
+
+def changes_requested(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange) -> dict[str, str] | None:
+    """The latest `request-changes` decision on exactly this version (decisions.py set it Draft for it)."""
+    found = [
+        e
+        for e in ledger_entries(dynamodb, settings.ledger_table, change.card_arn)
+        if e.get("Kind") == "decision"
+        and e.get("Decision") == "request-changes"
+        and e.get("Version") == str(change.version)
+    ]
+    return found[-1] if found else None
 
 
 def rejecting_decision(dynamodb: Any, settings: WorkflowSettings, change: CardStatusChange) -> dict[str, str] | None:
@@ -918,6 +951,7 @@ def recheck_card(
     cloudtrail: Any,
     settings: WorkflowSettings,
     now: datetime | None = None,
+    events: Any = None,
 ) -> str:
     """Decide again about the card a recheck message names, from SageMaker and the ledger alone.
 
@@ -939,6 +973,7 @@ def recheck_card(
         sns=sns,
         sts=sts,
         settings=settings,
+        events=events,
     )
     if suspension is not None:
         return suspension
