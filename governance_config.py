@@ -379,11 +379,6 @@ class GovernanceConfig:
         return f"{self.prefix}-approval-workflow"
 
     @property
-    def review_delivery_role_name(self) -> str:
-        """The role the hub's rules deliver review decisions to the spokes' default buses with."""
-        return f"{self.prefix}-review-delivery"
-
-    @property
     def registry_forwarding_role_name(self) -> str:
         """The role each spoke's forwarding rule sends events with; the hub bus admits it by name."""
         return f"{self.prefix}-registry-forwarding"

@@ -10,6 +10,9 @@ from governance_constructs.nag import acknowledge, nag_arn
 
 # UpdateModelPackage's values of sagemaker:ModelApprovalStatus (API reference, UpdateModelPackage).
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
+# The review decisions the hub puts on the spoke's default bus (card_workflow.reviews.tell_spoke).
+REVIEW_SOURCE = "model-card-governance"
+REVIEW_DECISION = "Model Card Review Decision"
 
 
 class ApprovalSyncRole(Construct):
@@ -54,6 +57,18 @@ class ApprovalSyncRole(Construct):
                 actions=["sagemaker:UpdateModelPackage"],
                 resources=[packages],
                 conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": list(APPROVAL_STATUSES)}},
+            )
+        )
+        # A request for changes or a suspension of this spoke's card, put on this account's own
+        # default bus, where the spoke's rules pick it up: a same-account PutEvents that the identity
+        # policy alone allows, so the bus needs no policy for the hub. events:source and
+        # events:detail-type are condition keys of PutEvents (Service Authorization Reference,
+        # Amazon EventBridge): the hub puts nothing else here.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:PutEvents"],
+                resources=[stack.format_arn(service="events", resource="event-bus", resource_name="default")],
+                conditions={"StringEquals": {"events:source": REVIEW_SOURCE, "events:detail-type": REVIEW_DECISION}},
             )
         )
         policy = self.role.node.try_find_child("DefaultPolicy")

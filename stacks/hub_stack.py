@@ -17,7 +17,6 @@ from governance_constructs.declared_card import DeclaredModelCard, card_construc
 from governance_constructs.evidence_archive import EVIDENCE_PREFIX, REPORTS_PREFIX, EvidenceArchive, ExportArchive
 from governance_constructs.governance_bus import GovernanceEventBus
 from governance_constructs.governance_report import GovernanceReport
-from governance_constructs.review_delivery import ReviewDecisionDelivery
 from governance_constructs.reviewer_role import ReviewerRole
 
 
@@ -126,13 +125,6 @@ class HubStack(Stack):
             metric_thresholds=config.metric_thresholds_json,
             decision_invokers=[self.reviewer.role],
             approval_policy=config.approval_policy_json if config.approval_policy is not None else "",
-        )
-        self.review_delivery = ReviewDecisionDelivery(
-            self,
-            "ReviewDelivery",
-            role_name=config.review_delivery_role_name,
-            spoke_accounts=[s.account for s in config.spokes if s.account],
-            publisher=self.workflow.handler.role,
         )
         # The workflow appends status, verdicts and notices; its export follower appends PDFs; the
         # decision endpoint appends approvers' decisions.

@@ -11,7 +11,6 @@ from governance_config import AccessLevel, GovernanceConfig
 from governance_constructs.approval_sync_role import ApprovalSyncRole
 from governance_constructs.event_forwarding import RegistryEventForwarding
 from governance_constructs.registry_reader_role import RegistryReaderRole
-from governance_constructs.review_delivery import ReviewDecisionInbox
 from governance_constructs.spoke_access import SharedCardAccess
 
 
@@ -47,10 +46,6 @@ class SpokeStack(Stack):
             hub_account=config.hub_account,
             partition=config.partition,
             workflow_role_name=config.approval_workflow_role_name,
-        )
-        # Review decisions on this spoke's cards (a request for changes, a suspension) arrive here.
-        self.review_inbox = ReviewDecisionInbox(
-            self, "ReviewDecisions", hub_role_arn=config.hub_role_arn(config.review_delivery_role_name)
         )
         # The auto-linker reads a new version's evaluation reports through this role.
         readers = [config.auditor_role_name, config.auto_linker_role_name]

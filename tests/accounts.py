@@ -31,10 +31,22 @@ def create_approval_sync_role(
     }
     iam = spoke.client("iam")
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    # Review decisions on its own default bus, held to their source and detail-type, as the stack's.
+    review_decisions = {
+        "Effect": "Allow",
+        "Action": "events:PutEvents",
+        "Resource": f"arn:aws:events:{REGION}:{account}:event-bus/default",
+        "Condition": {
+            "StringEquals": {
+                "events:source": "model-card-governance",
+                "events:detail-type": "Model Card Review Decision",
+            }
+        },
+    }
     iam.put_role_policy(
         RoleName=name,
         PolicyName="packages",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [packages]}),
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [packages, review_decisions]}),
     )
 
 

@@ -229,36 +229,10 @@ def test_request_changes_returns_the_card_to_draft_and_reject_archives_it(gov: T
 
 
 def spoke_inbox(gov: Tiers) -> str:
-    """The delivery the stacks deploy (governance_constructs/review_delivery.py): the hub's rule for
-    the spoke's account targets the spoke's default bus with the delivery role; the spoke's bus
-    admits that role for review decisions only. The spoke's own rule puts them on a queue."""
-    from governance_constructs.review_delivery import REVIEW_DECISION, REVIEW_SOURCE
-
-    role = f"arn:aws:iam::{HUB}:role/model-card-governance-review-delivery"
-    trust = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    gov.hub.client("iam").create_role(
-        RoleName="model-card-governance-review-delivery",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [trust]}),
-    )
-    spoke_bus = f"arn:aws:events:us-east-1:{SPOKE}:event-bus/default"
-    hub_events = gov.hub.client("events")
-    pattern = {"source": [REVIEW_SOURCE], "detail-type": [REVIEW_DECISION], "detail": {"account": [SPOKE]}}
-    hub_events.put_rule(Name="review-decisions-to-spoke", EventPattern=json.dumps(pattern))
-    hub_events.put_targets(
-        Rule="review-decisions-to-spoke", Targets=[{"Id": "spoke", "Arn": spoke_bus, "RoleArn": role}]
-    )
-    statement = {
-        "Sid": "ModelCardReviewDecisions",
-        "Effect": "Allow",
-        "Principal": {"AWS": role},
-        "Action": "events:PutEvents",
-        "Resource": spoke_bus,
-        "Condition": {"StringEquals": {"events:source": REVIEW_SOURCE, "events:detail-type": REVIEW_DECISION}},
-    }
-    spoke_events = gov.spoke.client("events")
-    spoke_events.put_permission(Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    """The spoke's own rule on its default bus, putting the hub's review decisions on a queue."""
     inbox, inbox_arn = queue(gov.spoke, "review-inbox")
-    spoke_events.put_rule(Name="reviews", EventPattern=json.dumps({"source": [REVIEW_SOURCE]}))
+    spoke_events = gov.spoke.client("events")
+    spoke_events.put_rule(Name="reviews", EventPattern=json.dumps({"source": ["model-card-governance"]}))
     spoke_events.put_targets(Rule="reviews", Targets=[{"Id": "q", "Arn": inbox_arn}])
     return inbox
 

@@ -32,28 +32,40 @@ from card_workflow.ledger import append_entry, get_entry, ledger_entries
 from card_workflow.notices import send_once
 
 SCHEDULED_EVENT = "Scheduled Event"
-# Must equal governance_constructs.review_delivery's: the hub's rules forward exactly these events.
+# Must equal governance_constructs.approval_sync_role's: the spoke's role may put exactly these.
 REVIEW_SOURCE = "model-card-governance"
 REVIEW_DECISION = "Model Card Review Decision"
 
 
 def tell_spoke(
-    events: Any, dynamodb: Any, settings: Any, card_name: str, card_arn: str, key: str, detail: dict[str, Any]
+    events: Any,
+    sts: Any,
+    dynamodb: Any,
+    settings: Any,
+    card_name: str,
+    card_arn: str,
+    key: str,
+    detail: dict[str, Any],
 ) -> str:
-    """Put a review decision for the spoke that owns the card on the hub's default bus, once per
-    `key`; the hub's rule for that spoke's account forwards it to the spoke's default bus. A card
-    the hub owns (or whose package the hub never linked) has no spoke to tell."""
+    """Put a review decision on the default bus of the spoke that owns the card, once per `key`,
+    through the spoke's approval-sync role (the role the hub already assumes there for packages;
+    its policy allows PutEvents on its own account's default bus for this source and detail-type
+    only). A same-account PutEvents needs no bus policy; the spoke's own rules take it from there.
+    A card the hub owns (or whose package the hub never linked) has no spoke to tell."""
     from shared.card_links import card_link
+
+    from card_workflow.workflow import spoke_client
 
     if events is None or not settings.link_table:
         return "no spoke told"
     link = card_link(dynamodb, settings.link_table, card_name)
     owner = link.package_arn.split(":")[4] if link is not None else ""
-    if not owner or owner == settings.hub_account:
+    if link is None or not owner or owner == settings.hub_account:
         return "no spoke owns the card"
     if get_entry(dynamodb, settings.ledger_table, card_arn, key) is not None:
         return f"spoke {owner} already told"
-    answer = events.put_events(
+    spoke_events = spoke_client(events, sts, settings, link.package_arn)
+    answer = spoke_events.put_events(
         Entries=[
             {
                 "Source": REVIEW_SOURCE,
@@ -302,6 +314,7 @@ def enforce_suspension(
     steps.append(
         tell_spoke(
             events,
+            sts,
             dynamodb,
             settings,
             card_name,

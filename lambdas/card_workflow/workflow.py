@@ -456,6 +456,7 @@ def handle_card_event(
 
             told = tell_spoke(
                 events,
+                sts,
                 dynamodb,
                 settings,
                 change.card_name,
@@ -1229,12 +1230,18 @@ def follow_export_event(
 
 def package_client(sagemaker: Any, sts: Any, settings: WorkflowSettings, package_arn: str) -> Any:
     """The hub's own client for hub packages; for a spoke's, a client in the spoke's approval-sync role."""
+    return spoke_client(sagemaker, sts, settings, package_arn)
+
+
+def spoke_client(client: Any, sts: Any, settings: WorkflowSettings, package_arn: str) -> Any:
+    """`client`'s service in the account that owns the package: the client itself for the hub, else
+    a client in that spoke's approval-sync role."""
     match = PACKAGE_ARN.match(package_arn)
     if not match:
         raise MalformedEvent(f"model_package_details.model_package_arn {package_arn!r} is not a versioned package ARN")
     partition, _, account = match.group(1), match.group(2), match.group(3)
     if account == settings.hub_account:
-        return sagemaker
+        return client
     import boto3
 
     credentials = sts.assume_role(
@@ -1242,13 +1249,13 @@ def package_client(sagemaker: Any, sts: Any, settings: WorkflowSettings, package
         RoleSessionName="model-card-approval",
     )["Credentials"]
     return boto3.client(
-        "sagemaker",
+        client.meta.service_model.service_name,
         region_name=settings.region,
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
-        endpoint_url=sagemaker.meta.endpoint_url,
-        config=sagemaker.meta.config,
+        endpoint_url=client.meta.endpoint_url,
+        config=client.meta.config,
     )
 
 
