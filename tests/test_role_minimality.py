@@ -96,6 +96,12 @@ POLICY_ONLY = (
     "act on a suspension (the recheck queue); tests/test_approval_tiers.py runs both on the emulator."
 )
 
+SPOKE_TOLD = (
+    "Puts a request for changes or a suspension of the spoke's card on the spoke's own default bus "
+    "(card_workflow.reviews.tell_spoke); the lifecycle's reviewer approves and requests no changes. "
+    "tests/test_approval_tiers.py delivers one to a spoke's bus on the emulator."
+)
+
 # Every statement of every role, in the order the template writes them: its actions and the step
 # that needs it, or, for a statement only a part of AWS the emulator does not run or evaluate
 # uses, the reason. A statement added to a construct fails test_every_statement_is_listed until it
@@ -200,6 +206,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
     "approval-sync": [
         (("sagemaker:DescribeModelPackage",), REVIEWER_APPROVES, ""),
         (("sagemaker:UpdateModelPackage",), REVIEWER_APPROVES, ""),
+        (("events:PutEvents",), None, SPOKE_TOLD),
     ],
     "registry-reader": [
         (("sagemaker:ListEndpoints", "sagemaker:ListModelPackageGroups", "sagemaker:ListModelPackages"), REPORT, ""),

@@ -210,6 +210,18 @@ def test_approval_sync_role_trusts_only_the_hub_workflow_role(edit_export: Templ
                             }
                         },
                     },
+                    {
+                        # The hub's review decisions on this spoke's cards, on its own default bus only.
+                        "Effect": "Allow",
+                        "Action": "events:PutEvents",
+                        "Resource": f"arn:aws:events:{REGION}:222222222222:event-bus/default",
+                        "Condition": {
+                            "StringEquals": {
+                                "events:source": "model-card-governance",
+                                "events:detail-type": "Model Card Review Decision",
+                            }
+                        },
+                    },
                 ]
             }
         },
