@@ -20,8 +20,16 @@ Guide, "Invoking Lambda function URLs", request payload format 2.0). The hub the
 4. appends a `decision` entry to the card's ledger chain (card ARN and CreationTime, version,
    decision, person, caller, comment, time), keyed by version and person: one person deciding twice
    is one decision;
-5. sets the card Approved itself. UpdateModelCard has no version precondition: a version made in
-   between gets the status, and the workflow refuses it, since no decision names it.
+5. acts on the decision. `approve`: evaluates the approval policy (approval_policy.py, through
+   tiers.py) on the decisions recorded on exactly this version; only when its tier is met does it
+   set the card Approved, otherwise the card stays PendingReview and the ledger (`partial-approval`)
+   and the reviewers are told who approved and which groups are missing. UpdateModelCard has no
+   version precondition: a version made in between gets the status, and the workflow refuses it,
+   since no decision names it. `request-changes`: the card back to Draft (the workflow tells the
+   owning spoke). `reject`: the card Archived (the workflow rejects its package when configured
+   to). `suspend` / `reinstate` (the policy's incident group only): a ledger entry, the card back to
+   PendingReview on suspension, and a hint on the workflow's recheck queue, since only the workflow
+   may change packages.
 
 A refused request is appended to the card's ledger too (`decision-refused`), when the card exists.
 The workflow makes a decided approval effective (workflow.judge): a decision on exactly that version

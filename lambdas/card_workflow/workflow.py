@@ -12,7 +12,13 @@ version status-only changes). Then, for the status the card still has:
   ledger records it, no package changes. A record not there yet is looked for again later through
   the recheck queue, until the attribution deadline. A version whose content names another package
   than the one the hub linked the card to is refused the same way, whoever approved it;
-- Archived: optionally, the linked package is rejected.
+  With an approval policy (approval_policy.py) the approval also needs its tier met by decisions
+  on exactly that version, and the card must not be suspended; the package gets the policy's
+  lifecycle stage in the same UpdateModelPackage call;
+- Draft: a reviewer's request for changes is delivered to the spoke that owns the card;
+- Archived: optionally, the linked package is rejected (an approver's `reject` decision on exactly
+  that version attributes the archive).
+The periodic review and suspensions are reviews.py's.
 A status event that is no longer the card's status (an out-of-order or late delivery) is recorded
 and nothing else: acting on it would notify or approve from a state the card has left.
 
