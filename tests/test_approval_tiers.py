@@ -341,3 +341,42 @@ def test_suspension_by_the_incident_group_and_its_lifting(gov: Tiers) -> None:
     kinds = [e["Kind"] for e in gov.ledger(CARD) if e["Kind"] in ("decision", "suspend", "suspended", "reinstate")]
     assert kinds == ["decision", "decision", "suspend", "suspended", "reinstate", "decision", "decision"]
     assert verify_table(gov.dynamodb, "ledger").broken == ()
+
+
+def test_the_hub_stack_hands_the_documented_policy_to_its_functions_within_their_environment_quota(
+    tmp_path: Any,
+) -> None:
+    import copy
+
+    from aws_cdk import App, Environment
+    from aws_cdk.assertions import Match, Template
+
+    from aws_quotas import FUNCTION_ENVIRONMENT, measure_assembly
+    from governance_config import parse_config
+    from stacks.hub_stack import HubStack
+    from tests.docs_pages import blocks, page, section
+    from tests.test_scale import context
+
+    (shown,) = blocks(section(page("configure"), "The approval policy"), "json")
+    raw = json.loads((ROOT / "config" / "example.json").read_text())
+    config = parse_config({**copy.deepcopy(raw), **json.loads(shown.body)})
+    app = App(outdir=str(tmp_path), context=context())
+    stack = HubStack(app, "Hub", config=config, env=Environment(account=config.hub_account, region=config.region))
+    app.synth()
+    template = Template.from_stack(stack)
+    functions = template.find_resources(
+        "AWS::Lambda::Function",
+        {"Properties": {"Environment": {"Variables": {"APPROVAL_POLICY": config.approval_policy_json}}}},
+    )
+    handlers = sorted(f["Properties"]["Handler"] for f in functions.values())
+    assert handlers == [
+        "card_workflow.handler.decide",
+        "card_workflow.handler.follow_exports",
+        "card_workflow.handler.handler",
+        "governance_report.handler.handler",
+    ]
+    template.has_resource_properties(
+        "AWS::Events::Rule", {"ScheduleExpression": "rate(1 day)", "Targets": Match.any_value()}
+    )
+    sizes = [m for m in measure_assembly(tmp_path) if m.quota is FUNCTION_ENVIRONMENT]
+    assert sizes and all(not m.exceeded for m in sizes)

@@ -1,0 +1,60 @@
+"""What every hub Lambda does the same way: retry AWS calls, and park what no retry can fix."""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Throttling and 5xx are retried by botocore with exponential backoff and jitter.
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
+
+# Per default session, keyed by service and the identity of its (module-level) Config. A session
+# that is gone takes its clients with it.
+_clients: weakref.WeakKeyDictionary[boto3.Session, dict[tuple[str, int], Any]] = weakref.WeakKeyDictionary()
+
+
+def aws_clients(services: Sequence[str], configs: Mapping[str, Config] | None = None) -> dict[str, Any]:
+    """boto3 clients, made once per execution environment and reused by every warm invocation.
+
+    A client costs milliseconds to build (endpoint and service model resolution); Lambda keeps the
+    module between invocations, so only the first one pays. The clients belong to boto3's default
+    session: whoever resets that session (a fresh process, or the local sandbox standing in for
+    one) gets new clients with the credentials of the moment, and whoever puts an earlier session
+    back gets that session's clients again.
+    """
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    made = _clients.setdefault(session, {})
+    chosen = {name: (configs or {}).get(name, RETRIES) for name in services}
+    for name, config in chosen.items():
+        if (name, id(config)) not in made:
+            made[(name, id(config))] = session.client(name, config=config)
+    return {name: made[(name, id(config))] for name, config in chosen.items()}
+
+
+def dead_letter(sqs: Any, queue_url: str, event: Any, reason: str) -> None:
+    """Park an event that no retry can fix, with the reason, instead of retrying it for hours."""
+    sqs.send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps(event),
+        MessageAttributes={"Reason": {"DataType": "String", "StringValue": reason[:1024]}},
+    )
+
+
+def metadata_only(client: Any, operation: str) -> dict[str, str]:
+    """`IncludedData=MetadataOnly` for a read that needs only a card's metadata, if this SDK knows it.
+
+    DescribeModelCard (and DescribeModelPackage, for its embedded card) with MetadataOnly "does not
+    require kms:Decrypt permission" and keeps status, version and ARNs, reducing Content to
+    model_overview.model_id and .model_name, intended_uses.risk_rating and model_package_details.
+    model_package_group_name and .model_package_arn (botocore's SageMaker service model). The Lambda
+    runtime brings its own boto3, which may predate the parameter: without it the read is AllData.
+    """
+    members = client.meta.service_model.operation_model(operation).input_shape.members
+    return {"IncludedData": "MetadataOnly"} if "IncludedData" in members else {}
