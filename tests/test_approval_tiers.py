@@ -380,3 +380,17 @@ def test_the_hub_stack_hands_the_documented_policy_to_its_functions_within_their
     )
     sizes = [m for m in measure_assembly(tmp_path) if m.quota is FUNCTION_ENVIRONMENT]
     assert sizes and all(not m.exceeded for m in sizes)
+
+
+def test_a_newer_package_version_approved_in_the_same_group_is_a_re_review_trigger() -> None:
+    from card_workflow.reviews import Approval, newer_versions_approved
+
+    def approval(name: str, day: int) -> Approval:
+        at = datetime(2026, 1, day, tzinfo=UTC)
+        return Approval(f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/{name}", name, 2, "k", at, "")
+
+    v1, v2 = approval("churn-222222222222-v1", 1), approval("churn-222222222222-v2", 20)
+    other_group = approval("fraud-222222222222-v9", 25)
+    [trigger] = newer_versions_approved(v1, [v1, v2, other_group, None])
+    assert (trigger.kind, trigger.at) == ("new-version-approved", v2.approved_at)
+    assert newer_versions_approved(v2, [v1, v2, other_group]) == []

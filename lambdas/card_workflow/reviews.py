@@ -22,6 +22,7 @@ daily run) and any other caller (a reconciler) run the same code.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -154,6 +155,26 @@ def content_changes(entries: Iterable[Mapping[str, str]], approval: Approval) ->
     return triggers
 
 
+# A version card's name: <group>-<account>-v<package version> (shared.card_names).
+VERSION_CARD = re.compile(r"^(?P<group>.+)-v(?P<version>[0-9]+)$")
+
+
+def newer_versions_approved(approval: Approval, others: Iterable[Approval | None]) -> list[Trigger]:
+    """`new-version-approved`: the approval of a newer package version's card of the same group
+    (names `<group>-<account>-v<N>`), which the policy's `re_review_on` may count (review_due)."""
+    mine = VERSION_CARD.match(approval.card_name)
+    if mine is None:
+        return []
+    found = []
+    for other in others:
+        theirs = VERSION_CARD.match(other.card_name) if other is not None else None
+        if other is None or theirs is None or theirs.group("group") != mine.group("group"):
+            continue
+        if int(theirs.group("version")) > int(mine.group("version")):
+            found.append(Trigger("new-version-approved", other.approved_at))
+    return found
+
+
 def sweep_reviews(
     now: datetime,
     *,
@@ -169,12 +190,16 @@ def sweep_reviews(
 
     policy = settings.approval_policy
     done = []
-    for card_arn in card_arns if card_arns is not None else approved_cards(dynamodb, settings.ledger_table):
-        entries = ledger_entries(dynamodb, settings.ledger_table, card_arn)
-        approval = latest_approval(card_arn, entries)
+    cards = list(card_arns) if card_arns is not None else approved_cards(dynamodb, settings.ledger_table)
+    ledgers = {arn: ledger_entries(dynamodb, settings.ledger_table, arn) for arn in cards}
+    approvals = {arn: latest_approval(arn, entries) for arn, entries in ledgers.items()}
+    for card_arn in cards:
+        entries = ledgers[card_arn]
+        approval = approvals[card_arn]
         if approval is None or suspension_state(policy, entries).suspended:
             continue
-        state = review_state(policy, approval.approved_at, now, triggers=content_changes(entries, approval))
+        triggers = content_changes(entries, approval) + newer_versions_approved(approval, approvals.values())
+        state = review_state(policy, approval.approved_at, now, triggers=triggers)
         if state.due is None:
             continue
         steps = []
