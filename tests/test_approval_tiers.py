@@ -394,3 +394,21 @@ def test_a_newer_package_version_approved_in_the_same_group_is_a_re_review_trigg
     [trigger] = newer_versions_approved(v1, [v1, v2, other_group, None])
     assert (trigger.kind, trigger.at) == ("new-version-approved", v2.approved_at)
     assert newer_versions_approved(v2, [v1, v2, other_group]) == []
+
+
+def test_a_spoke_package_gets_its_stage_through_the_approval_sync_role(gov: Tiers) -> None:
+    card = "spoke-churn-222222222222-v1"
+    package = gov.register(gov.spoke, "spoke-churn")
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(card, "PendingReview"))
+    for name in ("alice", "bob"):
+        payload = {"card": card, "version": 1, "decision": "approve", "comment": "Reviewed"}
+        assert call_url(gov.decision_url, gov.people[name], payload)[0] == 200
+    [outcome] = gov.run(gov.hub_events())
+    assert f"package {package} set Approved (stage Production/Approved)" in outcome
+    described = gov.spoke.client("sagemaker").describe_model_package(ModelPackageName=package)
+    assert described["ModelApprovalStatus"] == "Approved"
+    assert (described["ModelLifeCycle"]["Stage"], described["ModelLifeCycle"]["StageStatus"]) == (
+        "Production",
+        "Approved",
+    )
