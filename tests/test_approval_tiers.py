@@ -139,6 +139,10 @@ def test_a_high_risk_card_needs_both_groups_and_two_people(gov: Tiers) -> None:
     [decided] = row.decisions
     assert decided.startswith("alice@example.com (20")
     assert summary_of(row) == {"partially approved": 1, "overdue": 0, "suspended": 0}
+    from governance_report.render import html_page
+
+    page = html_page(report_findings.Report("", HUB, [HUB], 14, [row], []))
+    assert "<div>business-owner pending</div>" in page and "<dt>partially approved</dt><dd>1</dd>" in page
 
     # The same person twice is one decision; two people of one group fill one group's place.
     assert gov.by("alice")[1]["outcome"] == "already recorded"
