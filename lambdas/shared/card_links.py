@@ -163,7 +163,11 @@ def package_plan(dynamodb: Any, table: str, package_arn: str) -> PackagePlan | N
     item = dynamodb.get_item(
         TableName=table, Key={"CardName": {"S": PLAN_PREFIX + package_arn}}, ConsistentRead=True
     ).get("Item")
-    if not item or "PlannedCard" not in item:
+    return package_plan_from_item(package_arn, item) if item else None
+
+
+def package_plan_from_item(package_arn: str, item: Mapping[str, Any]) -> PackagePlan | None:
+    if "PlannedCard" not in item:
         return None
     return PackagePlan(
         package_arn=package_arn,

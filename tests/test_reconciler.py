@@ -1,0 +1,331 @@
+"""The reconciler against the emulator: after a fault burst, a name squat, a group deleted and
+created again, and a silenced spoke, one run converges and a second run writes nothing. Events are
+delivered once (as AWS may), each through a Lambda-like async invocation: two retries, then the
+function's dead-letter queue."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.config import Config
+
+from tests.accounts import create_approval_sync_role, session_for
+from tests.conftest import ROOT, load_event
+from tests.test_workflow import HUB, INFERENCE, OTHER_SPOKE, SPOKE, Governance, drain, queue
+
+sys.path.insert(0, str(ROOT / "lambdas"))
+
+from auto_link import handler as auto_link_handler
+from auto_link.card_linker import link_new_version
+from card_workflow import handler as workflow_handler
+from card_workflow.ledger import ledger_entries
+from reconciler import handler as reconciler_handler
+from reconciler.reconcile import ReconcilerSettings, RunReport, reconcile
+from shared.card_links import card_link, package_plan
+
+from emulator.faults import inject_faults
+from emulator.sessions import account_trust
+
+READER_ROLE = "model-card-governance-registry-reader"
+FORWARDING_RULE = "model-card-governance-registry-forwarding"
+HUB_BUS = f"arn:aws:events:us-east-1:{HUB}:event-bus/model-card-governance"
+WRITES = ("Create", "Update", "Put", "Delete", "Send", "Publish", "Associate", "Start", "Add", "Invoke")
+
+
+def create_reader_role(session: Any, account: str) -> None:
+    """The spoke stack's registry-reader role: lists and describes the registry, reads the forwarding rule."""
+    statements = [
+        {
+            "Effect": "Allow",
+            "Action": ["sagemaker:ListModelPackageGroups", "sagemaker:ListModelPackages"],
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": "sagemaker:DescribeModelPackage",
+            "Resource": f"arn:aws:sagemaker:us-east-1:{account}:model-package/*/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["events:DescribeRule", "events:ListTargetsByRule"],
+            "Resource": f"arn:aws:events:us-east-1:{account}:rule/{FORWARDING_RULE}",
+        },
+    ]
+    iam = session.client("iam")
+    iam.create_role(RoleName=READER_ROLE, AssumeRolePolicyDocument=json.dumps(account_trust(HUB)))
+    iam.put_role_policy(
+        RoleName=READER_ROLE,
+        PolicyName="reads",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+
+
+def forward(session: Any) -> None:
+    """The spoke stack's forwarding rule, enabled, its target the hub's bus."""
+    events = session.client("events")
+    events.put_rule(
+        Name=FORWARDING_RULE,
+        EventPattern=json.dumps({"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"]}),
+    )
+    events.put_targets(
+        Rule=FORWARDING_RULE,
+        Targets=[{"Id": "hub", "Arn": HUB_BUS, "RoleArn": f"arn:aws:iam::{SPOKE}:role/forwarding"}],
+    )
+
+
+class InProcess:
+    """The reconciler's dispatch, with the functions run in this process as the hub's administrator
+    (as the Governance harness runs them)."""
+
+    def __init__(self, gov: Governance, monkeypatch: pytest.MonkeyPatch, dead_letters: Mapping[str, str]) -> None:
+        self.gov, self.monkeypatch, self.dead_letters = gov, monkeypatch, dead_letters
+        self.calls: list[tuple[str, str]] = []
+
+    def link(self, event: Mapping[str, Any]) -> Any:
+        self.calls.append(("link", event["detail"]["ModelPackageArn"]))
+        return self.redrive("auto_link", event)
+
+    def gate(self, event: Mapping[str, Any]) -> Any:
+        self.calls.append(("gate", event["detail"]["ModelPackageArn"]))
+        return self.redrive("card_workflow", event)
+
+    def recheck(self, card_name: str) -> Any:
+        self.calls.append(("recheck", card_name))
+        records = [{"messageId": "reconciler", "body": json.dumps({"card_name": card_name})}]
+        self.monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", self.dead_letters["card_workflow"])
+        return workflow_handler.handler({"Records": records}, clients=self.gov.clients)
+
+    def redrive(self, function: str, event: Mapping[str, Any]) -> Any:
+        self.monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", self.dead_letters[function])
+        if function == "auto_link":
+            return auto_link_handler.handler(dict(event), clients=self.gov.linker_clients)
+        return workflow_handler.handler(dict(event), clients=self.gov.clients)
+
+
+class Hub:
+    """The Governance harness with two spokes' registries, reader roles, forwarding rules, the
+    functions' dead-letter queues, and the reconciler's settings."""
+
+    def __init__(self, gov: Governance, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.gov, self.monkeypatch = gov, monkeypatch
+        self.other = session_for(OTHER_SPOKE)
+        create_approval_sync_role(self.other, HUB)
+        for session, account in ((gov.spoke, SPOKE), (self.other, OTHER_SPOKE)):
+            create_reader_role(session, account)
+            forward(session)
+        self.link_dlq, _ = queue(gov.hub, "auto-link-dlq")
+        self.dead_letters = {"auto_link": self.link_dlq, "card_workflow": gov.dlq}
+        for name, value in {
+            "CARD_KEY_ARN": "",
+            "SHARE_ARNS": ",".join(gov.linker.share_arns),
+            "INDEX_TABLE": "card-index",
+        }.items():
+            monkeypatch.setenv(name, value)
+        gov.linker_clients = {name: gov.hub.client(name) for name in auto_link_handler.SERVICES}
+        self.settings = ReconcilerSettings(
+            hub_account=HUB,
+            region="us-east-1",
+            partition="aws",
+            link_table="card-links",
+            ledger_table="ledger",
+            evidence_bucket="evidence-bucket",
+            topic_arn=gov.hub.client("sns").list_topics()["Topics"][0]["TopicArn"],
+            reader_role_name=READER_ROLE,
+            spoke_accounts=(SPOKE, OTHER_SPOKE),
+            forwarding_rule_name=FORWARDING_RULE,
+            hub_bus_arn=HUB_BUS,
+            grace_seconds=0,
+            dead_letter_queues={self.link_dlq: "auto_link", gov.dlq: "card_workflow"},
+        )
+        self.dispatch = InProcess(gov, monkeypatch, self.dead_letters)
+
+    def register(self, session: Any, group: str) -> dict[str, Any]:
+        """A version registered in `session`'s registry; returns the creation event SageMaker sends."""
+        sagemaker = session.client("sagemaker")
+        groups = [
+            g["ModelPackageGroupName"] for g in sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        ]
+        if group not in groups:
+            sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        arn = sagemaker.create_model_package(
+            ModelPackageGroupName=group, InferenceSpecification=INFERENCE, ModelApprovalStatus="PendingManualApproval"
+        )["ModelPackageArn"]
+        created = sagemaker.describe_model_package(ModelPackageName=arn)["CreationTime"]
+        event = copy.deepcopy(load_event("model-package-state-change"))
+        event["id"] = f"event-{arn}"
+        event["account"] = arn.split(":")[4]
+        event["resources"] = [arn]
+        event["detail"].update(
+            ModelPackageGroupName=group,
+            ModelPackageVersion=int(arn.rsplit("/", 1)[-1]),
+            ModelPackageArn=arn,
+            CreationTime=created.isoformat(),
+        )
+        del event["detail"]["UpdatedModelPackageFields"]
+        return event
+
+    def lambda_async(self, function: str, event: dict[str, Any], clients: dict[str, Any]) -> str:
+        """Lambda's asynchronous invocation: the first attempt and two retries, then the function's
+        dead-letter queue with Lambda's attributes (ErrorCode, ErrorMessage)."""
+        self.monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", self.dead_letters[function])
+        run: Callable[..., Any] = auto_link_handler.handler if function == "auto_link" else workflow_handler.handler
+        error: Exception | None = None
+        for _ in range(3):
+            try:
+                run(copy.deepcopy(event), clients=clients)
+                return "done"
+            except Exception as failed:  # the Lambda runtime's view: any error is a failed attempt
+                error = failed
+        self.gov.sqs.send_message(
+            QueueUrl=self.dead_letters[function],
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": "req"},
+                "ErrorCode": {"DataType": "String", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": f"{type(error).__name__}: {error}"[:1000]},
+            },
+        )
+        return "dead-lettered"
+
+    def reconcile(self, now: datetime | None = None) -> RunReport:
+        clients = {name: self.gov.hub.client(name) for name in reconciler_handler.SERVICES}
+        return reconcile(
+            sagemaker=clients["sagemaker"],
+            dynamodb=clients["dynamodb"],
+            s3=clients["s3"],
+            sns=clients["sns"],
+            sqs=clients["sqs"],
+            registry_of=reconciler_handler.registries(clients, self.settings),
+            dispatch=self.dispatch,
+            settings=self.settings,
+            now=now or datetime.now(UTC) + timedelta(seconds=1),
+        )
+
+    def own_card(self, package_arn: str) -> str | None:
+        """The name of the card the hub made and bound for this package, if it exists."""
+        plan = package_plan(self.gov.dynamodb, "card-links", package_arn)
+        if plan is None:
+            return None
+        link = card_link(self.gov.dynamodb, "card-links", plan.card_name)
+        return plan.card_name if link is not None and link.card_arn and link.package_arn == package_arn else None
+
+    def package_status(self, session: Any, arn: str) -> str:
+        return str(session.client("sagemaker").describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"])
+
+
+@pytest.fixture
+def hub(gov_for_reconciler: Governance, monkeypatch: pytest.MonkeyPatch) -> Hub:
+    return Hub(gov_for_reconciler, monkeypatch)
+
+
+@pytest.fixture
+def gov_for_reconciler(aws: None, monkeypatch: pytest.MonkeyPatch) -> Governance:
+    return Governance(monkeypatch)
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's backoff waits for real; the test's clock need not."""
+    import botocore.endpoint
+
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda seconds: None)
+
+
+def counting_writes(clients: Iterator[Any] | list[Any]) -> list[str]:
+    """Record every call that could change state, on each client given."""
+    writes: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        if model.name.startswith(WRITES):
+            writes.append(model.name)
+
+    for client in clients:
+        client.meta.events.register("before-call", record)
+    return writes
+
+
+def approve(gov: Governance, card: str, clients: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Review then approval by the reviewer; returns the approval's events, not yet delivered."""
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(card, "PendingReview"))
+    return gov.set_status(card, "Approved")
+
+
+def test_after_a_fault_burst_one_run_converges_and_a_second_run_writes_nothing(hub: Hub, no_backoff: None) -> None:
+    gov = hub.gov
+    # A function's clients with few retries meet 20% throttling and 5% answers lost after AWS acted.
+    few = Config(retries={"mode": "standard", "max_attempts": 2})
+    faulty = {name: gov.hub.client(name, config=few) for name in auto_link_handler.SERVICES}
+    for name in ("sagemaker", "dynamodb", "ram"):
+        inject_faults(faulty[name], throttle=0.2, lose=0.05, seed=7)
+    events = [hub.register(session, f"g{i % 3}") for i in range(15) for session in (gov.spoke, hub.other)]
+    deliveries = events * 2  # SageMaker may send an event twice, and in any order
+    random.Random(3).shuffle(deliveries)
+    outcomes = [hub.lambda_async("auto_link", event, faulty) for event in deliveries[: len(deliveries) // 2]]
+    # Half the deliveries only: the other copies were lost (single delivery).
+    packages = [e["detail"]["ModelPackageArn"] for e in events]
+    # Approvals of three linked cards, delivered once to a workflow that meets the same faults.
+    linked = [p for p in packages if hub.own_card(p)][:3]
+    wf_faulty = {name: gov.hub.client(name, config=few) for name in workflow_handler.SERVICES}
+    for name in ("sagemaker", "dynamodb", "s3"):
+        inject_faults(wf_faulty[name], throttle=0.3, lose=0.05, seed=11)
+    approved_cards = [hub.own_card(p) for p in linked]
+    for card in approved_cards:
+        assert card is not None
+        for event in approve(gov, card):
+            outcomes.append(hub.lambda_async("card_workflow", event, wf_faulty))
+    # A malformed event someone sent: permanent, kept and reported.
+    gov.sqs.send_message(
+        QueueUrl=hub.link_dlq,
+        MessageBody=json.dumps({"detail-type": "SageMaker Model Package State Change", "detail": {}}),
+        MessageAttributes={"Reason": {"DataType": "String", "StringValue": "MalformedEvent: detail is missing"}},
+    )
+    missing = [p for p in packages if hub.own_card(p) is None]
+    assert "dead-lettered" in outcomes and missing, "the burst must leave work undone"
+
+    report = hub.reconcile()
+    assert [p for p in packages if hub.own_card(p) is None] == []
+    for package, card in zip(linked, approved_cards, strict=True):
+        session = gov.spoke if package.split(":")[4] == SPOKE else hub.other
+        assert hub.package_status(session, package) == "Approved"
+        entries = ledger_entries(gov.dynamodb, "ledger", gov.card_arn(card))
+        kinds = {e["Kind"] for e in entries}
+        assert {"approval-effective", "export-job"} <= kinds
+        prefix = f"evidence/{card}/v1/approval.json"
+        assert gov.s3.head_object(Bucket="evidence-bucket", Key=prefix)
+    kept = drain(gov.sqs, hub.link_dlq)
+    assert [m["MessageAttributes"]["Reason"]["StringValue"] for m in kept] == ["MalformedEvent: detail is missing"]
+    assert drain(gov.sqs, gov.dlq) == []
+    assert any("dead letter kept" in line and "MalformedEvent" in line for line in report.reported)
+    # Every version has its own card, and only one.
+    names = [c["ModelCardName"] for c in gov.sagemaker.list_model_cards(MaxResults=100)["ModelCardSummaries"]]
+    assert len(names) == len(packages)
+
+    # Converged: a second run writes nothing anywhere.
+    gov.sqs.send_message(
+        QueueUrl=hub.link_dlq,
+        MessageBody=kept[0]["Body"],
+        MessageAttributes={"Reason": {"DataType": "String", "StringValue": "MalformedEvent: detail is missing"}},
+    )
+    watched = [gov.hub.client(name) for name in reconciler_handler.SERVICES]
+    writes = counting_writes(watched)
+    hub.gov.hub.client = _reuse(watched, hub.gov.hub.client)  # the run's clients are the watched ones
+    second = hub.reconcile()
+    assert second.done == [] and writes == []
+    assert hub.dispatch.calls.count(("link", packages[0])) <= 1
+
+
+def _reuse(clients: list[Any], make: Callable[..., Any]) -> Callable[..., Any]:
+    by_name = {c.meta.service_model.service_name: c for c in clients}
+
+    def client(name: str, **kwargs: Any) -> Any:
+        return by_name.get(name) or make(name, **kwargs)
+
+    return client
