@@ -329,3 +329,179 @@ def _reuse(clients: list[Any], make: Callable[..., Any]) -> Callable[..., Any]:
         return by_name.get(name) or make(name, **kwargs)
 
     return client
+
+
+def squatter(gov: Governance) -> Any:
+    """A hub developer who may create model cards (PowerUserAccess allows sagemaker:*)."""
+    from emulator.sessions import role_session
+
+    may = {
+        "Effect": "Allow",
+        "Action": ["sagemaker:CreateModelCard", "sagemaker:UpdateModelCard", "sagemaker:DescribeModelCard"],
+        "Resource": "*",
+    }
+    iam = gov.hub.client("iam")
+    iam.create_role(RoleName="squatter", AssumeRolePolicyDocument=json.dumps(account_trust(HUB)))
+    iam.put_role_policy(
+        RoleName="squatter",
+        PolicyName="cards",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [may]}),
+    )
+    return role_session(HUB, "squatter", session_name="mallory")
+
+
+def test_a_name_taken_first_gains_the_squatter_nothing(hub: Hub) -> None:
+    gov = hub.gov
+    mallory = squatter(gov).client("sagemaker")
+    name = f"churn-{SPOKE}-v1"
+    squat = mallory.create_model_card(ModelCardName=name, Content="{}", ModelCardStatus="Draft")["ModelCardArn"]
+    event = hub.register(gov.spoke, "churn")
+    package = event["detail"]["ModelPackageArn"]
+    assert hub.lambda_async("auto_link", event, gov.linker_clients) == "done"
+    own = hub.own_card(package)
+    assert own is not None and own != name and own.startswith(f"{name}-n")
+    link = card_link(gov.dynamodb, "card-links", own)
+    assert link is not None and link.package_arn == package
+
+    # The squatter approves their card, and the package: neither governs anything.
+    gov.run(gov.hub_events())
+    mallory.update_model_card(ModelCardName=name, ModelCardStatus="Approved")
+    gov.run(gov.hub_events())
+    assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
+    gov.spoke.client("sagemaker").update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    report = hub.reconcile()
+    assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
+    assert any(line.startswith(f"alert-squat {squat}") for line in report.done)
+    notices = [n["Subject"] for n in gov.notices_received()]
+    assert "A model card name was taken before the hub made the card" in notices
+    squat_entries = ledger_entries(gov.dynamodb, "ledger", squat)
+    assert [e["Kind"] for e in squat_entries if e["Kind"].startswith("reconciler")] == ["reconciler-alert-squat"]
+
+    # The package follows the approval of its own card, and only that.
+    for event in approve(gov, own):
+        gov.run([event])
+    assert hub.package_status(gov.spoke, package) == "Approved"
+
+    # The governance report lists the squat.
+    from governance_report.findings import build_report
+    from governance_report.sources import HubClients, ReportSettings, read_hub
+
+    settings = ReportSettings(
+        hub_account=HUB,
+        region="us-east-1",
+        spoke_accounts=[],
+        registry_role_name=READER_ROLE,
+        ledger_table="ledger",
+        link_table="card-links",
+        evidence_bucket="evidence-bucket",
+    )
+    records = read_hub(HubClients(gov.sagemaker, gov.dynamodb, gov.s3, gov.hub.client("sts")), settings)
+    findings = build_report(records, [], settings, now=datetime.now(UTC)).findings
+    assert [f.subject for f in findings if f.rule == "card-name-squatted"] == [squat]
+
+
+def test_a_group_created_again_gets_fresh_cards_and_inherits_no_approval(hub: Hub) -> None:
+    gov = hub.gov
+    spoke = gov.spoke.client("sagemaker")
+    first = hub.register(gov.spoke, "churn")
+    package = first["detail"]["ModelPackageArn"]
+    hub.lambda_async("auto_link", first, gov.linker_clients)
+    old_card = hub.own_card(package)
+    assert old_card is not None
+    for event in approve(gov, old_card):
+        gov.run([event])
+    assert hub.package_status(gov.spoke, package) == "Approved"
+
+    spoke.delete_model_package(ModelPackageName=package)
+    spoke.delete_model_package_group(ModelPackageGroupName="churn")
+    again = hub.register(gov.spoke, "churn")
+    assert again["detail"]["ModelPackageArn"] == package  # the same ARN: version numbering starts at 1 again
+    assert again["detail"]["CreationTime"] != first["detail"]["CreationTime"]
+    # A late copy of the old package's event changes nothing.
+    assert hub.lambda_async("auto_link", again, gov.linker_clients) == "done"
+    assert hub.lambda_async("auto_link", first, gov.linker_clients) == "done"
+    new_card = hub.own_card(package)
+    assert new_card is not None and new_card != old_card
+    assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
+    # The spoke approves the new v1 by hand: the old card's approval does not cover it.
+    spoke.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    hub.reconcile()
+    assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
+    assert [e["Kind"] for e in ledger_entries(gov.dynamodb, "ledger", package)] == ["reconciler-revert"]
+
+
+def test_a_card_deleted_and_created_again_inherits_nothing(hub: Hub) -> None:
+    gov = hub.gov
+    event = hub.register(gov.spoke, "churn")
+    package = event["detail"]["ModelPackageArn"]
+    hub.lambda_async("auto_link", event, gov.linker_clients)
+    card = hub.own_card(package)
+    assert card is not None
+    for approval in approve(gov, card):
+        gov.run([approval])
+    assert hub.package_status(gov.spoke, package) == "Approved"
+    # Same name, same ARN, a card the hub did not make: the ledger's approval of v1 is not its.
+    gov.sagemaker.delete_model_card(ModelCardName=card)
+    gov.sagemaker.create_model_card(ModelCardName=card, Content="{}", ModelCardStatus="Approved")
+    gov.spoke.client("sagemaker").update_model_package(
+        ModelPackageArn=package, ModelApprovalStatus="PendingManualApproval"
+    )
+    gov.spoke.client("sagemaker").update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    hub.reconcile()
+    assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
+
+
+def test_a_silenced_spoke_is_found_and_its_self_approval_reverted(hub: Hub) -> None:
+    gov = hub.gov
+    gov.spoke.client("events").disable_rule(Name=FORWARDING_RULE)
+    event = hub.register(gov.spoke, "churn")  # never delivered: the rule is disabled
+    package = event["detail"]["ModelPackageArn"]
+    gov.spoke.client("sagemaker").update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    report = hub.reconcile()
+    assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
+    assert hub.own_card(package) is not None  # and the version has its card now
+    kinds = sorted(line.split(" ")[0] for line in report.done)
+    assert kinds == ["alert-forwarding", "alert-silent", "link", "revert"]
+    subjects = [n["Subject"] for n in gov.notices_received()]
+    assert f"Event forwarding of {SPOKE} is broken" in subjects and f"No events from {SPOKE}" in subjects
+    assert any("is DISABLED" in line for line in report.done)
+    # Nothing new: the next run writes nothing more.
+    assert hub.reconcile().done == []
+
+
+def test_a_crafted_payload_changes_nothing(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler reads no field of its event: a caller allowed to invoke it (a hub developer with
+    lambda:InvokeFunction) gets the run the schedule gets, which approves nothing."""
+    gov = hub.gov
+    event = hub.register(gov.spoke, "churn")
+    package = event["detail"]["ModelPackageArn"]
+    hub.lambda_async("auto_link", event, gov.linker_clients)
+    card = hub.own_card(package)
+    for name, value in {
+        "HUB_ACCOUNT": HUB,
+        "LINK_TABLE": "card-links",
+        "LEDGER_TABLE": "ledger",
+        "EVIDENCE_BUCKET": "evidence-bucket",
+        "TOPIC_ARN": hub.settings.topic_arn,
+        "REGISTRY_ROLE_NAME": READER_ROLE,
+        "SPOKE_ACCOUNTS": f"{SPOKE},{OTHER_SPOKE}",
+        "FORWARDING_RULE_NAME": FORWARDING_RULE,
+        "HUB_BUS_ARN": HUB_BUS,
+        "AUTO_LINK_FUNCTION": "auto-link",
+        "WORKFLOW_FUNCTION": "workflow",
+        "RECHECK_QUEUE_URL": gov.recheck,
+        "AWS_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    clients = {name: gov.hub.client(name) for name in reconciler_handler.SERVICES}
+    writes = counting_writes(clients.values())
+    crafted = {
+        "detail-type": "SageMaker Model Card State Change",
+        "detail": {"ModelCardName": card, "ModelCardStatus": "Approved", "ModelPackageArn": package},
+        "approve": [package],
+        "Records": [{"body": json.dumps({"card_name": card})}],
+    }
+    answer = reconciler_handler.handler(crafted, clients=clients)
+    assert answer["done"] == [] and writes == []
+    assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
+    assert gov.status_of(str(card))[1] == "Draft"
