@@ -24,7 +24,9 @@ class RegistryEventForwarding(Construct):
     does not grow with the number of spokes.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, hub_bus_arn: str, role_name: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, hub_bus_arn: str, role_name: str, rule_name: str | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self,
@@ -39,6 +41,8 @@ class RegistryEventForwarding(Construct):
             "Rule",
             description="Forward Model Registry events to the model card governance hub",
             event_pattern=model_package_state_change_pattern(),
+            # Named (from config), so the hub's reconciler reads this very rule's state and targets.
+            rule_name=rule_name,
         )
         self.rule.add_target(
             targets.EventBus(

@@ -33,7 +33,11 @@ class SpokeStack(Stack):
             f"arn:{config.partition}:events:{config.region}:{config.hub_account}:event-bus/{config.event_bus_name}"
         )
         self.forwarding = RegistryEventForwarding(
-            self, "RegistryEvents", hub_bus_arn=hub_bus_arn, role_name=config.registry_forwarding_role_name
+            self,
+            "RegistryEvents",
+            hub_bus_arn=hub_bus_arn,
+            role_name=config.registry_forwarding_role_name,
+            rule_name=config.registry_forwarding_rule_name,
         )
         self.approval_sync = ApprovalSyncRole(
             self,
@@ -43,8 +47,9 @@ class SpokeStack(Stack):
             partition=config.partition,
             workflow_role_name=config.approval_workflow_role_name,
         )
-        # The auto-linker reads a new version's evaluation reports through this role.
-        readers = [config.auditor_role_name, config.auto_linker_role_name]
+        # The auto-linker reads a new version's evaluation reports through this role; the reconciler
+        # reads the registry and the forwarding rule's state.
+        readers = [config.auditor_role_name, config.auto_linker_role_name, config.reconciler_role_name]
         if config.report.weekly:
             readers.append(config.report_function_role_name)
         self.registry_reader = RegistryReaderRole(
@@ -54,6 +59,7 @@ class SpokeStack(Stack):
             hub_account=config.hub_account,
             partition=config.partition,
             reader_role_names=readers,
+            forwarding_rule_arn=self.forwarding.rule.rule_arn,
         )
         CfnOutput(self, "CardUserRoleArn", value=self.card_access.role.role_arn)
         CfnOutput(self, "CardUserPolicyArn", value=self.card_access.policy.managed_policy_arn)

@@ -23,7 +23,6 @@ from tests.test_workflow import HUB, INFERENCE, OTHER_SPOKE, SPOKE, Governance, 
 sys.path.insert(0, str(ROOT / "lambdas"))
 
 from auto_link import handler as auto_link_handler
-from auto_link.card_linker import link_new_version
 from card_workflow import handler as workflow_handler
 from card_workflow.ledger import ledger_entries
 from reconciler import handler as reconciler_handler

@@ -337,7 +337,10 @@ def test_duplicated_events_and_repeated_attempts_cost_the_hub_one_item_each(gov:
     event.update(account=SPOKE)
     created = gov.spoke.client("sagemaker").describe_model_package(ModelPackageName=package)["CreationTime"]
     event["detail"].update(
-        ModelPackageGroupName="spoke-churn", ModelPackageVersion=1, ModelPackageArn=package, CreationTime=created.isoformat()
+        ModelPackageGroupName="spoke-churn",
+        ModelPackageVersion=1,
+        ModelPackageArn=package,
+        CreationTime=created.isoformat(),
     )
     del event["detail"]["UpdatedModelPackageFields"]
     from auto_link.card_linker import link_new_version

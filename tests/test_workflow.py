@@ -198,7 +198,10 @@ class Governance:
         # The package's own CreationTime: with its ARN, the package's identity (shared.card_links).
         created = sagemaker.describe_model_package(ModelPackageName=arn)["CreationTime"]
         event["detail"].update(
-            ModelPackageGroupName=group, ModelPackageVersion=version, ModelPackageArn=arn, CreationTime=created.isoformat()
+            ModelPackageGroupName=group,
+            ModelPackageVersion=version,
+            ModelPackageArn=arn,
+            CreationTime=created.isoformat(),
         )
         del event["detail"]["UpdatedModelPackageFields"]
         link_new_version(

@@ -6,7 +6,8 @@ sends), the run reads the same levels and decides the same way: a crafted payloa
 Environment (set by the Reconciler construct): HUB_ACCOUNT, PARTITION, LINK_TABLE, LEDGER_TABLE,
 EVIDENCE_BUCKET, TOPIC_ARN, REGISTRY_ROLE_NAME, SPOKE_ACCOUNTS (comma-separated; empty inside an
 organization, where the accounts the link table names are read), FORWARDING_RULE_NAME, HUB_BUS_ARN,
-GRACE_SECONDS, DEAD_LETTER_QUEUES (JSON object of queue URL to function name), MAX_REDRIVES,
+GRACE_SECONDS, AUTO_LINK_DEAD_LETTERS and WORKFLOW_DEAD_LETTERS (the two functions' dead-letter
+queue URLs), MAX_REDRIVES,
 AUTO_LINK_FUNCTION, WORKFLOW_FUNCTION, RECHECK_QUEUE_URL.
 """
 
@@ -41,7 +42,14 @@ def settings_from_environment(environ: Mapping[str, str] = os.environ) -> Reconc
         forwarding_rule_name=environ.get("FORWARDING_RULE_NAME", ""),
         hub_bus_arn=environ.get("HUB_BUS_ARN", ""),
         grace_seconds=int(environ.get("GRACE_SECONDS") or 900),
-        dead_letter_queues=json.loads(environ.get("DEAD_LETTER_QUEUES") or "{}"),
+        dead_letter_queues={
+            url: function
+            for url, function in (
+                (environ.get("AUTO_LINK_DEAD_LETTERS"), "auto_link"),
+                (environ.get("WORKFLOW_DEAD_LETTERS"), "card_workflow"),
+            )
+            if url
+        },
         max_redrives=int(environ.get("MAX_REDRIVES") or 3),
     )
 

@@ -619,7 +619,8 @@ def _redrive_queue(
 def _reason(message: Mapping[str, Any]) -> str:
     """The handler's own Reason, or what Lambda's dead-letter message says (ErrorCode, ErrorMessage)."""
     attributes = message.get("MessageAttributes") or {}
-    for name in ("Reason", "ErrorMessage", "ErrorCode"):
+    # EventBridge names its own attributes ERROR_CODE and ERROR_MESSAGE (a target it could not reach).
+    for name in ("Reason", "ErrorMessage", "ErrorCode", "ERROR_MESSAGE", "ERROR_CODE"):
         value = attributes.get(name, {}).get("StringValue")
         if value:
             return str(value)
