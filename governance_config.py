@@ -922,9 +922,9 @@ class ConfigFile(_Section):
         int, WholeNumber("minutes", MIN_ATTRIBUTION_MINUTES, MAX_ATTRIBUTION_MINUTES)
     ] = DEFAULT_ATTRIBUTION_MINUTES
     """How long an approval waits for its CloudTrail record before it is refused."""
-    reconcile_interval_minutes: Annotated[
-        int, WholeNumber("minutes", MIN_RECONCILE_MINUTES, MAX_RECONCILE_MINUTES)
-    ] = DEFAULT_RECONCILE_MINUTES
+    reconcile_interval_minutes: Annotated[int, WholeNumber("minutes", MIN_RECONCILE_MINUTES, MAX_RECONCILE_MINUTES)] = (
+        DEFAULT_RECONCILE_MINUTES
+    )
     """How often the reconciler compares every registry with the hub and closes the gaps (lost events,
     approvals the hub did not decide, silent spokes, dead letters): the longest such a gap lasts."""
     report: ReportSection = Field(default_factory=ReportSection)

@@ -279,7 +279,8 @@ def name_rules(deployed: Deployed) -> None:
     """Rule ARNs, known before the rules exist: queue policies name the rules that may send."""
     for logical_id, props in deployed.resources("AWS::Events::Rule"):
         bus = props.get("EventBusName")
-        path = f"rule/{deployed.resolve(bus)}/{logical_id}" if bus else f"rule/{logical_id}"
+        name = props.get("Name") or logical_id  # CloudFormation's name when the template gives one
+        path = f"rule/{deployed.resolve(bus)}/{name}" if bus else f"rule/{name}"
         deployed.attrs[(logical_id, "Arn")] = f"arn:aws:events:{REGION}:{deployed.account}:{path}"
 
 
@@ -377,9 +378,10 @@ def provision_spoke(deployed: Deployed) -> None:
     provision_iam(deployed)
     events = deployed.client("events")
     for logical_id, props in deployed.resources("AWS::Events::Rule"):
-        events.put_rule(Name=logical_id, EventPattern=json.dumps(props["EventPattern"]))
+        name = props.get("Name") or logical_id
+        events.put_rule(Name=name, EventPattern=json.dumps(props["EventPattern"]))
         events.put_targets(
-            Rule=logical_id,
+            Rule=name,
             Targets=[
                 # The rule sends with its role: the hub's bus policy names that role.
                 {

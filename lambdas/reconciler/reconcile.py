@@ -510,7 +510,6 @@ def act(
                 message=f"{action.reason}.\nFound by the reconciler; see the governance report.",
                 version=0,
             )
-            report.reported.append(f"{action.kind} {action.subject}: {action.reason}")
         append_entry(
             dynamodb,
             settings.ledger_table,
