@@ -181,5 +181,11 @@ class HubStack(Stack):
         CfnOutput(self, "ReviewerRoleArn", value=self.reviewer.role.role_arn, description="Assume it to approve cards")
         CfnOutput(self, "CardLinkTableName", value=self.auto_linker.links.table_name)
         CfnOutput(self, "AuditorRoleArn", value=self.report.auditor.role_arn)
+        CfnOutput(
+            self,
+            "ReconcilerFunctionName",
+            value=self.reconciler.function.function.function_name,
+            description="scripts/reconcile --function",
+        )
         for level, share in self.shares.shares.items():
             CfnOutput(self, f"ShareArn{level.name.title().replace('_', '')}", value=share.attr_arn)

@@ -99,6 +99,7 @@ def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: S
         "customer-churn",
         "customer-churn-222222222222-v1",
         "customer-churn-222222222222-v2",
+        "customer-churn-222222222222-v3",  # made by the reconciler in step 8
     ]
     described = aws_cli(sandbox, "sagemaker", "describe-model-card", "--model-card-name", card)
     assert (described["ModelCardStatus"], described["ModelCardVersion"]) == ("Approved", 2)
@@ -109,7 +110,7 @@ def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: S
 
 def test_the_pages_transcripts_after_the_scripted_steps_run_as_printed(sandbox: Sandbox, tmp_path: Path) -> None:
     """ "For auditors" checks the ledger and the spoke users' page lists its own registry, each as
-    printed, with the personas of a kept run after the seven steps, in a copy of the project."""
+    printed, with the personas of a kept run after the eight steps, in a copy of the project."""
     sandbox.run()
     project = project_copy(tmp_path)
     outputs = publish([sandbox.hub, *sandbox.spokes.values()], project / ".local-run" / "outputs.json")
@@ -173,6 +174,7 @@ def test_inside_an_organization_the_walk_sees_the_shares_without_invitation(
         "customer-churn",
         "customer-churn-222222222222-v1",
         "customer-churn-222222222222-v2",
+        "customer-churn-222222222222-v3",  # made by the reconciler in step 8
     ]
     principals = {
         sandbox.hub.refs[logical_id]: props["Principals"]
