@@ -131,7 +131,7 @@ def _backend_create_model_package(self: SageMakerModelBackend, *args: Any, **kwa
         for key in fillers:
             del self.model_packages[key]
     if group is not None:
-        group.versions_made = self.model_packages[arn].model_package_version
+        setattr(group, "versions_made", self.model_packages[arn].model_package_version)  # noqa: B010 - not moto's
     return arn
 
 

@@ -9,7 +9,7 @@ import copy
 import json
 import random
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,8 +83,15 @@ class InProcess:
     """The reconciler's dispatch, with the functions run in this process as the hub's administrator
     (as the Governance harness runs them)."""
 
-    def __init__(self, gov: Governance, monkeypatch: pytest.MonkeyPatch, dead_letters: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        gov: Governance,
+        monkeypatch: pytest.MonkeyPatch,
+        dead_letters: Mapping[str, str],
+        linker_clients: dict[str, Any],
+    ) -> None:
         self.gov, self.monkeypatch, self.dead_letters = gov, monkeypatch, dead_letters
+        self.linker_clients = linker_clients
         self.calls: list[tuple[str, str]] = []
 
     def link(self, event: Mapping[str, Any]) -> Any:
@@ -104,7 +111,7 @@ class InProcess:
     def redrive(self, function: str, event: Mapping[str, Any]) -> Any:
         self.monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", self.dead_letters[function])
         if function == "auto_link":
-            return auto_link_handler.handler(dict(event), clients=self.gov.linker_clients)
+            return auto_link_handler.handler(dict(event), clients=self.linker_clients)
         return workflow_handler.handler(dict(event), clients=self.gov.clients)
 
 
@@ -127,7 +134,7 @@ class Hub:
             "INDEX_TABLE": "card-index",
         }.items():
             monkeypatch.setenv(name, value)
-        gov.linker_clients = {name: gov.hub.client(name) for name in auto_link_handler.SERVICES}
+        self.linker_clients = {name: gov.hub.client(name) for name in auto_link_handler.SERVICES}
         self.settings = ReconcilerSettings(
             hub_account=HUB,
             region="us-east-1",
@@ -143,7 +150,7 @@ class Hub:
             grace_seconds=0,
             dead_letter_queues={self.link_dlq: "auto_link", gov.dlq: "card_workflow"},
         )
-        self.dispatch = InProcess(gov, monkeypatch, self.dead_letters)
+        self.dispatch = InProcess(gov, monkeypatch, self.dead_letters, self.linker_clients)
 
     def register(self, session: Any, group: str) -> dict[str, Any]:
         """A version registered in `session`'s registry; returns the creation event SageMaker sends."""
@@ -237,7 +244,7 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda seconds: None)
 
 
-def counting_writes(clients: Iterator[Any] | list[Any]) -> list[str]:
+def counting_writes(clients: Iterable[Any]) -> list[str]:
     """Record every call that could change state, on each client given."""
     writes: list[str] = []
 
@@ -294,7 +301,7 @@ def test_after_a_fault_burst_one_run_converges_and_a_second_run_writes_nothing(h
     for package, card in zip(linked, approved_cards, strict=True):
         session = gov.spoke if package.split(":")[4] == SPOKE else hub.other
         assert hub.package_status(session, package) == "Approved"
-        entries = ledger_entries(gov.dynamodb, "ledger", gov.card_arn(card))
+        entries = ledger_entries(gov.dynamodb, "ledger", gov.card_arn(str(card)))
         kinds = {e["Kind"] for e in entries}
         assert {"approval-effective", "export-job"} <= kinds
         prefix = f"evidence/{card}/v1/approval.json"
@@ -356,7 +363,7 @@ def test_a_name_taken_first_gains_the_squatter_nothing(hub: Hub) -> None:
     squat = mallory.create_model_card(ModelCardName=name, Content="{}", ModelCardStatus="Draft")["ModelCardArn"]
     event = hub.register(gov.spoke, "churn")
     package = event["detail"]["ModelPackageArn"]
-    assert hub.lambda_async("auto_link", event, gov.linker_clients) == "done"
+    assert hub.lambda_async("auto_link", event, hub.linker_clients) == "done"
     own = hub.own_card(package)
     assert own is not None and own != name and own.startswith(f"{name}-n")
     link = card_link(gov.dynamodb, "card-links", own)
@@ -388,7 +395,7 @@ def test_a_name_taken_first_gains_the_squatter_nothing(hub: Hub) -> None:
     settings = ReportSettings(
         hub_account=HUB,
         region="us-east-1",
-        spoke_accounts=[],
+        spoke_accounts=(),
         registry_role_name=READER_ROLE,
         ledger_table="ledger",
         link_table="card-links",
@@ -404,7 +411,7 @@ def test_a_group_created_again_gets_fresh_cards_and_inherits_no_approval(hub: Hu
     spoke = gov.spoke.client("sagemaker")
     first = hub.register(gov.spoke, "churn")
     package = first["detail"]["ModelPackageArn"]
-    hub.lambda_async("auto_link", first, gov.linker_clients)
+    hub.lambda_async("auto_link", first, hub.linker_clients)
     old_card = hub.own_card(package)
     assert old_card is not None
     for event in approve(gov, old_card):
@@ -417,8 +424,8 @@ def test_a_group_created_again_gets_fresh_cards_and_inherits_no_approval(hub: Hu
     assert again["detail"]["ModelPackageArn"] == package  # the same ARN: version numbering starts at 1 again
     assert again["detail"]["CreationTime"] != first["detail"]["CreationTime"]
     # A late copy of the old package's event changes nothing.
-    assert hub.lambda_async("auto_link", again, gov.linker_clients) == "done"
-    assert hub.lambda_async("auto_link", first, gov.linker_clients) == "done"
+    assert hub.lambda_async("auto_link", again, hub.linker_clients) == "done"
+    assert hub.lambda_async("auto_link", first, hub.linker_clients) == "done"
     new_card = hub.own_card(package)
     assert new_card is not None and new_card != old_card
     assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
@@ -433,7 +440,7 @@ def test_a_card_deleted_and_created_again_inherits_nothing(hub: Hub) -> None:
     gov = hub.gov
     event = hub.register(gov.spoke, "churn")
     package = event["detail"]["ModelPackageArn"]
-    hub.lambda_async("auto_link", event, gov.linker_clients)
+    hub.lambda_async("auto_link", event, hub.linker_clients)
     card = hub.own_card(package)
     assert card is not None
     for approval in approve(gov, card):
@@ -474,7 +481,7 @@ def test_a_crafted_payload_changes_nothing(hub: Hub, monkeypatch: pytest.MonkeyP
     gov = hub.gov
     event = hub.register(gov.spoke, "churn")
     package = event["detail"]["ModelPackageArn"]
-    hub.lambda_async("auto_link", event, gov.linker_clients)
+    hub.lambda_async("auto_link", event, hub.linker_clients)
     card = hub.own_card(package)
     for name, value in {
         "HUB_ACCOUNT": HUB,
