@@ -103,7 +103,7 @@ def test_hub_policies_do_not_grow_with_the_spokes_inside_an_organization(hubs: P
     small = {key: value for key, value in measured(hubs, "HubSmall").items() if key[1] in constant}
     large = {key: value for key, value in measured(hubs, "HubLarge").items() if key[1] in constant}
     kinds = sorted(quota for _, quota in small)
-    assert kinds == sorted([EVENT_BUS_POLICY.name, KEY_POLICY.name] + [ROLE_INLINE_POLICIES.name] * 6)
+    assert kinds == sorted([EVENT_BUS_POLICY.name, KEY_POLICY.name] + [ROLE_INLINE_POLICIES.name] * 7)
     assert large == small
 
 
