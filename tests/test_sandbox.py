@@ -149,7 +149,7 @@ def test_a_rule_that_no_longer_matches_makes_its_step_fail(
     printed = capsys.readouterr().out
     assert "[1] A data scientist in spoke 222222222222 registers customer-churn v1" in printed
     assert "FAILED: card customer-churn-222222222222-v1 does not exist in the hub" in printed
-    assert "0 passed, 7 failed" in printed
+    assert "0 passed, 8 failed" in printed
 
 
 def test_a_missing_assembly_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -155,7 +155,7 @@ def studio_card(sandbox: Sandbox) -> str:
     from sandbox.run import drain
     from tests.conftest import load_event
 
-    arn = sandbox.register(3)
+    arn = sandbox.register(4)  # v3 is step 8's
     auto_link = next(f for f in sandbox.hub.functions.values() if f.handler == "auto_link.handler.handler")
     studio_user = load_event("model-card-state-change")["detail"]["CreatedBy"]
     assert set(studio_user) == {"DomainId", "UserProfileArn", "UserProfileName"}
@@ -165,7 +165,7 @@ def studio_card(sandbox: Sandbox) -> str:
             event["detail"]["CreatedBy"] = studio_user
         sandbox.invoke(auto_link, event)
     sandbox.pump()
-    return f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/{card_name_for('222222222222', 'customer-churn', 3)}"
+    return f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/{card_name_for('222222222222', 'customer-churn', 4)}"
 
 
 @pytest.mark.parametrize("sdk", SDKS)
