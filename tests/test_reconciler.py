@@ -511,3 +511,61 @@ def test_a_crafted_payload_changes_nothing(hub: Hub, monkeypatch: pytest.MonkeyP
     assert answer["done"] == [] and writes == []
     assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
     assert gov.status_of(str(card))[1] == "Draft"
+
+
+def test_the_emulator_deletes_packages_and_groups_as_aws_and_checks_who_may(hub: Hub) -> None:
+    from botocore.exceptions import ClientError
+
+    from emulator.sessions import role_session
+
+    spoke = hub.gov.spoke.client("sagemaker")
+    first = hub.register(hub.gov.spoke, "fraud")["detail"]["ModelPackageArn"]
+    second = hub.register(hub.gov.spoke, "fraud")["detail"]["ModelPackageArn"]
+    with pytest.raises(ClientError, match="ConflictException"):
+        spoke.delete_model_package_group(ModelPackageGroupName="fraud")  # not empty: the stricter reading
+    # A role without sagemaker:DeleteModelPackage is refused, as AWS refuses it.
+    iam = hub.gov.spoke.client("iam")
+    iam.create_role(RoleName="reader", AssumeRolePolicyDocument=json.dumps(account_trust(SPOKE)))
+    reads = {"Effect": "Allow", "Action": "sagemaker:Describe*", "Resource": "*"}
+    iam.put_role_policy(
+        RoleName="reader", PolicyName="r", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [reads]})
+    )
+    with pytest.raises(ClientError, match="AccessDenied"):
+        role_session(SPOKE, "reader").client("sagemaker").delete_model_package(ModelPackageName=second)
+    spoke.delete_model_package(ModelPackageName=second)
+    # A deleted version's number is not given again in the same group.
+    third = hub.register(hub.gov.spoke, "fraud")["detail"]["ModelPackageArn"]
+    assert third.endswith("/3")
+    for arn in (first, third):
+        spoke.delete_model_package(ModelPackageName=arn)
+    spoke.delete_model_package_group(ModelPackageGroupName="fraud")
+    assert hub.register(hub.gov.spoke, "fraud")["detail"]["ModelPackageArn"] == first
+
+
+def test_a_disabled_rule_delivers_nothing_and_faults_come_at_their_rates(hub: Hub) -> None:
+    gov = hub.gov
+    url, arn = queue(gov.spoke, "seen")
+    events = gov.spoke.client("events")
+    events.put_rule(Name="watch", EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
+    events.put_targets(Rule="watch", Targets=[{"Id": "q", "Arn": arn}])
+    events.disable_rule(Name="watch")
+    hub.register(gov.spoke, "quiet")
+    assert drain(gov.spoke.client("sqs"), url) == []
+    events.enable_rule(Name="watch")
+    hub.register(gov.spoke, "quiet")
+    assert len(drain(gov.spoke.client("sqs"), url)) == 1
+
+    client = gov.hub.client("dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 10}))
+    faults = inject_faults(client, throttle=0.2, lose=0.05, seed=1)
+    import botocore.endpoint
+
+    sleep, botocore.endpoint.time.sleep = botocore.endpoint.time.sleep, lambda seconds: None  # type: ignore[attr-defined]
+    try:
+        for index in range(200):
+            client.put_item(TableName="card-index", Item={"Group": {"S": f"g{index}"}})
+    finally:
+        botocore.endpoint.time.sleep = sleep  # type: ignore[attr-defined]
+    assert 0.15 < faults.counts["throttled"] / faults.counts["calls"] < 0.25
+    assert 0.02 < faults.counts["lost"] / faults.counts["calls"] < 0.08
+    # Every write arrived once, whatever was lost on the way back.
+    assert gov.dynamodb.scan(TableName="card-index", Select="COUNT")["Count"] == 200
