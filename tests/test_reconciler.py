@@ -559,12 +559,12 @@ def test_a_disabled_rule_delivers_nothing_and_faults_come_at_their_rates(hub: Hu
     faults = inject_faults(client, throttle=0.2, lose=0.05, seed=1)
     import botocore.endpoint
 
-    sleep, botocore.endpoint.time.sleep = botocore.endpoint.time.sleep, lambda seconds: None  # type: ignore[attr-defined]
+    sleep, botocore.endpoint.time.sleep = botocore.endpoint.time.sleep, lambda seconds: None
     try:
         for index in range(200):
             client.put_item(TableName="card-index", Item={"Group": {"S": f"g{index}"}})
     finally:
-        botocore.endpoint.time.sleep = sleep  # type: ignore[attr-defined]
+        botocore.endpoint.time.sleep = sleep
     assert 0.15 < faults.counts["throttled"] / faults.counts["calls"] < 0.25
     assert 0.02 < faults.counts["lost"] / faults.counts["calls"] < 0.08
     # Every write arrived once, whatever was lost on the way back.
