@@ -536,3 +536,17 @@ def test_the_owner_share_is_found_by_name_and_joined_with_the_read_share(hub: Hu
     # An account without an owner share (a read spoke, an OU member, the hub) joins the read share only.
     assert card_linker.shares_for(hub.ram, hub.settings, "444444444444") == [hub.share]
     assert card_linker.shares_for(hub.ram, hub.settings, HUB) == [hub.share]
+
+
+def test_a_link_written_before_binding_is_adopted_when_its_card_came_after_it(hub: Hub) -> None:
+    """Links the auto-linker wrote before cards were bound: the link first, then the card."""
+    from shared.card_links import CardLink, card_link, record_card_link
+
+    name = card_linker.card_name_for(HUB, "churn", 1)
+    package = f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/churn/1"
+    record_card_link(hub.dynamodb, "card-links", CardLink(name, package, HUB, "churn", 1))
+    made = hub.sagemaker.create_model_card(ModelCardName=name, Content="{}", ModelCardStatus="Draft")["ModelCardArn"]
+    result = hub.link(new_version_event("churn", 1))
+    assert (result.action, result.card_name, result.squatted) == ("completed", name, ())
+    link = card_link(hub.dynamodb, "card-links", name)
+    assert link is not None and link.card_arn == made and link.package_created

@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.card_links import (
@@ -479,6 +479,7 @@ def link_package(
 
 
 NONCE_DETAIL = "hub_card_nonce"
+CLOCK_SLACK = timedelta(minutes=1)
 
 
 def with_nonce(content: Mapping[str, Any], nonce: str) -> dict[str, Any]:
@@ -503,7 +504,14 @@ def _plan_for(dynamodb: Any, table: str, package: PackageVersion, now: datetime)
         holder = card_link(dynamodb, table, primary)
         # A plain name already bound (or, before binding, linked) to another package, or to an
         # earlier package of this ARN, is not this package's to take.
-        taken = holder is not None and (holder.package_arn != package.arn or holder.package_created != package.created)
+        # A link written before binding (no PackageCreated) for this very ARN is adopted when its card
+        # proves to be the one made after it (_made_for_plan).
+        legacy = holder is not None and holder.package_arn == package.arn and not holder.package_created and not plan
+        taken = (
+            holder is not None
+            and not legacy
+            and (holder.package_arn != package.arn or holder.package_created != package.created)
+        )
         name = card_name_for(package.account, package.group, package.version, nonce) if taken or plan else primary
         fresh = PackagePlan(package.arn, package.created, name, nonce, now.isoformat(timespec="milliseconds"))
         if record_plan(dynamodb, table, fresh, replacing=plan):
@@ -523,8 +531,13 @@ def _made_for_plan(
             and link.package_created == package.created
             and link_matches(link, described)
         )
+    if link is not None and link.package_arn == package.arn and not link.package_created:
+        return link_matches(link, described)  # written before binding: adopted if the card came after it
     created = timestamp(described.get("CreationTime"))
-    if not created or not plan.planned_at or created < timestamp(plan.planned_at):
+    # The nonce is the proof; the time only passes over at once a card made before the plan (with
+    # a minute's room for the Lambda's clock against SageMaker's).
+    planned = timestamp(plan.planned_at)
+    if not created or not planned or datetime.fromisoformat(created) < datetime.fromisoformat(planned) - CLOCK_SLACK:
         return False  # the name was taken before the hub planned it
     first = described
     if described.get("ModelCardVersion") != 1 or "Content" not in described or not _full(described):

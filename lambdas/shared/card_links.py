@@ -30,10 +30,10 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.card_names import PACKAGE_ARN, card_name_for
+from shared.card_names import PACKAGE_ARN, card_name_for, card_name_for_package
 from shared.runtime import metadata_only
 
 
@@ -54,6 +54,7 @@ class CardLink:
     card_arn: str = ""
     card_created: str = ""
     package_created: str = ""
+    linked_at: str = ""
 
     @classmethod
     def for_package(cls, package_arn: str) -> CardLink:
@@ -108,6 +109,7 @@ def link_from_item(card_name: str, item: Mapping[str, Any]) -> CardLink:
         card_arn=item.get("CardArn", {}).get("S", ""),
         card_created=item.get("CardCreated", {}).get("S", ""),
         package_created=item.get("PackageCreated", {}).get("S", ""),
+        linked_at=item.get("LinkedAt", {}).get("S", ""),
     )
 
 
@@ -140,11 +142,33 @@ def link_matches(link: CardLink | None, described: Mapping[str, Any]) -> bool:
     same CreationTime; a card someone else created first was never bound. A link without a bound
     card (written before binding) matches nothing: the hub cannot tell who made that card.
     """
-    if link is None or not link.card_arn or not link.card_created:
+    if link is None:
         return False
+    if not link.card_arn:
+        return legacy_match(link, described)
     return described.get("ModelCardArn") == link.card_arn and timestamp(described.get("CreationTime")) == (
         link.card_created
     )
+
+
+# LinkedAt is kept to the second: a card made right after its link may show an earlier millisecond.
+LEGACY_SLACK = timedelta(seconds=1)
+
+
+def legacy_match(link: CardLink, described: Mapping[str, Any]) -> bool:
+    """A link written before cards were bound (no CardArn): the auto-linker of that time wrote the
+    link first and created the card after it, and refused a name it found taken. So the card it
+    made was created after the link; a card someone else took the name with was created before.
+    Such a link is bound (`bind_card`) when the auto-linker or the reconciler next meets it."""
+    if not link.linked_at or described.get("ModelCardName", link.card_name) != link.card_name:
+        return False
+    created = timestamp(described.get("CreationTime"))
+    if not created:
+        return False
+    linked = datetime.fromisoformat(link.linked_at)
+    if linked.tzinfo is None:
+        linked = linked.replace(tzinfo=UTC)
+    return datetime.fromisoformat(created) >= linked - LEGACY_SLACK
 
 
 @dataclass(frozen=True)
@@ -265,6 +289,9 @@ def governing_card(
     again, or the package is not the one the card was made for (a group created again)."""
     created = timestamp(package_created)
     name = card_name_of_package(dynamodb, table, package_arn, created)
+    if name is None and package_plan(dynamodb, table, package_arn) is None:
+        # A package linked before plans existed: its plain name's link, if that names this package.
+        name, created = card_name_for_package(package_arn), ""
     if name is None:
         return None, {}
     link = card_link(dynamodb, table, name)
