@@ -191,7 +191,11 @@ def decide(levels: Levels, settings: ReconcilerSettings) -> list[Action]:
         if card.status != "Approved" or not card.effective or name not in levels.links:
             continue
         package_arn = levels.links[name].package_arn
-        package_done = statuses.get(package_arn, "Approved") == "Approved" or by_card.get(name) != package_arn
+        # Only a package still waiting for its approval is the approval's to set: Rejected is someone's
+        # decision against deploying it, which the reconciler does not overturn.
+        package_done = (
+            statuses.get(package_arn, "Approved") != "PendingManualApproval" or by_card.get(name) != package_arn
+        )
         if not (package_done and card.evidence):
             missing = [w for w, ok in (("package status", package_done), ("evidence", card.evidence)) if not ok]
             actions.append(
