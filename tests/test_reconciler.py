@@ -569,3 +569,61 @@ def test_a_disabled_rule_delivers_nothing_and_faults_come_at_their_rates(hub: Hu
     assert 0.02 < faults.counts["lost"] / faults.counts["calls"] < 0.08
     # Every write arrived once, whatever was lost on the way back.
     assert gov.dynamodb.scan(TableName="card-index", Select="COUNT")["Count"] == 200
+
+
+def test_decide_is_a_table_of_levels_to_actions() -> None:
+    """The decision alone, no AWS: what each level calls for, and nothing when all is as it should be."""
+    from reconciler.reconcile import Card, Forwarding, Levels, Package, decide
+    from shared.card_links import CardLink, PackagePlan
+
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    old = "2029-12-31T00:00:00.000+00:00"
+    arn = f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/churn/1"
+    card = Card("churn-222222222222-v1", f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/c", old, "Draft")
+    plan = PackagePlan(arn, old, card.name, "ab", old)
+    link = CardLink(card.name, arn, SPOKE, "churn", 1, card_arn=card.arn, card_created=old, package_created=old)
+
+    def levels(status: str = "PendingManualApproval", **changes: Any) -> Levels:
+        base: dict[str, Any] = {
+            "now": now,
+            "packages": [Package(SPOKE, "churn", 1, arn, old, status)],
+            "plans": {arn: plan},
+            "links": {card.name: link},
+            "cards": {card.name: card},
+            "forwarding": [Forwarding(SPOKE, "ENABLED", True)],
+        }
+        return Levels(**{**base, **changes})
+
+    settings = ReconcilerSettings(
+        hub_account=HUB,
+        region="us-east-1",
+        partition="aws",
+        link_table="l",
+        ledger_table="g",
+        evidence_bucket="e",
+        topic_arn="t",
+        reader_role_name=READER_ROLE,
+        forwarding_rule_name=FORWARDING_RULE,
+    )
+    kinds = lambda found: sorted(a.kind for a in found)  # noqa: E731
+    assert decide(levels(), settings) == []
+    assert kinds(decide(levels(cards={}), settings)) == ["alert-silent", "link"]
+    assert kinds(decide(levels("Approved"), settings)) == ["alert-silent", "revert"]
+    approved = Card(card.name, card.arn, old, "Approved", 1, effective=True, evidence=False)
+    assert kinds(decide(levels("Approved", cards={card.name: approved}), settings)) == ["settle"]
+    done = Card(card.name, card.arn, old, "Approved", 1, effective=True, evidence=True)
+    assert decide(levels("Approved", cards={card.name: done}), settings) == []
+    assert kinds(decide(levels("Rejected", cards={card.name: done}), settings)) == []
+    # A card made again under the name (another CreationTime) is not the package's own.
+    again = Card(card.name, card.arn, "2030-01-01T00:00:00.000+00:00", "Approved", 1, effective=True, evidence=True)
+    assert kinds(decide(levels("Approved", cards={card.name: again}), settings)) == ["alert-silent", "link", "revert"]
+    assert kinds(decide(levels(forwarding=[Forwarding(SPOKE, "DISABLED", True)]), settings)) == ["alert-forwarding"]
+    # A version younger than the grace is the events' to handle.
+    young = dataclasses_replace(settings, grace_seconds=10**9)
+    assert decide(levels(cards={}), young) == []
+
+
+def dataclasses_replace(settings: ReconcilerSettings, **changes: Any) -> ReconcilerSettings:
+    import dataclasses
+
+    return dataclasses.replace(settings, **changes)
