@@ -605,7 +605,10 @@ def test_decide_is_a_table_of_levels_to_actions() -> None:
         reader_role_name=READER_ROLE,
         forwarding_rule_name=FORWARDING_RULE,
     )
-    kinds = lambda found: sorted(a.kind for a in found)  # noqa: E731
+
+    def kinds(found: list[Any]) -> list[str]:
+        return sorted(a.kind for a in found)
+
     assert decide(levels(), settings) == []
     assert kinds(decide(levels(cards={}), settings)) == ["alert-silent", "link"]
     assert kinds(decide(levels("Approved"), settings)) == ["alert-silent", "revert"]
