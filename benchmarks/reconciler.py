@@ -64,6 +64,10 @@ class Counted:
         self.handed["gate"] += 1
         return "counted"
 
+    def card_event(self, event: Any) -> str:
+        self.handed["card_event"] += 1
+        return "counted"
+
     def recheck(self, card_name: str) -> str:
         self.handed["recheck"] += 1
         return "counted"

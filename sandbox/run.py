@@ -591,6 +591,9 @@ class StandInDispatch:
     def gate(self, event: Any) -> str:
         return self._send("card_workflow", event)
 
+    def card_event(self, event: Any) -> str:
+        return self._send("card_workflow", event)
+
     def recheck(self, card_name: str) -> str:
         self.sqs.send_message(QueueUrl=self.recheck_queue_url, MessageBody=json.dumps({"card_name": card_name}))
         return f"recheck of {card_name} queued"

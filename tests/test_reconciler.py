@@ -102,6 +102,10 @@ class InProcess:
         self.calls.append(("gate", event["detail"]["ModelPackageArn"]))
         return self.redrive("card_workflow", event)
 
+    def card_event(self, event: Mapping[str, Any]) -> Any:
+        self.calls.append(("card_event", event["detail"]["ModelCardName"]))
+        return self.redrive("card_workflow", event)
+
     def recheck(self, card_name: str) -> Any:
         self.calls.append(("recheck", card_name))
         records = [{"messageId": "reconciler", "body": json.dumps({"card_name": card_name})}]
@@ -499,10 +503,6 @@ def test_a_crafted_payload_changes_nothing(hub: Hub, monkeypatch: pytest.MonkeyP
         "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    # A spoke user (edit share) sets the card Approved, and its event is lost: not effective, so
-    # the run has nothing to carry out for it.
-    gov.spoke.client("sagemaker").update_model_card(ModelCardName=gov.card_arn(str(card)), ModelCardStatus="Approved")
-    gov.hub_events()
     clients = {name: gov.hub.client(name) for name in reconciler_handler.SERVICES}
     writes = counting_writes(clients.values())
     crafted = {
@@ -514,7 +514,28 @@ def test_a_crafted_payload_changes_nothing(hub: Hub, monkeypatch: pytest.MonkeyP
     answer = reconciler_handler.handler(crafted, clients=clients)
     assert answer["done"] == [] and writes == []
     assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
-    assert gov.status_of(str(card))[1] == "Approved"  # as the spoke set it; the workflow's to refuse
+    assert gov.status_of(str(card))[1] == "Draft"
+
+
+def test_an_approval_whose_event_was_lost_is_judged_and_a_spoke_users_is_refused(hub: Hub) -> None:
+    """A spoke user (edit share) sets the card Approved and the event is lost: the reconciler hands
+    the card's state to the workflow, which judges who set it, refuses it and reverts the card."""
+    gov = hub.gov
+    event = hub.register(gov.spoke, "churn")
+    package = event["detail"]["ModelPackageArn"]
+    hub.lambda_async("auto_link", event, hub.linker_clients)
+    card = str(hub.own_card(package))
+    gov.run(gov.hub_events())
+    gov.spoke.client("sagemaker").update_model_card(ModelCardName=gov.card_arn(card), ModelCardStatus="Approved")
+    gov.hub_events()  # lost
+    report = hub.reconcile()
+    assert [line.split(" ")[0] for line in report.done] == ["judge"]
+    kinds = [e["Kind"] for e in ledger_entries(gov.dynamodb, "ledger", gov.card_arn(card))]
+    assert "approval-refused" in kinds and "approval-effective" not in kinds
+    assert gov.status_of(card)[1] == "PendingReview"
+    assert hub.package_status(gov.spoke, package) == "PendingManualApproval"
+    gov.run(gov.hub_events())  # the revert's own event
+    assert hub.reconcile().done == []
 
 
 def test_the_emulator_deletes_packages_and_groups_as_aws_and_checks_who_may(hub: Hub) -> None:

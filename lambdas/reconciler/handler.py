@@ -76,6 +76,9 @@ class LambdaDispatch:
     def gate(self, event: Mapping[str, Any]) -> str:
         return self._invoke("card_workflow", event)
 
+    def card_event(self, event: Mapping[str, Any]) -> str:
+        return self._invoke("card_workflow", event)
+
     def recheck(self, card_name: str) -> str:
         self.sqs.send_message(QueueUrl=self.recheck_queue_url, MessageBody=json.dumps({"card_name": card_name}))
         return f"recheck of {card_name} queued"

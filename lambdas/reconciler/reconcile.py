@@ -14,6 +14,8 @@ function) what is missing:
   state, and reverts it (the gate decides from the card and the ledger, as for any event);
 - an effective approval without its effects (package status, evidence JSON, export job): the
   workflow is asked to recheck the card (it settles from SageMaker and the ledger alone);
+- a card Approved in SageMaker whose status change the ledger never recorded (its event lost): the
+  workflow is handed the card's state change, made from its description, and judges who set it;
 - a spoke whose events stopped (a package with no card, an approval the gate never saw, a
   forwarding rule disabled or without its target): recorded and told to the hub's administrators;
 - a name someone took before the hub made its card (the plan records it): recorded and told;
@@ -56,6 +58,8 @@ class Dispatch(Protocol):
     def link(self, event: Mapping[str, Any]) -> Any: ...
 
     def gate(self, event: Mapping[str, Any]) -> Any: ...
+
+    def card_event(self, event: Mapping[str, Any]) -> Any: ...
 
     def recheck(self, card_name: str) -> Any: ...
 
@@ -108,6 +112,9 @@ class Card:
     version: int | None = None
     effective: bool = False  # the ledger holds an effective approval of `version`
     evidence: bool = False  # evidence JSON and an export job of `version` exist
+    # The ledger holds the status change the card is in now (its event reached the workflow).
+    recorded: bool = True
+    modified: str = ""
 
 
 @dataclass(frozen=True)
@@ -204,6 +211,16 @@ def decide(levels: Levels, settings: ReconcilerSettings) -> list[Action]:
                     name,
                     f"{RECONCILER}#settle#{card.version}",
                     f"v{card.version} is effectively approved but lacks its {' and '.join(missing)}",
+                )
+            )
+    for name, card in sorted(levels.cards.items()):
+        if card.status == "Approved" and not card.effective and not card.recorded:
+            actions.append(
+                Action(
+                    "judge",
+                    name,
+                    f"{RECONCILER}#judge#{card.version}#{card.modified}",
+                    f"v{card.version} was set Approved at {card.modified}, and the workflow never heard of it",
                 )
             )
     for arn, plan in sorted(levels.plans.items()):
@@ -337,19 +354,39 @@ def hub_cards(sagemaker: Any, dynamodb: Any, s3: Any, settings: ReconcilerSettin
                 ModelCardName=name, **metadata_only(sagemaker, "DescribeModelCard")
             )
             version = int(described["ModelCardVersion"])
-            entries = _version_entries(dynamodb, settings.ledger_table, card.arn, version)
+            items = _version_entries(dynamodb, settings.ledger_table, card.arn, version)
+            entries = {item.get("Kind", {}).get("S", "") for item in items}
             effective = "approval-effective" in entries
             evidence = "export-job" in entries and _has_object(
                 s3, settings.evidence_bucket, f"evidence/{name}/v{version}/approval.json"
             )
-            card = Card(name, card.arn, card.created, status, version, effective, evidence)
+            modified = timestamp(described.get("LastModifiedTime"))
+            recorded = any(
+                item.get("Kind", {}).get("S") == "status"
+                and item.get("Status", {}).get("S") == "Approved"
+                and _close(item.get("ModifiedAt", {}).get("S", ""), modified)
+                for item in items
+            )
+            card = Card(name, card.arn, card.created, status, version, effective, evidence, recorded, modified)
         cards[name] = card
     return cards
 
 
-def _version_entries(dynamodb: Any, table: str, card_arn: str, version: int) -> set[str]:
-    """The kinds of ledger entry this card has for one version."""
-    kinds: set[str] = set()
+def _close(recorded: str, modified: str) -> bool:
+    """The same moment, as the workflow's ledger and SageMaker's description write it."""
+    try:
+        return (
+            bool(recorded and modified)
+            and abs((datetime.fromisoformat(timestamp(recorded)) - datetime.fromisoformat(modified)).total_seconds())
+            < 0.002
+        )
+    except ValueError:
+        return False
+
+
+def _version_entries(dynamodb: Any, table: str, card_arn: str, version: int) -> list[dict[str, Any]]:
+    """The ledger items this card has for one version."""
+    kinds: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": table,
         "KeyConditionExpression": "CardArn = :a AND begins_with(EntryKey, :v)",
@@ -358,7 +395,7 @@ def _version_entries(dynamodb: Any, table: str, card_arn: str, version: int) -> 
     }
     while True:
         page = dynamodb.query(**kwargs)
-        kinds |= {item.get("Kind", {}).get("S", "") for item in page.get("Items", [])}
+        kinds += page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return kinds
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -456,6 +493,34 @@ def package_event(described: Mapping[str, Any], account: str, region: str) -> di
     }
 
 
+def card_event(card_name: str, sagemaker: Any, settings: ReconcilerSettings) -> dict[str, Any]:
+    """The state change SageMaker sends for a card, made from its description now: the workflow
+    judges it as it judges any (who set it, from CloudTrail; a hint, never an instruction)."""
+    from shared.runtime import metadata_only
+
+    described = sagemaker.describe_model_card(ModelCardName=card_name, **metadata_only(sagemaker, "DescribeModelCard"))
+    detail = {
+        key: _plain(described.get(key))
+        for key in ("ModelCardName", "ModelCardVersion", "ModelCardStatus", "LastModifiedTime", "CreationTime")
+    }
+    detail |= {
+        "LastModifiedBy": _plain(described.get("LastModifiedBy") or {}),
+        "CreatedBy": _plain(described.get("CreatedBy") or {}),
+        "AccountId": settings.hub_account,
+    }
+    return {
+        "version": "0",
+        "id": f"{RECONCILER}-{card_name}-{detail['ModelCardVersion']}-{detail['LastModifiedTime']}",
+        "detail-type": "SageMaker Model Card State Change",
+        "source": "aws.sagemaker",
+        "account": settings.hub_account,
+        "region": settings.region,
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "resources": [described["ModelCardArn"]],
+        "detail": detail,
+    }
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="milliseconds")
@@ -469,6 +534,7 @@ def _plain(value: Any) -> Any:
 def act(
     actions: Sequence[Action],
     *,
+    sagemaker: Any,
     dynamodb: Any,
     sns: Any,
     registry_of: Callable[[str], Registry],
@@ -502,6 +568,8 @@ def act(
             outcome = dispatch.gate(event)
         elif action.kind == "settle":
             outcome = dispatch.recheck(action.subject)
+        elif action.kind == "judge":
+            outcome = dispatch.card_event(card_event(action.subject, sagemaker, settings))
         else:
             outcome = send_once(
                 dynamodb,
@@ -534,7 +602,7 @@ def act(
 def _ledger_arn(action: Action, settings: ReconcilerSettings) -> str:
     """Where the reconciler's entry goes: the card's own chain for a card, the package's for a package,
     and a chain of the account's for what concerns a whole spoke."""
-    if action.kind == "settle":
+    if action.kind in ("settle", "judge"):
         return (
             f"arn:{settings.partition}:sagemaker:{settings.region}:{settings.hub_account}:model-card/{action.subject}"
         )
@@ -678,6 +746,7 @@ def reconcile(
     progress(f"{len(actions)} action(s) to take")
     act(
         actions,
+        sagemaker=sagemaker,
         dynamodb=dynamodb,
         sns=sns,
         registry_of=registry_of,
