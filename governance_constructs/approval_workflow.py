@@ -58,6 +58,7 @@ class ApprovalWorkflow(Construct):
         metric_thresholds: str = "{}",
         named_roles: Sequence[str] = (),
         decision_invokers: Sequence[iam.IRole] = (),
+        recheck_senders: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -196,7 +197,11 @@ class ApprovalWorkflow(Construct):
         # User Guide, "Policy evaluation logic"). `aws:PrincipalArn` is the role's ARN for its
         # sessions (IAM User Guide, "AWS global condition context keys"). Lambda's event source
         # mapping only receives and deletes; SQS itself moves messages to the dead-letter queues.
-        for queue, senders in ((self.recheck, (role,)), (self.follow_up, (role, self.follower.role))):
+        # The reconciler (role ARNs in `recheck_senders`) asks for rechecks too.
+        for queue, senders, others in (
+            (self.recheck, (role,), tuple(recheck_senders)),
+            (self.follow_up, (role, self.follower.role), ()),
+        ):
             queue.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="OnlyTheWorkflowSends",
@@ -204,7 +209,7 @@ class ApprovalWorkflow(Construct):
                     principals=[iam.AnyPrincipal()],
                     actions=["sqs:SendMessage"],
                     resources=[queue.queue_arn],
-                    conditions={"ArnNotEquals": {"aws:PrincipalArn": [r.role_arn for r in senders]}},
+                    conditions={"ArnNotEquals": {"aws:PrincipalArn": [*(r.role_arn for r in senders), *others]}},
                 )
             )
 

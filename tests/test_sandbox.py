@@ -99,6 +99,7 @@ def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: S
         "customer-churn",
         "customer-churn-222222222222-v1",
         "customer-churn-222222222222-v2",
+        "customer-churn-222222222222-v3",  # made by the reconciler in step 8
     ]
     described = aws_cli(sandbox, "sagemaker", "describe-model-card", "--model-card-name", card)
     assert (described["ModelCardStatus"], described["ModelCardVersion"]) == ("Approved", 2)
@@ -185,6 +186,7 @@ def test_inside_an_organization_the_walk_sees_the_shares_without_invitation(
         "customer-churn",
         "customer-churn-222222222222-v1",
         "customer-churn-222222222222-v2",
+        "customer-churn-222222222222-v3",  # made by the reconciler in step 8
     ]
     principals = {
         sandbox.hub.refs[logical_id]: props["Principals"]
