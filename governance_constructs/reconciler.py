@@ -20,6 +20,7 @@ from governance_config import Organization, Spoke
 from governance_constructs.evidence_archive import EVIDENCE_PREFIX
 from governance_constructs.hub_function import HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
+from governance_constructs.spoke_principals import spoke_role_statements
 
 # SageMaker's List actions have no resource type: AWS evaluates them against "*" only.
 LIST_ACTIONS = ("sagemaker:ListModelCards", "sagemaker:ListModelPackageGroups", "sagemaker:ListModelPackages")
@@ -157,33 +158,18 @@ class Reconciler(Construct):
         spokes: Sequence[Spoke],
         organization: Organization | None,
     ) -> None:
-        """As the report's roles: each spoke's reader role outside an organization, one statement
-        held to the organization inside one."""
-        if not spokes:
-            return
-        if organization is None:
-            accounts = sorted({s.account for s in spokes if s.account})
-            if accounts:
-                role.add_to_principal_policy(
-                    iam.PolicyStatement(
-                        actions=["sts:AssumeRole"],
-                        resources=[f"arn:{stack.partition}:iam::{a}:role/{reader_role_name}" for a in accounts],
-                    )
-                )
-            return
-        any_account = f"arn:{stack.partition}:iam::*:role/{reader_role_name}"
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[any_account],
-                conditions={"StringEquals": {"aws:ResourceOrgID": organization.id}},
+        """As the report's roles: the reader role in exactly the configured spokes
+        (`spoke_role_statements`), so an organization member that is no spoke is never read."""
+        statements, any_account = spoke_role_statements(reader_role_name, spokes, organization, stack.partition)
+        for statement in statements:
+            role.add_to_principal_policy(statement)
+        if any_account is not None:
+            policy = role.node.try_find_child("DefaultPolicy")
+            assert policy is not None
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_account)}]",
+                "Spoke accounts under OUs are not known at synth (accounts join and leave OUs); each "
+                "statement names the registry-reader role and requires the role's account to be a configured "
+                "spoke account (aws:ResourceAccount) or under a configured OU (aws:ResourceOrgPaths).",
             )
-        )
-        policy = role.node.try_find_child("DefaultPolicy")
-        assert policy is not None
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Resource::{nag_arn(stack, any_account)}]",
-            "Spoke accounts are not all known at synth (accounts join and leave OUs); the statement "
-            "names the registry-reader role and requires the role's account to be in the organization.",
-        )

@@ -540,7 +540,19 @@ class Sandbox:
         the approval without an effective one."""
         reconciler = next(f for f in self.hub.functions.values() if f.handler.startswith("reconciler."))
         rule = reconciler.environment["FORWARDING_RULE_NAME"]
-        self.registry.client("events").disable_rule(Name=rule)
+        events = self.registry.client("events")
+        if self.guardrail_policies:
+            # The organization's guardrail SCP keeps the forwarding rule as the spoke stack made it.
+            try:
+                events.disable_rule(Name=rule)
+                refusal = ""
+            except events.exceptions.ClientError as error:
+                refusal = error.response["Error"]["Message"]
+            expect("explicit deny in a service control policy" in refusal, "the guardrail did not refuse DisableRule")
+            state = events.describe_rule(Name=rule)["State"]
+            expect(state == "ENABLED", f"the forwarding rule is {state} after a refused DisableRule")
+            return [f"forwarding rule {rule}: DisableRule by the spoke's administrator -> refused by the guardrail SCP"]
+        events.disable_rule(Name=rule)
         package = self.register(3)
         self.registry.client("sagemaker").update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
         self.pump()
@@ -554,7 +566,7 @@ class Sandbox:
         subjects = [n.get("Subject", "") for n in self.notices()]
         broken = f"Event forwarding of {self.registry.account} is broken"
         expect(broken in subjects, f"the hub's administrators were not told ({subjects})")
-        self.registry.client("events").enable_rule(Name=rule)
+        events.enable_rule(Name=rule)
         return [
             *(f"reconciler: {line}" for line in report),
             f"package v3: Approved in the spoke -> {status}",

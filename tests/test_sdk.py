@@ -1,7 +1,7 @@
 """The SageMaker Python SDK, as spoke data scientists use it on the hub's shared cards: v2 (the
 `sagemaker.model_card` module) and 3.x (sagemaker-core's resource classes), each in its own
 virtualenv from scripts/setup, run as subprocesses (tests/sdk/) against the emulator server with
-the sandbox provisioned and its eight steps run once for the module.
+the sandbox provisioned and its nine steps run once for the module.
 
 Users are the spoke stacks' card-user roles: ml-dev (222222222222, edit and export) and ml-prod
 (333333333333, read).
@@ -155,7 +155,7 @@ def studio_card(sandbox: Sandbox) -> str:
     from sandbox.run import drain
     from tests.conftest import load_event
 
-    arn = sandbox.register(4)  # v3 is step 8's
+    arn = sandbox.register(4)  # v3 is step 9's
     auto_link = next(f for f in sandbox.hub.functions.values() if f.handler == "auto_link.handler.handler")
     studio_user = load_event("model-card-state-change")["detail"]["CreatedBy"]
     assert set(studio_user) == {"DomainId", "UserProfileArn", "UserProfileName"}
