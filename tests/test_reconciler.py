@@ -655,3 +655,36 @@ def dataclasses_replace(settings: ReconcilerSettings, **changes: Any) -> Reconci
     import dataclasses
 
     return dataclasses.replace(settings, **changes)
+
+
+def test_lookup_events_throttled_loses_no_approval_and_lets_no_forged_one_through(hub: Hub, no_backoff: None) -> None:
+    """LookupEvents allows 2 requests a second per account and Region (CloudTrail quotas), and a spoke
+    that toggles statuses makes the hub call it. With every LookupEvents throttled for a burst, the
+    reviewer's approval and a spoke user's forged one both end in the workflow's dead-letter queue:
+    neither takes effect meanwhile (fail closed). Once the burst is over, one reconciler run redrives
+    them: the reviewer's approval takes effect, the forged one is refused and recorded."""
+    gov = hub.gov
+    first, second = (hub.register(gov.spoke, "churn") for _ in range(2))
+    for event in (first, second):
+        hub.lambda_async("auto_link", event, hub.linker_clients)
+    legit, forged = (str(hub.own_card(e["detail"]["ModelPackageArn"])) for e in (first, second))
+    throttled = {name: gov.hub.client(name) for name in workflow_handler.SERVICES}
+    faults = inject_faults(throttled["cloudtrail"], throttle=1.0)
+    outcomes = [hub.lambda_async("card_workflow", event, throttled) for event in approve(gov, legit)]
+    gov.run(gov.set_status(forged, "PendingReview"))
+    spoke_approval = gov.set_status(forged, "Approved", by=gov.spoke)
+    outcomes += [hub.lambda_async("card_workflow", event, throttled) for event in spoke_approval]
+    assert faults.counts["throttled"] > 0 and outcomes.count("dead-lettered") == 2
+    for event in (first, second):
+        assert hub.package_status(gov.spoke, event["detail"]["ModelPackageArn"]) == "PendingManualApproval"
+    for card in (legit, forged):
+        assert "approval-effective" not in {e["Kind"] for e in gov.ledger(card)}
+
+    report = hub.reconcile()
+    assert drain(gov.sqs, gov.dlq) == []
+    assert any("redrive" in line for line in report.done), report.done
+    assert hub.package_status(gov.spoke, first["detail"]["ModelPackageArn"]) == "Approved"
+    assert "approval-effective" in {e["Kind"] for e in gov.ledger(legit)}
+    refused = [e for e in gov.ledger(forged) if e["Kind"] == "approval-refused"]
+    assert len(refused) == 1 and gov.status_of(forged)[1] == "PendingReview"
+    assert hub.package_status(gov.spoke, second["detail"]["ModelPackageArn"]) == "PendingManualApproval"
