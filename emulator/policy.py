@@ -118,11 +118,8 @@ class Statement(IAMPolicyStatement):
             if excluded == "*":
                 return False
             return not any(
-                (kind == "AWS"
-                and principal.service is None
-                and self.aws_principal_matches(str(value), principal))
-                or (kind == "Service"
-                and principal.service == value)
+                (kind == "AWS" and principal.service is None and self.aws_principal_matches(str(value), principal))
+                or (kind == "Service" and principal.service == value)
                 for kind, values in excluded.items()
                 for value in _values(values)
             )
