@@ -157,6 +157,13 @@ CARRY_OVER_FROM = ("approved", "latest")
 DEFAULT_ATTRIBUTION_MINUTES = 30
 MIN_ATTRIBUTION_MINUTES = 5
 MAX_ATTRIBUTION_MINUTES = 1440
+# The reconciler's schedule: EventBridge's rate() takes whole minutes (EventBridge User Guide,
+# "Creating an Amazon EventBridge rule that runs on a schedule"); at least 5 leaves a run (up to its
+# 15-minute Lambda timeout at 1,000 versions: benchmarks/reconciler.py) room before the next,
+# at most a day is the detection time the docs state.
+DEFAULT_RECONCILE_MINUTES = 60
+MIN_RECONCILE_MINUTES = 5
+MAX_RECONCILE_MINUTES = 1440
 APPROVER_ARN = re.compile(
     r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$", re.ASCII
 )
@@ -286,6 +293,7 @@ class GovernanceConfig:
     reviewer_principals: tuple[str, ...] = ()
     approver_may_not_edit: bool = True
     approval_attribution_minutes: int = DEFAULT_ATTRIBUTION_MINUTES
+    reconcile_interval_minutes: int = DEFAULT_RECONCILE_MINUTES
     report: ReportOptions = ReportOptions()
     # (metric name, largest acceptable drop, largest acceptable rise), sorted by name.
     metric_thresholds: tuple[tuple[str, float | None, float | None], ...] = ()
@@ -385,7 +393,8 @@ class GovernanceConfig:
 
     @property
     def registry_forwarding_rule_name(self) -> str:
-        """Each spoke's forwarding rule, named so the guardrail SCP can protect it by ARN."""
+        """Each spoke's forwarding rule, named so the guardrail SCP protects it by ARN and the
+        reconciler reads exactly that rule."""
         return f"{self.prefix}-registry-forwarding"
 
     @property
@@ -427,6 +436,11 @@ class GovernanceConfig:
     @property
     def auditor_role_name(self) -> str:
         return f"{self.prefix}-auditor"
+
+    @property
+    def reconciler_role_name(self) -> str:
+        """The reconciler's role: spokes' registry-reader roles trust it by name."""
+        return f"{self.prefix}-reconciler"
 
     @property
     def report_function_role_name(self) -> str:
@@ -481,6 +495,7 @@ class GovernanceConfig:
             ("AWS::IAM::Role", "RoleName", self.auditor_role_name),
             ("AWS::IAM::Role", "RoleName", self.auto_linker_role_name),
             ("AWS::IAM::Role", "RoleName", self.report_function_role_name),
+            ("AWS::IAM::Role", "RoleName", self.reconciler_role_name),
             ("AWS::RAM::Permission", "Name", self.read_permission_name),
         ]
         names += [("AWS::RAM::ResourceShare", "Name", self.share_name(level)) for level in AccessLevel]
@@ -1274,6 +1289,11 @@ class ConfigFile(_Section):
         int, WholeNumber("minutes", MIN_ATTRIBUTION_MINUTES, MAX_ATTRIBUTION_MINUTES)
     ] = DEFAULT_ATTRIBUTION_MINUTES
     """How long an approval waits for its CloudTrail record before it is refused."""
+    reconcile_interval_minutes: Annotated[int, WholeNumber("minutes", MIN_RECONCILE_MINUTES, MAX_RECONCILE_MINUTES)] = (
+        DEFAULT_RECONCILE_MINUTES
+    )
+    """How often the reconciler compares every registry with the hub and closes the gaps (lost events,
+    approvals the hub did not decide, silent spokes, dead letters): the longest such a gap lasts."""
     report: ReportSection = Field(default_factory=ReportSection)
     """The cross-account governance report."""
     metric_thresholds: Annotated[

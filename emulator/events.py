@@ -132,6 +132,10 @@ def install() -> None:
         # it runs on its schedule and matches no event; moto's empty pattern matched every event.
         if not self.event_pattern.get_pattern():
             return
+        # A disabled rule "does not match any events" (EventBridge API reference, PutRule: State;
+        # DisableRule). moto delivered through it all the same.
+        if self.state not in ("ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"):
+            return
 
         def is_bus(target: dict[str, Any]) -> bool:
             arn = parse_arn(target["Arn"])

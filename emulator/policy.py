@@ -109,6 +109,20 @@ class Statement(IAMPolicyStatement):
 
     def names_principal(self, principal: Principal) -> bool:
         named = self._statement.get("Principal")
+        if named is None and "NotPrincipal" in self._statement:
+            # Every principal but those listed (IAM User Guide, "AWS JSON policy elements:
+            # NotPrincipal"). A listed role excludes its sessions too, and a listed account its
+            # principals: AWS asks for both the role and its account in a Deny, so excluding on
+            # either is the reading that denies least, which is the one policies are written for.
+            excluded = self._statement["NotPrincipal"]
+            if excluded == "*":
+                return False
+            return not any(
+                (kind == "AWS" and principal.service is None and self.aws_principal_matches(str(value), principal))
+                or (kind == "Service" and principal.service == value)
+                for kind, values in excluded.items()
+                for value in _values(values)
+            )
         if named is None:
             return False
         if named == "*":

@@ -15,6 +15,15 @@ which botocore's client checks only in part (required members and minimum length
 maximum lengths); an update replaces the whole structure, as any member of UpdateModelPackage does.
 The stage set is a condition key of both calls (emulator/resources.py) and the model package state
 change event carries it, as AWS's sample event does (tests/fixtures/aws-events).
+
+DeleteModelPackage and DeleteModelPackageGroup (moto has neither; SageMaker API reference). A group
+created again after deletion is a new group: its versions start at 1 again (the Developer Guide,
+"Model Registry Models, Model Versions, and Model Groups": the version "starts at 1 and is incremented
+with each new model package added to a Model Group"), its packages get the ARNs the deleted ones had,
+and only CreationTime tells them apart. Within one group a deleted version's number is not given
+again (moto counted the group's packages, so it would have). AWS's reference names only
+ConflictException for DeleteModelPackageGroup and does not say whether a group with versions can be
+deleted: the emulator takes the stricter reading and refuses it (ConflictException).
 """
 
 from __future__ import annotations
@@ -22,12 +31,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
+from moto.core.exceptions import JsonRESTError
 from moto.sagemaker.models import ModelPackage, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from emulator.core import ValidationException, body, user_context
+from emulator.core import ValidationException, body, result, user_context
 from emulator.events import emit_package_event
 from emulator.sagemaker_cards import included_data, metadata_only
 
@@ -151,6 +162,51 @@ def _package_response(self: ModelPackage) -> dict[str, Any]:
     return response
 
 
+def _backend_create_model_package(self: SageMakerModelBackend, *args: Any, **kwargs: Any) -> str:
+    """moto numbers a version as the group's package count plus one: with a version deleted that
+    would give a number again. The group keeps how many it made; stand-ins fill the count."""
+    group_name = kwargs.get("model_package_group_name")
+    group = self.model_package_groups.get(group_name) if group_name else None
+    fillers: list[str] = []
+    if group is not None:
+        present = sum(1 for p in self.model_packages.values() if p.model_package_group_name == group_name)
+        for index in range(getattr(group, "versions_made", present) - present):
+            key = f"deleted:{group_name}:{index}"
+            self.model_packages[key] = SimpleNamespace(model_package_group_name=group_name)  # type: ignore[assignment]
+            fillers.append(key)
+    try:
+        arn: str = _original["backend_create_model_package"](self, *args, **kwargs)
+    finally:
+        for key in fillers:
+            del self.model_packages[key]
+    if group is not None:
+        setattr(group, "versions_made", self.model_packages[arn].model_package_version)  # noqa: B010 - not moto's
+    return arn
+
+
+def _sm_delete_model_package(self: Any) -> Any:
+    backend = self.sagemaker_backend
+    name = self._get_param("ModelPackageName") or ""
+    package = _package_by_arn(backend, name)
+    del backend.model_packages[package.arn]
+    for key in [k for k, v in backend.model_package_name_mapping.items() if v == package.arn]:
+        del backend.model_package_name_mapping[key]
+    return result({})
+
+
+def _sm_delete_model_package_group(self: Any) -> Any:
+    backend = self.sagemaker_backend
+    name = (self._get_param("ModelPackageGroupName") or "").rsplit("/", 1)[-1]
+    if name not in backend.model_package_groups:
+        raise ValidationException(f"Model Package Group {name} does not exist.")
+    if any(p.model_package_group_name == name for p in backend.model_packages.values()):
+        raise JsonRESTError(
+            "ConflictException", f"Model Package Group {name} still has model packages: delete them first."
+        )
+    del backend.model_package_groups[name]
+    return result({})
+
+
 _original: dict[str, Callable[..., Any]] = {}
 
 
@@ -159,6 +215,10 @@ def install() -> None:
     _original["update_model_package"] = SageMakerResponse.update_model_package
     _original["describe_model_package"] = SageMakerResponse.describe_model_package
     _original["package_response"] = ModelPackage.gen_response_object
+    _original["backend_create_model_package"] = SageMakerModelBackend.create_model_package
+    SageMakerModelBackend.create_model_package = _backend_create_model_package  # type: ignore[method-assign]
+    SageMakerResponse.delete_model_package = _sm_delete_model_package  # type: ignore[attr-defined]
+    SageMakerResponse.delete_model_package_group = _sm_delete_model_package_group  # type: ignore[attr-defined]
     SageMakerResponse.create_model_package = _sm_create_model_package  # type: ignore[method-assign]
     SageMakerResponse.update_model_package = _sm_update_model_package  # type: ignore[method-assign]
     SageMakerResponse.describe_model_package = _sm_describe_model_package  # type: ignore[method-assign]

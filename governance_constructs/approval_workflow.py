@@ -59,6 +59,7 @@ class ApprovalWorkflow(Construct):
         named_roles: Sequence[str] = (),
         decision_invokers: Sequence[iam.IRole] = (),
         approval_policy: str = "",
+        recheck_senders: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -203,9 +204,11 @@ class ApprovalWorkflow(Construct):
         # User Guide, "Policy evaluation logic"). `aws:PrincipalArn` is the role's ARN for its
         # sessions (IAM User Guide, "AWS global condition context keys"). Lambda's event source
         # mapping only receives and deletes; SQS itself moves messages to the dead-letter queues.
-        for queue, senders in (
-            (self.recheck, (role, self.decisions.role)),
-            (self.follow_up, (role, self.follower.role)),
+        # The reconciler (role ARNs in `recheck_senders`) asks for rechecks too; the decision endpoint
+        # hints at a suspension for the workflow to act on (decisions.py).
+        for queue, senders, others in (
+            (self.recheck, (role, self.decisions.role), tuple(recheck_senders)),
+            (self.follow_up, (role, self.follower.role), ()),
         ):
             queue.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -214,7 +217,7 @@ class ApprovalWorkflow(Construct):
                     principals=[iam.AnyPrincipal()],
                     actions=["sqs:SendMessage"],
                     resources=[queue.queue_arn],
-                    conditions={"ArnNotEquals": {"aws:PrincipalArn": [r.role_arn for r in senders]}},
+                    conditions={"ArnNotEquals": {"aws:PrincipalArn": [*(r.role_arn for r in senders), *others]}},
                 )
             )
 

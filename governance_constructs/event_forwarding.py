@@ -39,7 +39,8 @@ class RegistryEventForwarding(Construct):
         self.rule = events.Rule(
             self,
             "Rule",
-            # Named (from config) so the organization's guardrail SCP can protect it by ARN.
+            # Named (from config) so the organization's guardrail SCP protects it by ARN and the
+            # hub's reconciler reads this very rule's state and targets.
             rule_name=rule_name,
             description="Forward Model Registry events to the model card governance hub",
             event_pattern=model_package_state_change_pattern(),

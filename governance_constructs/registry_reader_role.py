@@ -52,9 +52,10 @@ def acknowledge_registry_reads(policy: IConstruct, stack: Stack) -> None:
 
 
 class RegistryReaderRole(Construct):
-    """Trusts only the hub's reading principals (the auditor role, the weekly report function and the
-    auto-linker); lists and describes model packages and the endpoints that serve them, and reads
-    objects of this account's buckets (a package's evaluation reports), nothing else.
+    """Trusts only the hub's reading principals (the auditor role, the weekly report function, the
+    auto-linker and the reconciler); lists and describes model packages and the endpoints that serve
+    them, reads objects of this account's buckets (a package's evaluation reports) and the state and
+    targets of this account's forwarding rule, nothing else.
 
     The name is fixed (from config) because the report builds this role's ARN for any spoke.
     """
@@ -68,6 +69,7 @@ class RegistryReaderRole(Construct):
         hub_account: str,
         partition: str,
         reader_role_names: Sequence[str],
+        forwarding_rule_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not reader_role_names:
@@ -83,6 +85,18 @@ class RegistryReaderRole(Construct):
         )
         for statement in registry_read_statements(stack):
             self.role.add_to_policy(statement)
+        packages = stack.format_arn(service="sagemaker", resource="model-package", resource_name="*/*")
+        # The reconciler makes a lost creation event again from the package's own description.
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]))
+        if forwarding_rule_arn is not None:
+            # Whether the account still forwards its events: this one rule's state and targets
+            # (DescribeRule and ListTargetsByRule take a rule ARN; Service Authorization Reference,
+            # Amazon EventBridge).
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["events:DescribeRule", "events:ListTargetsByRule"], resources=[forwarding_rule_arn]
+                )
+            )
         # A package's evaluation reports (ModelMetrics S3 URIs), for its card: objects of buckets
         # this account owns, whatever their names (HeadObject is authorized by s3:GetObject).
         # aws:ResourceAccount is the account that owns the bucket for S3 (IAM User Guide, "AWS global
@@ -103,4 +117,10 @@ class RegistryReaderRole(Construct):
             f"AwsSolutions-IAM5[Resource::{nag_arn(stack, reports)}]",
             "A model package names its evaluation reports by S3 URI in buckets the spoke's teams choose at "
             "run time; the grant is read-only and held to buckets this account owns (aws:ResourceAccount).",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{nag_arn(stack, packages)}]",
+            "Model package versions are registered at run time by data scientists; the grant is read-only "
+            "and held to versioned packages of this account and region.",
         )

@@ -252,20 +252,26 @@ def provision_hub(deployed: Deployed, inbox: tuple[str, str]) -> None:
         deployed.refs[logical_id] = deployed.attrs[(logical_id, "Arn")] = share["resourceShareArn"]
 
     name_rules(deployed)
+    # Each function's stand-in queue first: a policy or environment may name another function
+    # (the reconciler's names the two it hands work to).
+    stand_ins: dict[str, tuple[str, str]] = {}
+    for logical_id, _ in deployed.resources("AWS::Lambda::Function"):
+        url = sqs.create_queue(QueueName=f"lambda-{logical_id}"[:80])["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        stand_ins[logical_id] = (url, arn)
+        deployed.refs[logical_id], deployed.attrs[(logical_id, "Arn")] = logical_id, arn
     provision_iam(deployed)
     provision_resource_policies(deployed)
     for _, props in deployed.resources("AWS::Lambda::EventSourceMapping"):
         queue_id = props["EventSourceArn"]["Fn::GetAtt"][0]
         deployed.event_sources[queue_id] = props["FunctionName"]["Ref"]
     for logical_id, props in deployed.resources("AWS::Lambda::Function"):
-        url = sqs.create_queue(QueueName=f"lambda-{logical_id}"[:80])["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url, arn = stand_ins[logical_id]
         environment = {
             k: str(deployed.resolve(v)) for k, v in props.get("Environment", {}).get("Variables", {}).items()
         }
         role = deployed.resolve(props["Role"])
         deployed.functions[logical_id] = Function(logical_id, props["Handler"], environment, url, arn, role)
-        deployed.refs[logical_id], deployed.attrs[(logical_id, "Arn")] = logical_id, arn
     provision_rules(deployed)
 
 

@@ -11,6 +11,7 @@ a person run the spoke-user AWS CLI commands of docs/spoke-users.md against it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import importlib
 import io
@@ -361,6 +362,11 @@ class Sandbox:
             ),
             ("Someone approves v2's package before its card is approved", self.step_gate),
             (f"A user in spoke {self.reader.account} reads the shared card by ARN", self.step_spoke_reads),
+            (
+                f"Spoke {self.registry.account} disables its forwarding rule and approves v3 itself; "
+                "the reconciler finds it",
+                self.step_silenced_spoke,
+            ),
         ]
 
     def step_register_v1(self) -> list[str]:
@@ -527,6 +533,81 @@ class Sandbox:
         expect(len(reverted) == 1, "reviewers were not told of the reverted approval")
         return [f"package v2: Approved by hand -> {status}", f"notice: {reverted[0]['Subject']}"]
 
+    def step_silenced_spoke(self) -> list[str]:
+        """The spoke's administrator owns its rules: disabled, its events reach no one, so the gate
+        never hears of the approval. The reconciler (on its schedule in AWS; run here once) reads the
+        registry through the spoke's registry-reader role and finds the version without a card and
+        the approval without an effective one."""
+        reconciler = next(f for f in self.hub.functions.values() if f.handler.startswith("reconciler."))
+        rule = reconciler.environment["FORWARDING_RULE_NAME"]
+        events = self.registry.client("events")
+        if self.guardrail_policies:
+            # The organization's guardrail SCP keeps the forwarding rule as the spoke stack made it.
+            try:
+                events.disable_rule(Name=rule)
+                refusal = ""
+            except events.exceptions.ClientError as error:
+                refusal = error.response["Error"]["Message"]
+            expect("explicit deny in a service control policy" in refusal, "the guardrail did not refuse DisableRule")
+            state = events.describe_rule(Name=rule)["State"]
+            expect(state == "ENABLED", f"the forwarding rule is {state} after a refused DisableRule")
+            return [f"forwarding rule {rule}: DisableRule by the spoke's administrator -> refused by the guardrail SCP"]
+        events.disable_rule(Name=rule)
+        package = self.register(3)
+        self.registry.client("sagemaker").update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+        self.pump()
+        expect(self.package_status(package) == "Approved", "an event reached the hub through a disabled rule")
+        report = self.reconcile(reconciler)
+        self.pump()  # the auto-linker and the gate, handed their work by the reconciler
+        status = self.package_status(package)
+        expect(status == "PendingManualApproval", f"package v3 is {status}; the reconciler should have reverted it")
+        card = self.card(self.card_of(3))
+        expect(card is not None, f"v3 has no card {self.card_of(3)} after the reconciler ran")
+        subjects = [n.get("Subject", "") for n in self.notices()]
+        broken = f"Event forwarding of {self.registry.account} is broken"
+        expect(broken in subjects, f"the hub's administrators were not told ({subjects})")
+        events.enable_rule(Name=rule)
+        return [
+            *(f"reconciler: {line}" for line in report),
+            f"package v3: Approved in the spoke -> {status}",
+            f"card {self.card_of(3)} made for v3",
+            f"notice: {broken}",
+        ]
+
+    def reconcile(self, reconciler: Function) -> list[str]:
+        """One run of the reconciler with its function's environment and role. What it hands the
+        auto-linker and the workflow goes to their stand-in queues, as an asynchronous invocation
+        would (the emulator runs no Lambda service); a recheck goes to the workflow's recheck queue."""
+        from reconciler import handler as reconciler_handler
+        from reconciler.reconcile import reconcile
+
+        with self.function_environment(reconciler):
+            clients = {name: boto3.client(name) for name in reconciler_handler.SERVICES}
+            settings = dataclasses.replace(reconciler_handler.settings_from_environment(), grace_seconds=0)
+            functions = {f.logical_id: f for f in self.hub.functions.values()}
+            # The stand-ins take what Lambda would, as the platform (lambda:InvokeFunction is the
+            # reconciler's grant, which the emulator, running no Lambda service, does not evaluate).
+            dispatch = StandInDispatch(
+                self.hub.client("sqs"),
+                clients["sqs"],
+                {
+                    "auto_link": functions[reconciler.environment["AUTO_LINK_FUNCTION"]].queue_url,
+                    "card_workflow": functions[reconciler.environment["WORKFLOW_FUNCTION"]].queue_url,
+                },
+                reconciler.environment["RECHECK_QUEUE_URL"],
+            )
+            report = reconcile(
+                sagemaker=clients["sagemaker"],
+                dynamodb=clients["dynamodb"],
+                s3=clients["s3"],
+                sns=clients["sns"],
+                sqs=clients["sqs"],
+                registry_of=reconciler_handler.registries(clients, settings),
+                dispatch=dispatch,
+                settings=settings,
+            )
+        return [*report.done, *report.reported]
+
     def step_spoke_reads(self) -> list[str]:
         card_arn = f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{self.card_of(1)}"
         sagemaker = self.reader_user.client("sagemaker")
@@ -589,6 +670,34 @@ class Sandbox:
             if not ok:
                 break  # later steps build on this one
         return results
+
+
+class StandInDispatch:
+    """The reconciler's dispatch in the sandbox: a function's stand-in queue takes what Lambda would."""
+
+    def __init__(self, platform_sqs: Any, sqs: Any, stand_ins: dict[str, str], recheck_queue_url: str) -> None:
+        self.platform_sqs, self.sqs, self.stand_ins = platform_sqs, sqs, stand_ins
+        self.recheck_queue_url = recheck_queue_url
+
+    def _send(self, function: str, event: Any) -> str:
+        self.platform_sqs.send_message(QueueUrl=self.stand_ins[function], MessageBody=json.dumps(event))
+        return f"{function} invoked"
+
+    def link(self, event: Any) -> str:
+        return self._send("auto_link", event)
+
+    def gate(self, event: Any) -> str:
+        return self._send("card_workflow", event)
+
+    def card_event(self, event: Any) -> str:
+        return self._send("card_workflow", event)
+
+    def recheck(self, card_name: str) -> str:
+        self.sqs.send_message(QueueUrl=self.recheck_queue_url, MessageBody=json.dumps({"card_name": card_name}))
+        return f"recheck of {card_name} queued"
+
+    def redrive(self, function: str, event: Any) -> str:
+        return self._send(function, event)
 
 
 def can_edit_cards(spoke: Deployed) -> bool:

@@ -17,6 +17,7 @@ from governance_constructs.declared_card import DeclaredModelCard, card_construc
 from governance_constructs.evidence_archive import EVIDENCE_PREFIX, REPORTS_PREFIX, EvidenceArchive, ExportArchive
 from governance_constructs.governance_bus import GovernanceEventBus
 from governance_constructs.governance_report import GovernanceReport
+from governance_constructs.reconciler import Reconciler
 from governance_constructs.reviewer_role import ReviewerRole
 
 
@@ -125,11 +126,41 @@ class HubStack(Stack):
             metric_thresholds=config.metric_thresholds_json,
             decision_invokers=[self.reviewer.role],
             approval_policy=config.approval_policy_json if config.approval_policy is not None else "",
+            recheck_senders=(config.hub_role_arn(config.reconciler_role_name),),
+        )
+        self.reconciler = Reconciler(
+            self,
+            "Reconciler",
+            interval=Duration.minutes(config.reconcile_interval_minutes),
+            role_name=config.reconciler_role_name,
+            key=self.card_key.key,
+            ledger=self.ledger.table,
+            card_links=self.auto_linker.links,
+            evidence_bucket=self.evidence.bucket,
+            topic=self.workflow.topic,
+            recheck_queue=self.workflow.recheck,
+            auto_linker=self.auto_linker.handler.function,
+            workflow=self.workflow.handler.function,
+            dead_letters={
+                "auto_link": self.auto_linker.handler.dead_letters.queue,
+                "card_workflow": self.workflow.handler.dead_letters.queue,
+            },
+            registry_reader_role_name=config.registry_reader_role_name,
+            forwarding_rule_name=config.registry_forwarding_rule_name,
+            hub_bus_arn=self.bus.bus.event_bus_arn,
+            spokes=config.spokes,
+            organization=config.organization,
         )
         # The workflow appends status, verdicts and notices; its export follower appends PDFs; the
-        # decision endpoint appends approvers' decisions.
+        # decision endpoint appends approvers' decisions; the reconciler appends what it did and the
+        # notices it sent.
         self.ledger.only_written_by(
-            [self.workflow.handler.role, self.workflow.follower.role, self.workflow.decisions.role]
+            [
+                self.workflow.handler.role,
+                self.workflow.follower.role,
+                self.workflow.decisions.role,
+                self.reconciler.function.role,
+            ]
         )
         self.report = GovernanceReport(
             self,
@@ -165,5 +196,11 @@ class HubStack(Stack):
         )
         CfnOutput(self, "CardLinkTableName", value=self.auto_linker.links.table_name)
         CfnOutput(self, "AuditorRoleArn", value=self.report.auditor.role_arn)
+        CfnOutput(
+            self,
+            "ReconcilerFunctionName",
+            value=self.reconciler.function.function.function_name,
+            description="scripts/reconcile --function",
+        )
         for level, share in self.shares.shares.items():
             CfnOutput(self, f"ShareArn{level.name.title().replace('_', '')}", value=share.attr_arn)

@@ -47,8 +47,9 @@ class SpokeStack(Stack):
             partition=config.partition,
             workflow_role_name=config.approval_workflow_role_name,
         )
-        # The auto-linker reads a new version's evaluation reports through this role.
-        readers = [config.auditor_role_name, config.auto_linker_role_name]
+        # The auto-linker reads a new version's evaluation reports through this role; the reconciler
+        # reads the registry and the forwarding rule's state.
+        readers = [config.auditor_role_name, config.auto_linker_role_name, config.reconciler_role_name]
         if config.report.weekly:
             readers.append(config.report_function_role_name)
         self.registry_reader = RegistryReaderRole(
@@ -58,6 +59,7 @@ class SpokeStack(Stack):
             hub_account=config.hub_account,
             partition=config.partition,
             reader_role_names=readers,
+            forwarding_rule_arn=self.forwarding.rule.rule_arn,
         )
         CfnOutput(self, "CardUserRoleArn", value=self.card_access.role.role_arn)
         CfnOutput(self, "CardUserPolicyArn", value=self.card_access.policy.managed_policy_arn)

@@ -235,10 +235,26 @@ def test_concurrent_duplicates_yield_one_card(hub: Hub) -> None:
     )
 
 
-def test_existing_card_of_another_package_is_a_conflict(hub: Hub) -> None:
-    hub.sagemaker.create_model_card(ModelCardName="churn-111111111111-v1", Content="{}", ModelCardStatus="Draft")
-    with pytest.raises(card_linker.CardConflict, match="churn-111111111111-v1 exists but is linked to None"):
-        hub.link(new_version_event("churn", 1))
+def test_a_card_name_taken_first_is_passed_over_and_recorded(hub: Hub) -> None:
+    from shared.card_links import card_link, package_plan
+
+    squat = hub.sagemaker.create_model_card(
+        ModelCardName="churn-111111111111-v1", Content="{}", ModelCardStatus="Draft"
+    )["ModelCardArn"]
+    result = hub.link(new_version_event("churn", 1))
+    assert result.action == "created"
+    assert result.card_name is not None and result.card_name.startswith("churn-111111111111-v1-n")
+    assert card_linker.CARD_NAME.match(result.card_name) and len(result.card_name) <= 63
+    package = f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/churn/1"
+    plan = package_plan(hub.dynamodb, "card-links", package)
+    assert plan is not None and plan.card_name == result.card_name
+    assert [entry.split()[:2] for entry in plan.squatted] == [["churn-111111111111-v1", squat]]
+    # The squatting card is bound to nothing; the hub's own card is, with what SageMaker returned.
+    assert card_link(hub.dynamodb, "card-links", "churn-111111111111-v1") is None
+    link = card_link(hub.dynamodb, "card-links", result.card_name)
+    assert link is not None and link.package_arn == package and link.card_arn.endswith("/" + result.card_name)
+    # A second delivery completes the same card.
+    assert hub.link(new_version_event("churn", 1)).card_name == result.card_name
 
 
 def test_long_group_names_get_distinct_stable_names() -> None:
@@ -256,6 +272,9 @@ def test_long_group_names_get_distinct_stable_names() -> None:
     assert len(longest) == 63 and card_linker.CARD_NAME.match(longest)
     with pytest.raises(ValueError, match="not a 12-digit AWS account ID"):
         card_linker.card_name_for("hub", "churn", 1)
+    # A name with the hub's nonce stays in the pattern and length, and is never a plain name.
+    nonce = card_linker.card_name_for(SPOKE, "x" * 63, 2_000_000_000, "0123abcd")
+    assert len(nonce) == 63 and card_linker.CARD_NAME.match(nonce) and nonce.endswith("-n0123abcd")
 
 
 def test_long_group_name_end_to_end(hub: Hub) -> None:
@@ -370,7 +389,8 @@ def test_throttling_is_retried_with_backoff_then_succeeds(hub: Hub) -> None:
     sagemaker = hub.session.client("sagemaker", config=RETRIES)
     attempts = throttle(sagemaker, "DescribeModelCard", times=2)
     assert hub.link(new_version_event("churn", 2), sagemaker=sagemaker).source_card == "churn-111111111111-v1"
-    assert attempts == [1, 2, 3]
+    # Two throttled, the third answers; the fourth reads the new card's CreationTime for its link.
+    assert attempts == [1, 2, 3, 4]
 
     # Past the retries the error reaches the Lambda runtime (which retries, then dead-letters)
     # and nothing has been created.
@@ -495,15 +515,16 @@ def test_without_an_approved_version_the_latest_is_carried_over(hub: Hub) -> Non
     assert cloned == {"cloned_from_card": "churn-111111111111-v1", "cloned_from_card_version": "2"}
 
 
-def test_a_card_name_linked_to_another_package_is_a_conflict(hub: Hub) -> None:
-    from shared.card_links import CardLink, record_card_link
+def test_a_card_name_linked_to_another_package_is_not_taken_over(hub: Hub) -> None:
+    from shared.card_links import CardLink, card_link, record_card_link
 
     name = card_linker.card_name_for(HUB, "churn", 1)
     other = f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/other/1"
     record_card_link(hub.dynamodb, "card-links", CardLink(name, other, HUB, "other", 1))
-    with pytest.raises(card_linker.CardConflict, match=f"is linked to {other}"):
-        hub.link(new_version_event("churn", 1))
-    assert hub.sagemaker.list_model_cards()["ModelCardSummaries"] == []
+    result = hub.link(new_version_event("churn", 1))
+    assert result.card_name != name
+    linked = card_link(hub.dynamodb, "card-links", name)
+    assert linked is not None and linked.package_arn == other
 
 
 def test_the_owner_share_is_found_by_name_and_joined_with_the_read_share(hub: Hub) -> None:
@@ -515,3 +536,17 @@ def test_the_owner_share_is_found_by_name_and_joined_with_the_read_share(hub: Hu
     # An account without an owner share (a read spoke, an OU member, the hub) joins the read share only.
     assert card_linker.shares_for(hub.ram, hub.settings, "444444444444") == [hub.share]
     assert card_linker.shares_for(hub.ram, hub.settings, HUB) == [hub.share]
+
+
+def test_a_link_written_before_binding_is_adopted_when_its_card_came_after_it(hub: Hub) -> None:
+    """Links the auto-linker wrote before cards were bound: the link first, then the card."""
+    from shared.card_links import CardLink, card_link, record_card_link
+
+    name = card_linker.card_name_for(HUB, "churn", 1)
+    package = f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/churn/1"
+    record_card_link(hub.dynamodb, "card-links", CardLink(name, package, HUB, "churn", 1))
+    made = hub.sagemaker.create_model_card(ModelCardName=name, Content="{}", ModelCardStatus="Draft")["ModelCardArn"]
+    result = hub.link(new_version_event("churn", 1))
+    assert (result.action, result.card_name, result.squatted) == ("completed", name, ())
+    link = card_link(hub.dynamodb, "card-links", name)
+    assert link is not None and link.card_arn == made and link.package_created

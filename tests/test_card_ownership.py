@@ -157,8 +157,12 @@ class Estate:
         )["ModelPackageArn"]
         event = copy.deepcopy(load_event("model-package-state-change"))
         event["account"] = account
+        created = sagemaker.describe_model_package(ModelPackageName=arn)["CreationTime"]
         event["detail"].update(
-            ModelPackageGroupName=group, ModelPackageVersion=int(arn.rsplit("/", 1)[-1]), ModelPackageArn=arn
+            ModelPackageGroupName=group,
+            ModelPackageVersion=int(arn.rsplit("/", 1)[-1]),
+            ModelPackageArn=arn,
+            CreationTime=created.isoformat(),
         )
         del event["detail"]["UpdatedModelPackageFields"]
         result = link_new_version(

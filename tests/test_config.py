@@ -127,6 +127,11 @@ def test_example_config_parses(example_config: Any) -> None:
             2,
             "approval_attribution_minutes: must be a whole number of minutes from 5 to 1440 (got 2)",
         ),
+        (
+            ["reconcile_interval_minutes"],
+            1,
+            "reconcile_interval_minutes: must be a whole number of minutes from 5 to 1440 (got 1)",
+        ),
         (["metric_thresholds"], {"auc": {}}, "metric_thresholds.auc: needs max_drop or max_rise (or both)"),
         (
             ["metric_thresholds"],

@@ -602,3 +602,31 @@ def test_a_source_identity_persists_through_role_chaining(admin_of: Any, role_of
     assert role_of(HUB, "second", via=first)  # no SourceIdentity passed: the first session's carries on
     with pytest.raises(ClientError):
         role_of(HUB, "second", via=role_of(HUB, "first"))
+
+
+@pytest.mark.parametrize(
+    ("caller", "denied"),
+    [
+        (("arn:aws:sts::111111111111:assumed-role/writer/s", "arn:aws:iam::111111111111:role/writer"), False),
+        (("arn:aws:sts::111111111111:assumed-role/dev/s", "arn:aws:iam::111111111111:role/dev"), True),
+        (("arn:aws:iam::222222222222:user/u", "arn:aws:iam::222222222222:user/u"), True),
+    ],
+)
+def test_a_not_principal_deny_denies_everyone_but_those_listed(caller: tuple[str, str], denied: bool) -> None:
+    from emulator.policy import Principal, Request, decide, statements_of
+
+    policy = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "dynamodb:PutItem", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "NotPrincipal": {"AWS": ["arn:aws:iam::111111111111:role/writer"]},
+                "Action": "dynamodb:PutItem",
+                "Resource": "*",
+            },
+        ]
+    }
+    arn, principal_arn = caller
+    principal = Principal(arn=arn, account=arn.split(":")[4], principal_arn=principal_arn)
+    request = Request("dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:111111111111:table/ledger", principal)
+    assert decide(statements_of(policy), request, resource_policy=True) == (denied, not denied)

@@ -627,12 +627,18 @@ def test_only_the_workflow_roles_send_to_its_queues(hub: Template) -> None:
                 )
                 queue = statement["Resource"]["Fn::GetAtt"][0]
                 senders[queue] = [
-                    arn["Fn::GetAtt"][0] for arn in statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+                    arn["Fn::GetAtt"][0] if isinstance(arn, dict) else arn
+                    for arn in statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
                 ]
     recheck = next(q for q in senders if q.startswith("WorkflowApprovalRecheck"))
     follow_up = next(q for q in senders if q.startswith("WorkflowExportFollowUp"))
-    # The decision endpoint hints at a suspension for the workflow to act on (decisions.py).
-    assert sorted(r.split("Role")[0] for r in senders[recheck]) == ["WorkflowDecisions", "WorkflowHandler"]
+    # The decision endpoint hints at a suspension (decisions.py); the reconciler asks for rechecks
+    # (its role, by the name config gives it).
+    assert [r if r.startswith("arn:") else r.split("Role")[0] for r in senders[recheck]] == [
+        "WorkflowHandler",
+        "WorkflowDecisions",
+        f"arn:aws:iam::{HUB}:role/model-card-governance-reconciler",
+    ]
     assert sorted(r.split("Role")[0] for r in senders[follow_up]) == ["WorkflowExportFollower", "WorkflowHandler"]
 
 
@@ -654,3 +660,25 @@ def test_auto_linker_lets_sagemaker_create_a_grant_on_the_card_key_for_the_card_
     [grant] = [s for s in statements if s["Action"] == "kms:CreateGrant"]
     assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     assert grant["Resource"] == {"Fn::GetAtt": ["CardKey5B34247F", "Arn"]}
+
+
+def test_the_reconciler_runs_on_its_interval_and_hands_work_only_to_the_two_functions(hub: Template) -> None:
+    hub.has_resource_properties(
+        "AWS::Events::Rule",
+        {"ScheduleExpression": "rate(1 hour)", "Targets": [Match.object_like({"Arn": Match.any_value()})]},
+    )
+    statements = statements_of_role(hub, "model-card-governance-reconciler")
+    [invoke] = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+    assert sorted(r["Fn::GetAtt"][0].split("Function")[0] for r in invoke["Resource"]) == [
+        "AutoLinkHandler",
+        "WorkflowHandler",
+    ]
+    [redrive] = [s for s in statements if "sqs:ReceiveMessage" in s["Action"]]
+    assert sorted(r["Fn::GetAtt"][0].split("DeadLetters")[0] for r in redrive["Resource"]) == [
+        "AutoLinkHandler",
+        "WorkflowHandler",
+    ]
+    # Nothing that changes a card, a package or evidence.
+    actions = json.dumps([s["Action"] for s in statements])
+    for write in ("UpdateModelCard", "CreateModelCard", "UpdateModelPackage", "s3:PutObject", "DeleteItem"):
+        assert write not in actions

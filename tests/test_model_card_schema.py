@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -241,7 +242,10 @@ def test_a_studio_registered_version_gets_a_card_sagemaker_accepts(aws: None) ->
     v1 = hub.content("churn-111111111111-v1")
     assert content_errors(v1) == []
     assert v1["model_package_details"]["created_by"] == {"user_profile_name": "user"}
-    assert not_imported(v1["additional_information"]["custom_details"]) == {
+    custom = not_imported(v1["additional_information"]["custom_details"])
+    # The nonce the auto-linker planned the card with, in the card's first version for good.
+    assert re.fullmatch(r"[0-9a-f]{8}", nonce1 := custom.pop("hub_card_nonce"))
+    assert custom == {
         "cloned_from_card": "none",
         "created_by_domain_id": "us-east-1",
         "created_by_user_profile_arn": "arn:aws:sagemaker:us-east-1:111122223333:user-profile/user",
@@ -251,7 +255,10 @@ def test_a_studio_registered_version_gets_a_card_sagemaker_accepts(aws: None) ->
     v2 = hub.content("churn-111111111111-v2")
     assert content_errors(v2) == []
     assert "created_by" not in v2["model_package_details"]
-    assert not_imported(v2["additional_information"]["custom_details"]) == {
+    custom2 = not_imported(v2["additional_information"]["custom_details"])
+    # Each card its own nonce: v1's is not carried over.
+    assert re.fullmatch(r"[0-9a-f]{8}", nonce2 := custom2.pop("hub_card_nonce")) and nonce2 != nonce1
+    assert custom2 == {
         "cloned_from_card": "churn-111111111111-v1",
         "cloned_from_card_version": "1",
     }

@@ -237,6 +237,11 @@ def package_approved(arn: str) -> dict[str, Any]:
         ModelPackageArn=arn,
         ModelApprovalStatus="Approved",
         UpdatedModelPackageFields=["ModelApprovalStatus"],
+        # The package's own CreationTime, as SageMaker's event carries it: with the ARN, its identity.
+        CreationTime=session_for(arn.split(":")[4])
+        .client("sagemaker")
+        .describe_model_package(ModelPackageName=arn)["CreationTime"]
+        .isoformat(),
     )
     return event
 

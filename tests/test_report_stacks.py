@@ -17,6 +17,8 @@ REGION = "us-east-1"
 AUDITOR = f"arn:aws:iam::{HUB}:role/model-card-governance-auditor"
 REPORT_FUNCTION = f"arn:aws:iam::{HUB}:role/model-card-governance-report"
 AUTO_LINKER = f"arn:aws:iam::{HUB}:role/model-card-governance-auto-linker"
+RECONCILER = f"arn:aws:iam::{HUB}:role/model-card-governance-reconciler"
+FORWARDING_RULE = "model-card-governance-registry-forwarding"
 READ_ONLY_ACTIONS = {
     "dynamodb:Scan",
     "dynamodb:Query",
@@ -77,13 +79,16 @@ def test_spoke_registry_reader_trusts_only_the_hub_report_principals(templates: 
                         "Effect": "Allow",
                         "Action": "sts:AssumeRole",
                         "Principal": {"AWS": f"arn:aws:iam::{HUB}:root"},
-                        "Condition": {"ArnEquals": {"aws:PrincipalArn": [AUDITOR, AUTO_LINKER, REPORT_FUNCTION]}},
+                        "Condition": {
+                            "ArnEquals": {"aws:PrincipalArn": [AUDITOR, AUTO_LINKER, RECONCILER, REPORT_FUNCTION]}
+                        },
                     }
                 ]
             },
         },
     )
     statements = role_statements(spoke, "model-card-governance-registry-reader")
+    [rule_id] = spoke.find_resources("AWS::Events::Rule", {"Properties": {"Name": FORWARDING_RULE}})
     assert statements == [
         {
             "Effect": "Allow",
@@ -104,6 +109,18 @@ def test_spoke_registry_reader_trusts_only_the_hub_report_principals(templates: 
             "Effect": "Allow",
             "Action": "sagemaker:DescribeModel",
             "Resource": f"arn:aws:sagemaker:{REGION}:{SPOKE}:model/*",
+        },
+        # The reconciler makes a lost creation event again from the package's description.
+        {
+            "Effect": "Allow",
+            "Action": "sagemaker:DescribeModelPackage",
+            "Resource": f"arn:aws:sagemaker:{REGION}:{SPOKE}:model-package/*/*",
+        },
+        # ... and reads whether this account still forwards its events: that one rule.
+        {
+            "Effect": "Allow",
+            "Action": ["events:DescribeRule", "events:ListTargetsByRule"],
+            "Resource": {"Fn::GetAtt": [rule_id, "Arn"]},
         },
         # A package's evaluation reports, for its card: objects of this account's buckets only.
         {

@@ -59,6 +59,7 @@ HANDLERS = {
     "card_workflow.handler.follow_exports": "export-follower",
     "card_workflow.handler.decide": "decisions",
     "governance_report.handler.handler": "weekly-report",
+    "reconciler.handler.handler": "reconciler",
 }
 SPOKE_ROLES = {"approval-sync": f"{PREFIX}-approval-sync", "registry-reader": f"{PREFIX}-registry-reader"}
 
@@ -100,6 +101,13 @@ SPOKE_TOLD = (
     "Puts a request for changes or a suspension of the spoke's card on the spoke's own default bus "
     "(card_workflow.reviews.tell_spoke); the lifecycle's reviewer approves and requests no changes. "
     "tests/test_approval_tiers.py delivers one to a spoke's bus on the emulator."
+)
+
+RECONCILER_ONLY = (
+    "Only the reconciler uses it, and the sandbox cannot run the reconciler's run end to end: it hands "
+    "work to the auto-linker and the workflow with lambda:InvokeFunction, and the emulator runs no "
+    "Lambda service (docs/emulator.md). tests/test_reconciler.py runs the same reads and writes "
+    "against the emulator with the hub's administrator."
 )
 
 # Every statement of every role, in the order the template writes them: its actions and the step
@@ -213,7 +221,29 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("sagemaker:DescribeEndpoint",), REPORT, ""),
         (("sagemaker:DescribeEndpointConfig",), REPORT, ""),
         (("sagemaker:DescribeModel",), REPORT, ""),
+        (("sagemaker:DescribeModelPackage",), None, RECONCILER_ONLY),
+        (("events:DescribeRule", "events:ListTargetsByRule"), None, RECONCILER_ONLY),
         (("s3:GetObject",), SPOKE_REGISTERS, ""),  # the auto-linker reads the version's reports
+    ],
+    "reconciler": [
+        (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), None, RECONCILER_ONLY),
+        (("logs:CreateLogStream", "logs:PutLogEvents"), None, LAMBDA_LOGS),
+        (
+            ("sagemaker:ListModelCards", "sagemaker:ListModelPackageGroups", "sagemaker:ListModelPackages"),
+            None,
+            RECONCILER_ONLY,
+        ),
+        (("sagemaker:DescribeModelCard",), None, RECONCILER_ONLY),
+        (("sagemaker:DescribeModelPackage",), None, RECONCILER_ONLY),
+        (("dynamodb:Scan", "dynamodb:UpdateItem"), None, RECONCILER_ONLY),
+        (("dynamodb:PutItem", "dynamodb:Query"), None, RECONCILER_ONLY),
+        (("s3:GetObject",), None, RECONCILER_ONLY),
+        (("s3:ListBucket",), None, RECONCILER_ONLY),
+        (("sns:Publish",), None, RECONCILER_ONLY),
+        (("kms:Decrypt", "kms:GenerateDataKey"), None, RECONCILER_ONLY),
+        (("lambda:InvokeFunction",), None, RECONCILER_ONLY),
+        (("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage"), None, RECONCILER_ONLY),
+        (("sts:AssumeRole",), None, RECONCILER_ONLY),
     ],
 }
 

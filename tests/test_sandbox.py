@@ -99,6 +99,7 @@ def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: S
         "customer-churn",
         "customer-churn-222222222222-v1",
         "customer-churn-222222222222-v2",
+        "customer-churn-222222222222-v3",  # made by the reconciler in step 9
     ]
     described = aws_cli(sandbox, "sagemaker", "describe-model-card", "--model-card-name", card)
     assert (described["ModelCardStatus"], described["ModelCardVersion"]) == ("Approved", 2)
@@ -109,7 +110,7 @@ def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: S
 
 def test_the_pages_transcripts_after_the_scripted_steps_run_as_printed(sandbox: Sandbox, tmp_path: Path) -> None:
     """ "For auditors" checks the ledger and the spoke users' page lists its own registry, each as
-    printed, with the personas of a kept run after the eight steps, in a copy of the project."""
+    printed, with the personas of a kept run after the nine steps, in a copy of the project."""
     from emulator.function_urls import serve
 
     sandbox.run()
@@ -160,7 +161,7 @@ def test_a_rule_that_no_longer_matches_makes_its_step_fail(
     printed = capsys.readouterr().out
     assert "[1] A data scientist in spoke 222222222222 registers customer-churn v1" in printed
     assert "FAILED: card customer-churn-222222222222-v1 does not exist in the hub" in printed
-    assert "0 passed, 8 failed" in printed
+    assert "0 passed, 9 failed" in printed
 
 
 def test_a_missing_assembly_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -185,6 +186,7 @@ def test_inside_an_organization_the_walk_sees_the_shares_without_invitation(
         "customer-churn",
         "customer-churn-222222222222-v1",
         "customer-churn-222222222222-v2",
+        "customer-churn-222222222222-v3",  # made by the reconciler in step 9
     ]
     principals = {
         sandbox.hub.refs[logical_id]: props["Principals"]

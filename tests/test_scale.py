@@ -131,8 +131,9 @@ def test_adding_a_read_spoke_inside_an_organization_adds_it_to_the_admitted_spok
     after = hub_template(hub_plus_one, "HubLarge")
     new_account = str(200000000000 + 60)
     lists_before, lists_after = admitted_spokes(before), admitted_spokes(after)
-    # Two each (account spokes, OU spokes): the bus, the workflow, auto-linker, auditor and report roles.
-    assert len(lists_after) == len(lists_before) == 10
+    # Two each (account spokes, OU spokes): the bus, the workflow, auto-linker, auditor, report and
+    # reconciler roles.
+    assert len(lists_after) == len(lists_before) == 12
     assert new_account not in json.dumps(lists_before)
     assert all(new_account in json.dumps(c) for c in lists_after if "Account" in json.dumps(c))
     assert json.dumps(lists_after).replace(f', "{new_account}"', "") == json.dumps(lists_before)

@@ -1,7 +1,7 @@
 """The SageMaker Python SDK, as spoke data scientists use it on the hub's shared cards: v2 (the
 `sagemaker.model_card` module) and 3.x (sagemaker-core's resource classes), each in its own
 virtualenv from scripts/setup, run as subprocesses (tests/sdk/) against the emulator server with
-the sandbox provisioned and its eight steps run once for the module.
+the sandbox provisioned and its nine steps run once for the module.
 
 Users are the spoke stacks' card-user roles: ml-dev (222222222222, edit and export) and ml-prod
 (333333333333, read).
@@ -27,7 +27,7 @@ SCRIPTS = ROOT / "tests" / "sdk"
 SDKS = {"v2": ROOT / ".venv-sdk2" / "bin" / "python", "v3": ROOT / ".venv-sdk3" / "bin" / "python"}
 HUB = "111111111111"
 TEMPLATE_CARD = f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/customer-churn"
-# After the eight steps: v1's card is Approved at version 2; v2's card PendingReview at version 2.
+# After the nine steps: v1's card is Approved at version 2; v2's card PendingReview at version 2.
 APPROVED_CARD = f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/customer-churn-222222222222-v1"
 REVIEW_CARD = f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/customer-churn-222222222222-v2"
 
@@ -155,7 +155,7 @@ def studio_card(sandbox: Sandbox) -> str:
     from sandbox.run import drain
     from tests.conftest import load_event
 
-    arn = sandbox.register(3)
+    arn = sandbox.register(4)  # v3 is step 9's
     auto_link = next(f for f in sandbox.hub.functions.values() if f.handler == "auto_link.handler.handler")
     studio_user = load_event("model-card-state-change")["detail"]["CreatedBy"]
     assert set(studio_user) == {"DomainId", "UserProfileArn", "UserProfileName"}
@@ -165,7 +165,7 @@ def studio_card(sandbox: Sandbox) -> str:
             event["detail"]["CreatedBy"] = studio_user
         sandbox.invoke(auto_link, event)
     sandbox.pump()
-    return f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/{card_name_for('222222222222', 'customer-churn', 3)}"
+    return f"arn:aws:sagemaker:us-east-1:{HUB}:model-card/{card_name_for('222222222222', 'customer-churn', 4)}"
 
 
 @pytest.mark.parametrize("sdk", SDKS)

@@ -245,3 +245,25 @@ def test_ou_spokes_roll_out_through_a_service_managed_stack_set(templates: dict[
     inner = Template.from_json(body)
     sagemaker = {a for a in actions_of(policy_statements(inner)) if a.startswith("sagemaker:")}
     assert sagemaker == {"sagemaker:DescribeModelCard", "sagemaker:ListModelCardVersions", "sagemaker:Search"}
+
+
+def test_the_reconciler_reads_exactly_the_forwarding_rule_and_the_packages(edit_export: Template) -> None:
+    [(rule_id, rule)] = edit_export.find_resources("AWS::Events::Rule").items()
+    assert rule["Properties"]["Name"] == "model-card-governance-registry-forwarding"
+    reader = edit_export.find_resources(
+        "AWS::IAM::Role", {"Properties": {"RoleName": "model-card-governance-registry-reader"}}
+    )
+    [(role_id, role)] = reader.items()
+    trusted = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["ArnEquals"]
+    assert f"arn:aws:iam::{HUB}:role/model-card-governance-reconciler" in trusted["aws:PrincipalArn"]
+    statements = [
+        s
+        for p in edit_export.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    [rule_read] = [s for s in statements if "events:DescribeRule" in s["Action"]]
+    assert rule_read["Action"] == ["events:DescribeRule", "events:ListTargetsByRule"]
+    assert rule_read["Resource"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+    [describe] = [s for s in statements if s["Action"] == "sagemaker:DescribeModelPackage"]
+    assert describe["Resource"] == f"arn:aws:sagemaker:{REGION}:222222222222:model-package/*/*"

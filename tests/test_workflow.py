@@ -243,7 +243,14 @@ class Governance:
         version = int(arn.rsplit("/", 1)[-1])
         event = copy.deepcopy(load_event("model-package-state-change"))
         event["account"] = arn.split(":")[4]
-        event["detail"].update(ModelPackageGroupName=group, ModelPackageVersion=version, ModelPackageArn=arn)
+        # The package's own CreationTime: with its ARN, the package's identity (shared.card_links).
+        created = sagemaker.describe_model_package(ModelPackageName=arn)["CreationTime"]
+        event["detail"].update(
+            ModelPackageGroupName=group,
+            ModelPackageVersion=version,
+            ModelPackageArn=arn,
+            CreationTime=created.isoformat(),
+        )
         del event["detail"]["UpdatedModelPackageFields"]
         link_new_version(
             event,

@@ -8,7 +8,8 @@ updates (the sample event, and the values AWS documents), and does not document 
 An update event therefore never creates a card; a creation event delivered twice creates one.
 
 A card belongs to the account that registered the package (its name and index entry carry the
-account), and the hub records which package it governs before the card exists (shared.card_links).
+account). The hub plans the card's name before the card exists and binds the card to the package
+only once it has made it (shared.card_links): a name someone else took first governs nothing.
 """
 
 from __future__ import annotations
@@ -18,10 +19,26 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.card_links import CardLink, LinkConflict, approved_card_version, record_card_link, record_imported
+from shared.card_links import (
+    CardLink,
+    LinkConflict,
+    PackagePlan,
+    approved_card_version,
+    bind_card,
+    card_link,
+    card_name_of_package,
+    link_matches,
+    new_nonce,
+    package_plan,
+    record_imported,
+    record_plan,
+    timestamp,
+)
 from shared.card_names import CARD_NAME, card_name_for
+from shared.runtime import metadata_only
 
 from auto_link.package_evidence import IMPORTED_FROM, Imported, read_package_evidence, reader_s3_client
 
@@ -90,6 +107,15 @@ class PackageVersion:
     def card_name(self) -> str:
         return card_name_for(self.account, self.group, self.version)
 
+    @property
+    def created(self) -> str:
+        """The package's CreationTime: with the ARN, its identity (a group created again numbers
+        its versions from 1 again, and its packages get ARNs earlier packages had)."""
+        try:
+            return timestamp(self.detail.get("CreationTime"))
+        except ValueError:
+            raise MalformedEvent(f"detail.CreationTime {self.detail.get('CreationTime')!r} is not a time") from None
+
 
 @dataclass(frozen=True)
 class LinkResult:
@@ -101,6 +127,8 @@ class LinkResult:
     not_imported: Mapping[str, str] | None = None
     # Earlier versions' cards that no longer exist, passed over as the clone source.
     deleted_sources: Sequence[str] = ()
+    # Names found taken by cards the hub did not make (`<name> <card ARN> <CreationTime>`).
+    squatted: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -263,7 +291,7 @@ def clone_card_for_version(
     content["model_package_details"] = package_details(package)
     info = content.setdefault("additional_information", {})
     custom = dict(info.get("custom_details") or {})
-    for key in ("cloned_from_card", "cloned_from_card_version", *CREATOR_DETAILS.values()):
+    for key in ("cloned_from_card", "cloned_from_card_version", "hub_card_nonce", *CREATOR_DETAILS.values()):
         custom.pop(key, None)
     custom.update(creator_details(package.detail))
     if source is not None:
@@ -332,26 +360,51 @@ def _fill(content: dict[str, Any], section: str, value: Any) -> None:
 
 
 def link_new_version(
-    event: Mapping[str, Any], *, sagemaker: Any, ram: Any, dynamodb: Any, settings: LinkerSettings, sts: Any = None
+    event: Mapping[str, Any],
+    *,
+    sagemaker: Any,
+    ram: Any,
+    dynamodb: Any,
+    settings: LinkerSettings,
+    sts: Any = None,
+    now: datetime | None = None,
 ) -> LinkResult:
     """Create (or complete) the card of the package version an event announces."""
     package = parse_package_event(event)
     if package is None:
         return LinkResult("ignored", reason="update of an existing version (UpdatedModelPackageFields present)")
-    name = package.card_name
-    link = CardLink(name, package.arn, package.account, package.group, package.version)
-    # The link is written before the card exists, so no card of this name is ever unlinked.
-    try:
-        record_card_link(dynamodb, settings.link_table, link)
-    except LinkConflict as conflict:
-        raise CardConflict(str(conflict)) from None
+    return link_package(package, sagemaker=sagemaker, ram=ram, dynamodb=dynamodb, settings=settings, sts=sts, now=now)
 
+
+MAX_NAMES = 3  # a name found taken is passed over for a fresh one; three in a row is no accident
+
+
+def link_package(
+    package: PackageVersion,
+    *,
+    sagemaker: Any,
+    ram: Any,
+    dynamodb: Any,
+    settings: LinkerSettings,
+    sts: Any = None,
+    now: datetime | None = None,
+) -> LinkResult:
+    """Give one package version its own card, made by the hub under a name planned for it.
+
+    The plan (shared.card_links) is recorded before the card is made; the link binds the card only
+    after CreateModelCard answered (or, for an answer lost after SageMaker acted, after the card
+    under the planned name proved to be this plan's: its first version carries the plan's nonce).
+    A name someone else took first is passed over, recorded in the plan, and reported.
+    """
+    table = settings.link_table
+    plan = _plan_for(dynamodb, table, package, now or datetime.now(UTC))
+    if plan is None:
+        return LinkResult("ignored", reason=f"{package.arn} of {package.created} was deleted: a newer package has it")
     source_content, source, deleted_sources = _clone_source(sagemaker, dynamodb, settings, package)
     imported = import_package_evidence(package, settings, sts=sts, like=sagemaker)
     try:
-        content = validate_content(
-            clone_card_for_version(package, source_content, source, settings.carry_over, imported)
-        )
+        content = clone_card_for_version(package, source_content, source, settings.carry_over, imported)
+        validate_content(content)
     except InvalidCard as invalid:
         if not imported.evaluation_details:
             raise
@@ -360,27 +413,53 @@ def link_new_version(
             imported.not_imported[str(detail.get("name"))] = f"left out: with it the card is invalid ({invalid})"
         imported.evaluation_details.clear()
         imported.objects.clear()
-        content = validate_content(
-            clone_card_for_version(package, source_content, source, settings.carry_over, imported)
+        content = clone_card_for_version(package, source_content, source, settings.carry_over, imported)
+    for _ in range(MAX_NAMES):
+        name = plan.card_name
+        if settings.reader_role_name is not None:
+            record_imported(dynamodb, table, name, json.dumps(imported.record(), sort_keys=True))
+        try:
+            card_arn = sagemaker.create_model_card(
+                ModelCardName=name,
+                Content=validate_content(with_nonce(content, plan.nonce)),
+                ModelCardStatus="Draft",
+                SecurityConfig={"KmsKeyId": settings.card_key_arn},
+                Tags=[
+                    {"Key": GROUP_TAG, "Value": package.group},
+                    {"Key": VERSION_TAG, "Value": str(package.version)},
+                    {"Key": ACCOUNT_TAG, "Value": package.account},
+                ],
+            )["ModelCardArn"]
+            action = "created"
+            described = sagemaker.describe_model_card(
+                ModelCardName=name, **metadata_only(sagemaker, "DescribeModelCard")
+            )
+        except sagemaker.exceptions.ConflictException:
+            described = sagemaker.describe_model_card(
+                ModelCardName=name, **metadata_only(sagemaker, "DescribeModelCard")
+            )
+            if _made_for_plan(sagemaker, dynamodb, table, plan, package, described):
+                card_arn, action = described["ModelCardArn"], "completed"
+            else:
+                plan = _pass_over(dynamodb, table, plan, package, described, now or datetime.now(UTC))
+                continue
+        link = CardLink(
+            name,
+            package.arn,
+            package.account,
+            package.group,
+            package.version,
+            card_arn=card_arn,
+            card_created=timestamp(described.get("CreationTime")),
+            package_created=package.created,
         )
-    if settings.reader_role_name is not None:
-        record_imported(dynamodb, settings.link_table, name, json.dumps(imported.record(), sort_keys=True))
-    try:
-        card_arn = sagemaker.create_model_card(
-            ModelCardName=name,
-            Content=content,
-            ModelCardStatus="Draft",
-            SecurityConfig={"KmsKeyId": settings.card_key_arn},
-            Tags=[
-                {"Key": GROUP_TAG, "Value": package.group},
-                {"Key": VERSION_TAG, "Value": str(package.version)},
-                {"Key": ACCOUNT_TAG, "Value": package.account},
-            ],
-        )["ModelCardArn"]
-        action = "created"
-    except sagemaker.exceptions.ConflictException:
-        card_arn = _existing_card_of(sagemaker, name, package)
-        action = "completed"
+        try:
+            bind_card(dynamodb, table, link)
+        except LinkConflict as conflict:
+            raise CardConflict(str(conflict)) from None
+        break
+    else:
+        raise CardConflict(f"{MAX_NAMES} card names for {package.arn} were taken first: {', '.join(plan.squatted)}")
     for share_arn in shares_for(ram, settings, package.account):
         ram.associate_resource_share(resourceShareArn=share_arn, resourceArns=[card_arn])
     dynamodb.update_item(
@@ -395,7 +474,106 @@ def link_new_version(
         source_card=source[0] if source else None,
         not_imported=imported.not_imported,
         deleted_sources=deleted_sources,
+        squatted=plan.squatted,
     )
+
+
+NONCE_DETAIL = "hub_card_nonce"
+CLOCK_SLACK = timedelta(minutes=1)
+
+
+def with_nonce(content: Mapping[str, Any], nonce: str) -> dict[str, Any]:
+    """The content with the plan's nonce in custom_details: the card's first version, which no one
+    can change (any content change makes a new version), then shows the hub made it for this plan."""
+    marked = copy.deepcopy(dict(content))
+    info = marked.setdefault("additional_information", {})
+    info["custom_details"] = {**(info.get("custom_details") or {}), NONCE_DETAIL: nonce}
+    return marked
+
+
+def _plan_for(dynamodb: Any, table: str, package: PackageVersion, now: datetime) -> PackagePlan | None:
+    """The package's plan, made now if it has none; None for a package a newer one of its ARN replaced."""
+    for _ in range(2):
+        plan = package_plan(dynamodb, table, package.arn)
+        if plan is not None and plan.package_created == package.created:
+            return plan
+        if plan is not None and package.created and plan.package_created > package.created:
+            return None  # a late event of a package deleted since: its group was created again
+        nonce = new_nonce()
+        primary = package.card_name
+        holder = card_link(dynamodb, table, primary)
+        # A plain name already bound (or, before binding, linked) to another package, or to an
+        # earlier package of this ARN, is not this package's to take.
+        # A link written before binding (no PackageCreated) for this very ARN is adopted when its card
+        # proves to be the one made after it (_made_for_plan).
+        legacy = holder is not None and holder.package_arn == package.arn and not holder.package_created and not plan
+        taken = (
+            holder is not None
+            and not legacy
+            and (holder.package_arn != package.arn or holder.package_created != package.created)
+        )
+        name = card_name_for(package.account, package.group, package.version, nonce) if taken or plan else primary
+        fresh = PackagePlan(package.arn, package.created, name, nonce, now.isoformat(timespec="milliseconds"))
+        if record_plan(dynamodb, table, fresh, replacing=plan):
+            return fresh
+    raise CardConflict(f"the plan for {package.arn} kept changing under the auto-linker")
+
+
+def _made_for_plan(
+    sagemaker: Any, dynamodb: Any, table: str, plan: PackagePlan, package: PackageVersion, described: Mapping[str, Any]
+) -> bool:
+    """Is the card under the planned name the one this plan made (an answer lost after SageMaker acted,
+    or a second delivery)? Bound to this package already, or made after the plan with its nonce."""
+    link = card_link(dynamodb, table, plan.card_name)
+    if link is not None and link.card_arn:
+        return (
+            link.package_arn == package.arn
+            and link.package_created == package.created
+            and link_matches(link, described)
+        )
+    if link is not None and link.package_arn == package.arn and not link.package_created:
+        return link_matches(link, described)  # written before binding: adopted if the card came after it
+    created = timestamp(described.get("CreationTime"))
+    # The nonce is the proof; the time only passes over at once a card made before the plan (with
+    # a minute's room for the Lambda's clock against SageMaker's).
+    planned = timestamp(plan.planned_at)
+    if not created or not planned or datetime.fromisoformat(created) < datetime.fromisoformat(planned) - CLOCK_SLACK:
+        return False  # the name was taken before the hub planned it
+    first = described
+    if described.get("ModelCardVersion") != 1 or "Content" not in described or not _full(described):
+        first = sagemaker.describe_model_card(ModelCardName=plan.card_name, ModelCardVersion=1)
+    details = json.loads(first.get("Content") or "{}").get("additional_information", {}).get("custom_details", {})
+    return isinstance(details, Mapping) and details.get(NONCE_DETAIL) == plan.nonce
+
+
+def _full(described: Mapping[str, Any]) -> bool:
+    """Whether a description carries the whole content (MetadataOnly leaves custom_details out)."""
+    try:
+        return "additional_information" in json.loads(described.get("Content") or "{}")
+    except ValueError:
+        return False
+
+
+def _pass_over(
+    dynamodb: Any, table: str, plan: PackagePlan, package: PackageVersion, described: Mapping[str, Any], now: datetime
+) -> PackagePlan:
+    """Record that the planned name was taken first, and plan a name no one can know yet."""
+    squat = f"{plan.card_name} {described.get('ModelCardArn')} {timestamp(described.get('CreationTime'))}"
+    nonce = new_nonce()
+    fresh = PackagePlan(
+        package.arn,
+        package.created,
+        card_name_for(package.account, package.group, package.version, nonce),
+        nonce,
+        now.isoformat(timespec="milliseconds"),
+        tuple(sorted({*plan.squatted, squat})),
+    )
+    if record_plan(dynamodb, table, fresh, replacing=plan):
+        return fresh
+    moved = package_plan(dynamodb, table, package.arn)
+    if moved is None or moved.package_created != package.created:
+        raise CardConflict(f"the plan for {package.arn} changed under the auto-linker")
+    return moved
 
 
 def import_package_evidence(package: PackageVersion, settings: LinkerSettings, *, sts: Any, like: Any) -> Imported:
@@ -423,7 +601,13 @@ def _clone_source(
 
     A deleted card must not cost every later version its card: it is passed over, and named."""
     earlier = sorted((v for v in _versions_with_cards(dynamodb, settings.index_table, package.group_arn)), reverse=True)
-    candidates = [card_name_for(package.account, package.group, v) for v in earlier if v < package.version]
+    prefix = package.arn.rsplit("/", 1)[0]
+    candidates = [
+        card_name_of_package(dynamodb, settings.link_table, f"{prefix}/{v}")
+        or card_name_for(package.account, package.group, v)
+        for v in earlier
+        if v < package.version
+    ]
     if settings.template_cards and package.group in settings.template_cards:
         candidates.append(settings.template_cards[package.group])
     deleted: list[str] = []
@@ -476,18 +660,3 @@ def _owner_share(ram: Any, settings: LinkerSettings, account: str) -> str | None
 def _versions_with_cards(dynamodb: Any, table: str, group_arn: str) -> list[int]:
     item = dynamodb.get_item(TableName=table, Key={"Group": {"S": group_arn}}, ConsistentRead=True).get("Item", {})
     return [int(v) for v in item.get("CardVersions", {}).get("NS", [])]
-
-
-def _existing_card_of(sagemaker: Any, name: str, package: PackageVersion) -> str:
-    """An existing card is an earlier delivery's only if it was made for this very package version.
-
-    The content is only ever a reason to refuse here (a card someone else made under this name),
-    never to act: which package the card governs is the link record's to say.
-    """
-    described = sagemaker.describe_model_card(ModelCardName=name)
-    details = json.loads(described.get("Content") or "{}").get("model_package_details")
-    linked = details.get("model_package_arn") if isinstance(details, Mapping) else None
-    if linked != package.arn:
-        raise CardConflict(f"card {name} exists but is linked to {linked!r}, not {package.arn}")
-    arn: str = described["ModelCardArn"]
-    return arn

@@ -42,6 +42,8 @@ from shared.card_links import (
     CardLink,
     card_link,
     content_names_other_package,
+    governing_card,
+    governing_link,
     imported_record,
     record_approved_version,
 )
@@ -574,7 +576,7 @@ def settle_archive(
                 "CloudTrailEventId": verdict.approver.event_id,
             },
         )
-    package_arn = linked_package(dynamodb, sns, settings, change, content)
+    package_arn = linked_package(dynamodb, sns, settings, change, content, sagemaker)
     if not package_arn:
         return "no model package changed"
     archived = f"Model card {change.card_name} v{change.version} archived"
@@ -835,7 +837,7 @@ def settle_approval(
     else:
         approver = effective.get("Caller") or effective["Principal"]
     done = [start_evidence(sagemaker, dynamodb, s3, sqs, settings, change, content, approver)]
-    package_arn = linked_package(dynamodb, sns, settings, change, content)
+    package_arn = linked_package(dynamodb, sns, settings, change, content, sagemaker)
     if package_arn:
         description = f"Approved with model card {change.card_name} v{change.version} by {approver}"
         done.append(approve_package(sagemaker, dynamodb, sts, settings, change, package_arn, description))
@@ -1272,7 +1274,12 @@ def link_mismatch(dynamodb: Any, settings: WorkflowSettings, card_name: str, con
 
 
 def linked_package(
-    dynamodb: Any, sns: Any, settings: WorkflowSettings, change: CardStatusChange, content: Mapping[str, Any]
+    dynamodb: Any,
+    sns: Any,
+    settings: WorkflowSettings,
+    change: CardStatusChange,
+    content: Mapping[str, Any],
+    sagemaker: Any = None,
 ) -> str | None:
     """The package the hub linked this card to, from its own link record and never from the content.
 
@@ -1280,6 +1287,13 @@ def linked_package(
     status) and governs no package: content is data a spoke wrote, not an instruction to the hub.
     """
     link: CardLink | None = card_link(dynamodb, settings.link_table, change.card_name) if settings.link_table else None
+    # The card under this name now must be the one the auto-linker made and bound (card identity).
+    if (
+        link is not None
+        and sagemaker is not None
+        and governing_link(dynamodb, settings.link_table, sagemaker, change.card_name) is None
+    ):
+        link = None
     if link is None:
         return None
     mismatch = content_names_other_package(content, link)
@@ -1438,20 +1452,20 @@ def gate_package_approval(
     if not PACKAGE_ARN.match(arn):
         raise MalformedEvent(f"detail.ModelPackageArn {arn!r} is not a versioned package ARN")
     # The card the hub linked to this very package (account, group and version), nothing else.
-    card_name = card_name_for_package(arn)
-    link = card_link(dynamodb, settings.link_table, card_name) if settings.link_table else None
-    card: dict[str, Any] = {}
-    if link is not None and link.package_arn == arn:
-        try:
-            card = describe_card(sagemaker, card_name, metadata=True)
-        except CardGone:
-            card = {}
+    # Its plan names it, and it must be the card the auto-linker made and bound for this very
+    # package (card identity: shared.card_links.governing_card).
+    card_name, card = (
+        governing_card(dynamodb, settings.link_table, sagemaker, arn, detail.get("CreationTime"))
+        if settings.link_table
+        else (None, {})
+    )
+    card_name = card_name or card_name_for_package(arn)
     card_status, card_version = card.get("ModelCardStatus"), card.get("ModelCardVersion")
     card_arn = card.get("ModelCardArn") or (
         f"arn:aws:sagemaker:{settings.region}:{settings.hub_account}:model-card/{card_name}"
     )
-    if link is not None and link.package_arn == arn:
-        entries = ledger_entries(dynamodb, settings.ledger_table, hub_card_arn(settings, card_name))
+    if card:
+        entries = ledger_entries(dynamodb, settings.ledger_table, card_arn)
         approved_with = approved_by_workflow(entries, arn, detail.get("LastModifiedTime"))
         if approved_with is not None:
             return f"package {arn} approved by the workflow with card {card_name} v{approved_with}: approval stands"

@@ -43,6 +43,10 @@ RULES: dict[str, str] = {
     "deployed-not-approved": "A model package serves an endpoint but is not Approved.",
     "approval-reverted": "An approval attempt was reverted by the hub.",
     "version-without-card": "A model package version has no model card.",
+    "card-name-squatted": (
+        "A card name the hub planned for a version was taken first by a card the hub did not make; "
+        "that card governs nothing, and the version's card has another name."
+    ),
     "approved-without-evidence-pdf": "A card version is Approved but the evidence bucket has no PDF export of it.",
     "review-overdue": "A card has waited in PendingReview longer than the configured number of days.",
     "metric-regression": (
@@ -176,6 +180,14 @@ def build_report(
                 message = f"{card.name} v{card.version} in PendingReview since {since_text} ({days} days)"
                 add(findings, row, Finding("review-overdue", account, card.arn, message))
 
+    for package_arn, squats in sorted(hub.squats.items()):
+        for squat in squats:
+            name, card_arn = [*squat.split(" "), ""][:2]
+            message = (
+                f"{name} was created by someone else before the hub made the card of {package_arn}; "
+                f"it governs nothing (the version's card is {hub.links.get(package_arn, 'not made yet')})"
+            )
+            findings.append(Finding("card-name-squatted", package_arn.split(":")[4], card_arn or name, message))
     order = {rule: index for index, rule in enumerate(RULES)}
     findings.sort(key=lambda f: (order[f.rule], f.account, f.subject))
     return Report(

@@ -104,6 +104,8 @@ class HubRecords:
     evidence_keys: set[str] = field(default_factory=set)
     # card ARN -> the newest chain head the workflow anchored in the evidence bucket
     anchors: dict[str, Anchor] = field(default_factory=dict)
+    # package ARN -> `<name> <card ARN> <CreationTime>` of each name taken before the hub made its card
+    squats: dict[str, list[str]] = field(default_factory=dict)
 
 
 def bounded_map(function: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
@@ -148,11 +150,12 @@ def read_hub(clients: HubClients, settings: ReportSettings, progress: Progress =
     cards = bounded_map(lambda name: describe_card(sagemaker, name), names, settings.workers)
     ledger = read_ledger(dynamodb, settings.ledger_table)
     progress(f"hub {settings.hub_account}: ledger of {len(ledger)} cards")
-    links = read_links(dynamodb, settings.link_table)
+    squats: dict[str, list[str]] = {}
+    links = read_links(dynamodb, settings.link_table, squats)
     evidence = set(evidence_keys(s3, settings.evidence_bucket))
     progress(f"hub {settings.hub_account}: {len(links)} linked versions, {len(evidence)} evidence objects")
     anchors = read_anchors(s3, settings.evidence_bucket)
-    return HubRecords({card.name: card for card in cards}, ledger, links, evidence, anchors)
+    return HubRecords({card.name: card for card in cards}, ledger, links, evidence, anchors, squats)
 
 
 def card_names(sagemaker: Any) -> Iterator[str]:
@@ -213,15 +216,23 @@ def read_ledger(dynamodb: Any, table: str) -> dict[str, list[dict[str, str]]]:
     return ledger
 
 
-def read_links(dynamodb: Any, table: str) -> dict[str, str]:
+def read_links(dynamodb: Any, table: str, squats: dict[str, list[str]] | None = None) -> dict[str, str]:
     """The hub's record of which package version each of its cards was created for (the link
-    table: one item per card, `CardName` -> `PackageArn`)."""
+    table: one item per card, `CardName` -> `PackageArn`). A package's plan (shared.card_links)
+    names its card where it has one: after a group was created again, the old card's item still
+    names the same ARN. Names found taken before the hub made its card go into `squats`."""
     links: dict[str, str] = {}
+    planned: dict[str, str] = {}
     for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page.get("Items", []):
-            if "PackageArn" in item:
-                links[item["PackageArn"]["S"]] = item["CardName"]["S"]
-    return links
+            key = item["CardName"]["S"]
+            if key.startswith("package#") and "PlannedCard" in item:
+                planned[key.removeprefix("package#")] = item["PlannedCard"]["S"]
+                if squats is not None and item.get("Squatted", {}).get("SS"):
+                    squats[key.removeprefix("package#")] = sorted(item["Squatted"]["SS"])
+            elif "PackageArn" in item:
+                links[item["PackageArn"]["S"]] = key
+    return {**links, **planned}
 
 
 def evidence_keys(s3: Any, bucket: str) -> Iterator[str]:

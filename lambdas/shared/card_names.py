@@ -16,8 +16,12 @@ ACCOUNT = re.compile(r"^[0-9]{12}$")
 PACKAGE_ARN = re.compile(r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):([0-9]{12}):model-package/([^/]+)/([0-9]+)$")
 
 
-def card_name_for(account: str, group: str, version: int) -> str:
+def card_name_for(account: str, group: str, version: int, nonce: str = "") -> str:
     """`<group>-<account>-v<version>`, or a shortened group plus a stable hash when that exceeds 63.
+
+    With a `nonce` (hex, chosen by the hub and recorded before the card is made) the name ends in
+    `-n<nonce>`: a name no one can take first. It never ends in `-v<digits>`, so it is never
+    another package's plain name.
 
     Group names allow 63 characters of `[a-zA-Z0-9-]`, so the plain form can be too long; the hash
     of account and full group name keeps two long groups with a common prefix apart. The account
@@ -25,7 +29,9 @@ def card_name_for(account: str, group: str, version: int) -> str:
     """
     if not ACCOUNT.match(account):
         raise ValueError(f"account {account!r} is not a 12-digit AWS account ID")
-    suffix = f"-{account}-v{version}"
+    if nonce and not re.fullmatch(r"[0-9a-f]{1,16}", nonce):
+        raise ValueError(f"nonce {nonce!r} is not 1 to 16 hex digits")
+    suffix = f"-{account}-v{version}" + (f"-n{nonce}" if nonce else "")
     plain = f"{group}{suffix}"
     if len(plain) <= MAX_CARD_NAME:
         return plain

@@ -10,7 +10,20 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# Throttling and 5xx are retried by botocore with exponential backoff and jitter.
+# Throttling, timeouts and 5xx are retried by botocore with exponential backoff and jitter. The
+# budget (docs/new-versions.md, "Retries and the dead-letter queue"; boto3 guide "Retries";
+# AWS SDKs and Tools Reference Guide, "Retry behavior"; botocore retries/standard.py and quota.py):
+# - standard mode, 8 attempts: a throttled call waits rand(0,1) * min(2**i, 20) s before attempt
+#   i+1, about 35 s on average over 7 retries and 71 s at most, within or just past the 60 s
+#   function timeout;
+# - each client keeps a retry quota of 500 tokens (a throttling retry costs 5, another retry 14, a
+#   first-try success gives 1 back, a success after retries gives that retry's cost back; empty, it
+#   refuses retries: RetryQuotaReached). Clients are reused by warm invocations (aws_clients), and
+#   an environment runs one invocation, so one call, at a time: only ~14 calls that fail every
+#   attempt empty it, which a burst of seconds does not;
+# - then Lambda retries the invocation twice (about 1 and 2 minutes later) and parks it in the
+#   function's dead-letter queue, which the reconciler redrives at its next run.
+# Adaptive mode (client-side rate limiting) is documented as experimental: not used.
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 8})
 
 # Per default session, keyed by service and the identity of its (module-level) Config. A session
