@@ -97,6 +97,14 @@ POLICY_ONLY = (
     "act on a suspension (the recheck queue); tests/test_approval_tiers.py runs both on the emulator."
 )
 
+DEAD_LETTERS_AND_HINTS = (
+    "Two queues in one statement: the function's dead-letter queue, which Lambda sends a failed "
+    "asynchronous invocation to with the execution role (Lambda developer guide, 'Dead-letter queues'; "
+    "the emulator runs no Lambda service), and the workflow's recheck queue, which the handler sends a "
+    "suspension's hint to, only under an approval_policy with an incident group, which the lifecycle's "
+    "config has none of; tests/test_approval_tiers.py sends one on the emulator."
+)
+
 SPOKE_TOLD = (
     "Puts a request for changes or a suspension of the spoke's card on the spoke's own default bus "
     "(card_workflow.reviews.tell_spoke); the lifecycle's reviewer approves and requests no changes. "
@@ -176,8 +184,8 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("sagemaker:DescribeModelCardExportJob",), EXPORTS, ""),
     ],
     "decisions": [
-        # The CDK merges the recheck queue (a suspension's hint, POLICY_ONLY) into this statement.
-        (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), None, ASYNC_DEAD_LETTERS),
+        # The CDK merges the recheck queue (a suspension's hint) into this statement.
+        (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), None, DEAD_LETTERS_AND_HINTS),
         (("logs:CreateLogStream", "logs:PutLogEvents"), None, LAMBDA_LOGS),
         (("dynamodb:PutItem", "dynamodb:Query"), REVIEWER_APPROVES, ""),  # the decision, on the card's chain
         (("sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"), REVIEWER_APPROVES, ""),
