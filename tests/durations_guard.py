@@ -7,6 +7,11 @@ fails a run: the time a test takes depends on the machine, so the figure is a po
 verdict. After a change that is meant to cost time, record the new baseline with
 
     .venv/bin/pytest --update-durations
+
+The same baseline orders the run: modules go longest first (a module not in it counts as the
+longest, so a new module starts early), which is the longest-processing-time order that leaves
+pytest-xdist's workers (with `--dist loadfile --no-loadscope-reorder`) finishing at about the same
+time instead of one waiting on a long module handed out last.
 """
 
 from __future__ import annotations
@@ -33,6 +38,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help=f"write each module's test time of this run to {BASELINE.name} (run the whole suite)",
     )
+
+
+def module_order(modules: list[str], baseline: dict[str, float]) -> list[str]:
+    """The modules longest first by the baseline; a module it does not know first of all."""
+    longest = max(baseline.values(), default=0.0)
+    return sorted(dict.fromkeys(modules), key=lambda module: -baseline.get(module, longest + 1))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    baseline = json.loads(BASELINE.read_text()) if BASELINE.is_file() else {}
+    rank = {module: i for i, module in enumerate(module_order([i.nodeid.split("::", 1)[0] for i in items], baseline))}
+    # A stable sort: each module's tests keep their own order.
+    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.durations_guard import grown_modules
+from tests.durations_guard import grown_modules, module_order
 
 
 @pytest.mark.parametrize(
@@ -22,3 +22,17 @@ from tests.durations_guard import grown_modules
 )
 def test_grown_modules(now: dict[str, float], baseline: dict[str, float], grown: list[str]) -> None:
     assert [module for module, _, _ in grown_modules(now, baseline)] == grown
+
+
+@pytest.mark.parametrize(
+    ("modules", "baseline", "order"),
+    [
+        (["a", "b", "c"], {"a": 1.0, "b": 30.0, "c": 5.0}, ["b", "c", "a"]),
+        (["a", "new", "b"], {"a": 1.0, "b": 30.0}, ["new", "b", "a"]),
+        (["a", "a", "b"], {}, ["a", "b"]),
+    ],
+)
+def test_modules_run_longest_first_and_unknown_ones_before_all(
+    modules: list[str], baseline: dict[str, float], order: list[str]
+) -> None:
+    assert module_order(modules, baseline) == order
