@@ -289,26 +289,8 @@ def record_call(
 ) -> Record:
     account: str = response.current_account
     region: str = response.region
-    identity, username = user_identity(response.get_access_key(), account)
-    event: dict[str, Any] = {
-        "eventVersion": "1.11",
-        "userIdentity": identity,
-        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": EVENT_SOURCE,
-        "eventName": operation,
-        "awsRegion": region,
-        "sourceIPAddress": "127.0.0.1",
-        "userAgent": response.headers.get("User-Agent", ""),
-        "requestParameters": request_parameters(operation, params),
-        "responseElements": None if error else {_lower_camel(k): v for k, v in (result or {}).items()},
-        "requestID": str(uuid.uuid4()),
-        "eventID": str(uuid.uuid4()),
-        "readOnly": False,
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": account,
-        "eventCategory": "Management",
-    }
+    responded = None if error else {_lower_camel(k): v for k, v in (result or {}).items()}
+    event, username = _api_call(response, EVENT_SOURCE, operation, request_parameters(operation, params), responded)
     if error is not None:
         event["errorCode"] = error.error_type
         event["errorMessage"] = error.message
@@ -331,22 +313,31 @@ def record_refusal(response: Any, action: str, message: str) -> Record:
         raw = json.loads(response.body or "{}") if service == "events" else {k: v[0] for k, v in query.items()}
         parameters = {_lower_camel(k): v for k, v in raw.items() if k not in ("Action", "Version")}
         resources = []
+    event, username = _api_call(response, f"{service}.amazonaws.com", operation, parameters, None)
+    event["errorCode"] = REFUSAL_ERROR_CODE
+    event["errorMessage"] = message
+    record = Record(event, username, resources, visible=not _held)
+    records(response.current_account, response.region).append(record)
+    return record
+
+
+def _api_call(
+    response: Any, source: str, operation: str, parameters: Any, responded: Any
+) -> tuple[dict[str, Any], str]:
+    """The CloudTrail record of one API call by the response's caller, and the caller's user name."""
     account: str = response.current_account
-    region: str = response.region
     identity, username = user_identity(response.get_access_key(), account)
     event: dict[str, Any] = {
         "eventVersion": "1.11",
         "userIdentity": identity,
         "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": f"{service}.amazonaws.com",
+        "eventSource": source,
         "eventName": operation,
-        "awsRegion": region,
+        "awsRegion": response.region,
         "sourceIPAddress": "127.0.0.1",
         "userAgent": response.headers.get("User-Agent", ""),
-        "errorCode": REFUSAL_ERROR_CODE,
-        "errorMessage": message,
         "requestParameters": parameters,
-        "responseElements": None,
+        "responseElements": responded,
         "requestID": str(uuid.uuid4()),
         "eventID": str(uuid.uuid4()),
         "readOnly": False,
@@ -355,9 +346,7 @@ def record_refusal(response: Any, action: str, message: str) -> Record:
         "recipientAccountId": account,
         "eventCategory": "Management",
     }
-    record = Record(event, username, resources, visible=not _held)
-    records(account, region).append(record)
-    return record
+    return event, username
 
 
 def _deliver_to_eventbridge(account: str, region: str, event: dict[str, Any]) -> None:

@@ -49,7 +49,7 @@ from shared.card_links import (
 )
 from shared.card_names import CARD_NAME, card_name_for_package
 from shared.metrics import Threshold, metric_changes, regressions
-from shared.runtime import metadata_only
+from shared.runtime import metadata_only, object_exists
 
 from card_workflow.approval_policy import ApprovalPolicy, Stage, default_policy, lifecycle_for
 from card_workflow.approval_policy import Verdict as PolicyVerdict
@@ -1131,7 +1131,7 @@ def start_evidence(
             imported_record(dynamodb, settings.link_table, change.card_name) if settings.link_table else None
         ),
     }
-    if not _object_exists(s3, settings.evidence_bucket, snapshot_key):
+    if not object_exists(s3, settings.evidence_bucket, snapshot_key):
         s3.put_object(
             Bucket=settings.evidence_bucket,
             Key=snapshot_key,
@@ -1156,16 +1156,6 @@ def start_evidence(
         DelaySeconds=settings.follow_up_delay_seconds,
     )
     return f"evidence snapshot s3://{settings.evidence_bucket}/{snapshot_key}, export {job_name} started"
-
-
-def _object_exists(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except s3.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
 
 
 MAX_EXPORT_CHECKS = 40  # 40 checks, 30 s to 15 min apart by default: about 8 hours before giving up

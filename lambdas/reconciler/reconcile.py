@@ -45,6 +45,7 @@ from shared.card_links import (
     timestamp,
 )
 from shared.card_names import PACKAGE_ARN
+from shared.runtime import object_exists
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 # What no retry can fix: the handlers' own dead-letter reasons for events they refuse.
@@ -357,7 +358,7 @@ def hub_cards(sagemaker: Any, dynamodb: Any, s3: Any, settings: ReconcilerSettin
             items = _version_entries(dynamodb, settings.ledger_table, card.arn, version)
             entries = {item.get("Kind", {}).get("S", "") for item in items}
             effective = "approval-effective" in entries
-            evidence = "export-job" in entries and _has_object(
+            evidence = "export-job" in entries and object_exists(
                 s3, settings.evidence_bucket, f"evidence/{name}/v{version}/approval.json"
             )
             modified = timestamp(described.get("LastModifiedTime"))
@@ -399,16 +400,6 @@ def _version_entries(dynamodb: Any, table: str, card_arn: str, version: int) -> 
         if "LastEvaluatedKey" not in page:
             return kinds
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _has_object(s3: Any, bucket: str, key: str) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except s3.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
 
 
 def forwarding_state(events: Any, settings: ReconcilerSettings, account: str) -> Forwarding:

@@ -71,3 +71,14 @@ def metadata_only(client: Any, operation: str) -> dict[str, str]:
     """
     members = client.meta.service_model.operation_model(operation).input_shape.members
     return {"IncludedData": "MetadataOnly"} if "IncludedData" in members else {}
+
+
+def object_exists(s3: Any, bucket: str, key: str) -> bool:
+    """HeadObject: False for a missing key (404), any other error raised (a 403 is not "missing")."""
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
