@@ -54,11 +54,13 @@ def test_whole_lifecycle_behaves_as_documented(sandbox: Sandbox) -> None:
     assert summary[2].split() == ["customer-churn-222222222222-v1", "2", "Approved", "customer-churn/1", "Approved"]
     assert summary[3].split() == [
         "customer-churn-222222222222-v2",
-        "2",  # the spoke's hijack wrote version 2; its approval was refused
-        "PendingReview",
+        "5",  # the hijack's version 2, then the approval policy's steps (High, edited, Low)
+        "Draft",  # the policy's last step: a request for changes
         "customer-churn/2",
-        "PendingManualApproval",
+        "PendingManualApproval",  # its approval expired in the policy's steps
     ]
+    # The approval policy's steps ran (config/local.json has a policy).
+    assert len(results) == 17 and results[-1].title.endswith("Draft, and the spoke gets the comment")
 
 
 def aws_cli(sandbox: Sandbox, *args: str, user: Deployed | None = None) -> Any:
@@ -110,7 +112,7 @@ def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: S
 
 def test_the_pages_transcripts_after_the_scripted_steps_run_as_printed(sandbox: Sandbox, tmp_path: Path) -> None:
     """ "For auditors" checks the ledger and the spoke users' page lists its own registry, each as
-    printed, with the personas of a kept run after the nine steps, in a copy of the project."""
+    printed, with the personas of a kept run after the scripted steps, in a copy of the project."""
     from emulator.function_urls import serve
 
     sandbox.run()
@@ -161,7 +163,7 @@ def test_a_rule_that_no_longer_matches_makes_its_step_fail(
     printed = capsys.readouterr().out
     assert "[1] A data scientist in spoke 222222222222 registers customer-churn v1" in printed
     assert "FAILED: card customer-churn-222222222222-v1 does not exist in the hub" in printed
-    assert "0 passed, 9 failed" in printed
+    assert "0 passed, 17 failed" in printed
 
 
 def test_a_missing_assembly_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
