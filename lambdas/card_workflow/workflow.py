@@ -46,6 +46,7 @@ from shared.card_links import (
     governing_link,
     imported_record,
     record_approved_version,
+    record_group_approval,
 )
 from shared.card_names import CARD_NAME, card_name_for_package
 from shared.metrics import Threshold, metric_changes, regressions
@@ -845,6 +846,11 @@ def settle_approval(
         done.append("no model package changed")
     if settings.link_table:
         record_approved_version(dynamodb, settings.link_table, change.card_name, change.version)
+        if package_arn:
+            # The model's next version gets a new card: its tier starts from this approval's rating.
+            rating = risk_rating(content) or "Unknown"
+            version = int(package_arn.rsplit("/", 1)[1])
+            record_group_approval(dynamodb, settings.link_table, package_arn, version, change.version, rating)
     return f"approved by {approver}; " + "; ".join(done)
 
 
