@@ -57,6 +57,7 @@ class Reconciler(Construct):
         hub_bus_arn: str,
         spokes: Sequence[Spoke],
         organization: Organization | None,
+        deployable_stage: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -89,6 +90,8 @@ class Reconciler(Construct):
                 "AUTO_LINK_FUNCTION": auto_linker.function_name,
                 "WORKFLOW_FUNCTION": workflow.function_name,
                 "RECHECK_QUEUE_URL": recheck_queue.queue_url,
+                # The approval policy's on_approval stage, `<Stage>/<StageStatus>`: an approval too.
+                "DEPLOYABLE_STAGE": deployable_stage,
             },
         )
         role = self.function.role

@@ -150,6 +150,11 @@ class HubStack(Stack):
             hub_bus_arn=self.bus.bus.event_bus_arn,
             spokes=config.spokes,
             organization=config.organization,
+            deployable_stage=(
+                f"{stage.stage}/{stage.stage_status}"
+                if config.approval_policy and (stage := config.approval_policy.on_approval)
+                else ""
+            ),
         )
         # The workflow appends status, verdicts and notices; its export follower appends PDFs; the
         # decision endpoint appends approvers' decisions; the reconciler appends what it did and the

@@ -51,7 +51,14 @@ def settings_from_environment(environ: Mapping[str, str] = os.environ) -> Reconc
             if url
         },
         max_redrives=int(environ.get("MAX_REDRIVES") or 3),
+        deployable_stage=deployable_stage(environ.get("DEPLOYABLE_STAGE", "")),
     )
+
+
+def deployable_stage(value: str) -> tuple[str, str] | None:
+    """DEPLOYABLE_STAGE is `<Stage>/<StageStatus>` (neither may hold a slash: config's pattern)."""
+    stage, _, status = value.partition("/")
+    return (stage, status) if stage and status else None
 
 
 class LambdaDispatch:

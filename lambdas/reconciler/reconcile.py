@@ -88,6 +88,9 @@ class ReconcilerSettings:
     # Dead-letter queue URL -> the function whose failed events it holds.
     dead_letter_queues: Mapping[str, str] = field(default_factory=dict)
     max_redrives: int = 3
+    # The approval policy's `on_approval` lifecycle stage (Stage, StageStatus): as much an approval
+    # as the Approved status (card_workflow.workflow.gate_package_approval). None: no such stage.
+    deployable_stage: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class Package:
     arn: str
     created: str
     status: str
+    stage: tuple[str, str] = ("", "")  # ModelLifeCycle Stage and StageStatus, empty without one
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,9 @@ def decide(levels: Levels, settings: ReconcilerSettings) -> list[Action]:
             )
             if package.arn not in levels.dead_lettered:
                 silent.setdefault(package.account, []).append(f"v{package.version} of {package.group} has no card")
-        if package.status == "Approved" and not (card and card.status == "Approved" and card.effective):
+        deployable = settings.deployable_stage is not None and package.stage == settings.deployable_stage
+        claimed = "Approved" if package.status == "Approved" else f"stage {'/'.join(package.stage)}"
+        if (package.status == "Approved" or deployable) and not (card and card.status == "Approved" and card.effective):
             why = (
                 f"model card {card.name} is {card.status}"
                 + ("" if card.status != "Approved" else " but not by an approver")
@@ -190,9 +196,11 @@ def decide(levels: Levels, settings: ReconcilerSettings) -> list[Action]:
                 else "no card of the hub governs it"
             )
             actions.append(
-                Action("revert", package.arn, f"{RECONCILER}#revert#{package.created}", f"Approved, but {why}", package)
+                Action(
+                    "revert", package.arn, f"{RECONCILER}#revert#{package.created}", f"{claimed}, but {why}", package
+                )
             )
-            silent.setdefault(package.account, []).append(f"v{package.version} of {package.group} Approved ({why})")
+            silent.setdefault(package.account, []).append(f"v{package.version} of {package.group} {claimed} ({why})")
     by_card = {plan.card_name: arn for arn, plan in levels.plans.items()}
     statuses = {p.arn: p.status for p in levels.packages}
     for name, card in sorted(levels.cards.items()):
@@ -317,9 +325,18 @@ def registry_packages(sagemaker: Any, account: str) -> list[Package]:
                     arn=arn,
                     created=timestamp(summary.get("CreationTime")),
                     status=str(summary.get("ModelApprovalStatus") or ""),
+                    stage=stage_of(summary),
                 )
             )
     return found
+
+
+def stage_of(package: Mapping[str, Any]) -> tuple[str, str]:
+    """A package's (or its summary's) ModelLifeCycle Stage and StageStatus; empty without one."""
+    life_cycle = package.get("ModelLifeCycle")
+    if not isinstance(life_cycle, Mapping):
+        return "", ""
+    return str(life_cycle.get("Stage") or ""), str(life_cycle.get("StageStatus") or "")
 
 
 def link_records(dynamodb: Any, table: str) -> tuple[dict[str, PackagePlan], dict[str, CardLink]]:
@@ -552,10 +569,11 @@ def act(
             described = registry_of(action.package.account).sagemaker.describe_model_package(
                 ModelPackageName=action.package.arn
             )
-            if described.get("ModelApprovalStatus") != "Approved":
+            approved = described.get("ModelApprovalStatus") == "Approved"
+            if not approved and stage_of(described) != settings.deployable_stage:
                 continue  # reverted since it was listed
             event = package_event(described, action.package.account, settings.region)
-            event["detail"]["UpdatedModelPackageFields"] = ["ModelApprovalStatus"]
+            event["detail"]["UpdatedModelPackageFields"] = ["ModelApprovalStatus" if approved else "ModelLifeCycle"]
             outcome = dispatch.gate(event)
         elif action.kind == "settle":
             outcome = dispatch.recheck(action.subject)

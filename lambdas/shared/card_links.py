@@ -377,9 +377,9 @@ def record_group_approval(
 
 def group_approved_rating(dynamodb: Any, table: str, package_arn: str) -> tuple[str, str] | None:
     """The rating of the group's latest effective approval and the package it approved, if any."""
-    item = dynamodb.get_item(
-        TableName=table, Key={"CardName": {"S": group_key(package_arn)}}, ConsistentRead=True
-    ).get("Item")
+    item = dynamodb.get_item(TableName=table, Key={"CardName": {"S": group_key(package_arn)}}, ConsistentRead=True).get(
+        "Item"
+    )
     if not item or "Rating" not in item:
         return None
     return item["Rating"]["S"], item.get("ApprovedPackage", {}).get("S", "")
