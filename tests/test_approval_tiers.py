@@ -210,6 +210,33 @@ def test_a_content_edit_voids_partial_approvals_and_lowering_the_rating_keeps_th
     assert gov.status_of(CARD)[1] == "PendingReview"
 
 
+def test_the_report_shows_a_lowered_rating_at_the_tier_it_lowers_from(gov: Tiers) -> None:
+    high_risk_in_review(gov)
+    approve_fully(gov)
+    [first] = gov.kinds("approval-effective")
+    assert (first["RiskRating"], first["Tier"]) == ("High", "High")
+
+    edit(gov, CARD, {"intended_uses": {"risk_rating": "Low"}})
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(CARD, "PendingReview"))
+    row = report_row(gov)
+    assert (row.tier, row.decisions, row.missing) == ("High", [], ["model-risk", "business-owner"])
+
+    _, answer = gov.by("alice")
+    assert answer["policy"] == "1 of 2: model-risk approved (alice@example.com), business-owner pending"
+    row = report_row(gov)
+    assert (row.tier, row.missing, len(row.decisions)) == ("High", ["business-owner"], 1)
+    assert summary_of(row)["partially approved"] == 1
+
+    assert gov.by("bob")[0] == 200
+    gov.run(gov.hub_events())
+    row = report_row(gov)
+    assert (row.tier, row.missing, len(row.decisions)) == ("High", [], 2)
+    # The new version was approved at its own rating under the tier it lowered from.
+    second = gov.kinds("approval-effective")[-1]
+    assert (second["RiskRating"], second["Tier"], second["Policy"][:14]) == ("Low", "High", "High tier: 2 o")
+
+
 def test_request_changes_returns_the_card_to_draft_and_reject_archives_it(gov: Tiers) -> None:
     package = high_risk_in_review(gov)
     version = gov.status_of(CARD)[0]
