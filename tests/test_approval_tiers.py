@@ -336,6 +336,49 @@ def test_an_expired_approval_is_reverted_once(gov: Tiers) -> None:
     assert any("set Approved" in o for o in outcomes), outcomes
 
 
+def test_the_review_sweep_finds_the_effective_approvals_through_the_ledgers_sparse_index(gov: Tiers) -> None:
+    from card_workflow.ledger import EFFECTIVE_INDEX, EFFECTIVE_KEY, EFFECTIVE_VALUE, append_entry
+    from card_workflow.reviews import approved_cards
+
+    high_risk_in_review(gov)
+    approve_fully(gov)
+    entries = gov.ledger(CARD)
+    card_arn = entries[0]["CardArn"]
+    [effective] = gov.kinds("approval-effective")
+    assert effective[EFFECTIVE_KEY] == EFFECTIVE_VALUE
+    assert all(EFFECTIVE_KEY not in e for e in entries if e["Kind"] != "approval-effective")
+    indexed = gov.dynamodb.query(
+        TableName="ledger",
+        IndexName=EFFECTIVE_INDEX,
+        KeyConditionExpression="#k = :v",
+        ExpressionAttributeNames={"#k": EFFECTIVE_KEY},
+        ExpressionAttributeValues={":v": {"S": EFFECTIVE_VALUE}},
+    )["Items"]
+    assert [i["EntryKey"]["S"] for i in indexed] == [effective["EntryKey"]]  # one of the card's entries
+    assert len(entries) > len(indexed)
+
+    # Every page of the index is read.
+    others = [card_arn.replace(CARD, f"other-{n}") for n in range(2)]
+    for other in others:
+        append_entry(
+            gov.dynamodb,
+            "ledger",
+            other,
+            "00000001#x#approval-effective",
+            {"Kind": "approval-effective", EFFECTIVE_KEY: EFFECTIVE_VALUE, "Version": "1"},
+        )
+
+    class OneItemPages:
+        calls = 0
+
+        def query(self, **kwargs: Any) -> Any:
+            OneItemPages.calls += 1
+            return gov.dynamodb.query(**kwargs, Limit=1)
+
+    assert approved_cards(OneItemPages(), "ledger") == sorted([card_arn, *others])
+    assert OneItemPages.calls >= 3
+
+
 def test_suspension_by_the_incident_group_and_its_lifting(gov: Tiers) -> None:
     package = high_risk_in_review(gov)
     approve_fully(gov)

@@ -64,7 +64,7 @@ from card_workflow.attribution import (
     parse_time,
 )
 from card_workflow.evidence import follow_card_exports, hinted_export_card, record_export_job
-from card_workflow.ledger import append_entry, get_entry, ledger_entries
+from card_workflow.ledger import EFFECTIVE_KEY, EFFECTIVE_VALUE, append_entry, get_entry, ledger_entries
 from card_workflow.notices import as_data, send_once
 from card_workflow.tiers import (
     APPROVAL_EFFECTIVE,
@@ -829,6 +829,8 @@ def settle_approval(
             f"{change.entry_key}#approval-effective",
             {
                 "Kind": APPROVAL_EFFECTIVE,
+                # Puts the entry in the ledger's sparse index, which the review sweep Queries.
+                EFFECTIVE_KEY: EFFECTIVE_VALUE,
                 "Version": str(change.version),
                 "Principal": verdict.approver.principal,
                 "Caller": verdict.approver.caller_arn,
