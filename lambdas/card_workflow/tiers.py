@@ -2,7 +2,8 @@
 still count, the ratings that choose its tier, and the verdict (`card_verdict`). One function for
 the decision endpoint (which sets a card Approved only when the verdict is effective), the workflow
 (which makes an Approved status effective only then, whoever set it) and the governance report
-(which shows the tier and who is still missing), so the three never disagree on a tier.
+(which shows the tier and who is still missing), so the report never shows a laxer tier than the
+workflow applies.
 
 The rating a version was approved at is the ledger's: the workflow records it on the
 `approval-effective` entry (APPROVED_RATING, the approved version's own risk rating, and
