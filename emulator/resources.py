@@ -130,7 +130,15 @@ def _dynamodb(response: Any, action: str, account: str, region: str) -> Resolved
     names = tables or ([table] if table else [])
     if not names:
         return ["*"], {}
-    return [t if t.startswith("arn:") else _arn("dynamodb", region, account, f"table/{t}") for t in names], {}
+    arns = [t if t.startswith("arn:") else _arn("dynamodb", region, account, f"table/{t}") for t in names]
+    index = response._get_param("IndexName") if action in ("Query", "Scan") else None
+    if index:
+        # A Query or Scan of an index is authorized on the index, `<table ARN>/index/<name>`, not
+        # on the table (DynamoDB Developer Guide, "IAM policy to grant access to a specific
+        # DynamoDB table and its indexes"; Service Authorization Reference, DynamoDB: Query and
+        # Scan take the index resource type).
+        return [f"{arns[0]}/index/{index}"], {}
+    return arns, {}
 
 
 def queue_arn_from_url(url: str, region: str) -> str:

@@ -16,6 +16,14 @@ LEDGER_SORT_KEY = "EntryKey"
 # Developer Guide, "Using IAM with DynamoDB transactions"), so it needs no statement of its own.
 ITEM_WRITES = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
 POLICY_CHANGES = ("dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy")
+# A sparse global secondary index of the effective approvals, which the daily review sweep Queries
+# instead of scanning a ledger that only grows. The workflow writes EFFECTIVE_KEY on its
+# `approval-effective` entries only (lambdas/card_workflow/ledger.py, same names), and DynamoDB
+# indexes an item only when it has the index's key attributes (DynamoDB Developer Guide, "Take
+# advantage of sparse indexes": "Global secondary indexes are sparse by default"). KEYS_ONLY: the
+# sweep needs the card ARN (a table key, always projected) and reads the card's chain itself.
+EFFECTIVE_INDEX = "effective-approvals"
+EFFECTIVE_KEY = "EffectiveApproval"
 
 
 class ApprovalLedger(Construct):
@@ -36,6 +44,25 @@ class ApprovalLedger(Construct):
             ),
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.table.add_global_secondary_index(
+            index_name=EFFECTIVE_INDEX,
+            partition_key=dynamodb.Attribute(name=EFFECTIVE_KEY, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        self.effective_index_arn = f"{self.table.table_arn}/index/{EFFECTIVE_INDEX}"
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """`actions` on the table itself. `ITable.grant` adds `<table>/index/*` once the table has an
+        index; only the review sweep reads the index, through `grant_effective_index`."""
+        return grant_table(self.table, grantee, *actions)
+
+    def grant_effective_index(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Query on the sparse index of effective approvals alone: a Query naming an index is
+        authorized on the index's ARN, `<table ARN>/index/<name>` (DynamoDB Developer Guide, "IAM
+        policy to grant access to a specific DynamoDB table and its indexes")."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["dynamodb:Query"], resource_arns=[self.effective_index_arn]
         )
 
     def only_written_by(self, writers: Sequence[iam.IRole]) -> None:
@@ -77,3 +104,8 @@ class ApprovalLedger(Construct):
                 conditions={"ArnNotEquals": {"aws:PrincipalArn": deployer}} if deployer else None,
             )
         )
+
+
+def grant_table(table: dynamodb.ITable, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+    """`actions` on exactly the table's ARN, never its indexes (see ApprovalLedger.grant)."""
+    return iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=[table.table_arn])

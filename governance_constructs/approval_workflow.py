@@ -20,6 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from governance_config import Organization, Spoke
+from governance_constructs.approval_ledger import ApprovalLedger
 from governance_constructs.approval_sync_role import APPROVAL_STATUSES
 from governance_constructs.aws_facts import (
     MODEL_CARD_EXPORT_JOB_STATE_CHANGE,
@@ -42,7 +43,7 @@ class ApprovalWorkflow(Construct):
         construct_id: str,
         *,
         key: kms.IKey,
-        ledger: dynamodb.ITable,
+        ledger: ApprovalLedger,
         card_links: dynamodb.ITable,
         evidence_bucket: s3.IBucket,
         governance_bus: events.IEventBus,
@@ -95,7 +96,7 @@ class ApprovalWorkflow(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.recheck_dead_letters.queue),
         )
         common = {
-            "LEDGER_TABLE": ledger.table_name,
+            "LEDGER_TABLE": ledger.table.table_name,
             "TOPIC_ARN": self.topic.topic_arn,
             "EVIDENCE_BUCKET": evidence_bucket.bucket_name,
             "FOLLOW_UP_QUEUE_URL": self.follow_up.queue_url,
@@ -150,8 +151,9 @@ class ApprovalWorkflow(Construct):
         # The ledger is append-only for the workflow: PutItem (always with attribute_not_exists) and
         # Query; no UpdateItem, DeleteItem or BatchWriteItem.
         ledger.grant(role, "dynamodb:PutItem", "dynamodb:Query")
-        # The daily review sweep finds the effective approvals (reviews.approved_cards).
-        ledger.grant(role, "dynamodb:Scan")
+        # The daily review sweep finds the effective approvals (reviews.approved_cards): a Query of
+        # the ledger's sparse index of them, never a Scan of the whole ledger.
+        ledger.grant_effective_index(role)
         ledger.grant(self.follower.role, "dynamodb:PutItem", "dynamodb:Query")  # Query: the chain head
         # Which package a card governs, and the card's last effective approval (shared.card_links).
         card_links.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem")
@@ -285,7 +287,7 @@ class ApprovalWorkflow(Construct):
     def _decision_endpoint(
         self,
         key: kms.IKey,
-        ledger: dynamodb.ITable,
+        ledger: ApprovalLedger,
         cards: str,
         common: dict[str, str],
         invokers: Sequence[iam.IRole],

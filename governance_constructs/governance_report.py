@@ -21,6 +21,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from governance_config import Organization, Spoke
+from governance_constructs.approval_ledger import ApprovalLedger
 from governance_constructs.evidence_archive import ANCHORS_PREFIX, EVIDENCE_PREFIX, REPORTS_PREFIX
 from governance_constructs.hub_function import RUNTIME, HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
@@ -68,7 +69,7 @@ class GovernanceReport(Construct):
         construct_id: str,
         *,
         key: kms.IKey,
-        ledger: dynamodb.ITable,
+        ledger: ApprovalLedger,
         card_links: dynamodb.ITable,
         evidence_bucket: s3.IBucket,
         review_topic: sns.ITopic,
@@ -112,7 +113,7 @@ class GovernanceReport(Construct):
                 timeout_seconds=900,
                 environment={
                     "HUB_ACCOUNT": stack.account,
-                    "LEDGER_TABLE": ledger.table_name,
+                    "LEDGER_TABLE": ledger.table.table_name,
                     "LINK_TABLE": card_links.table_name,
                     "EVIDENCE_BUCKET": evidence_bucket.bucket_name,
                     "TOPIC_ARN": review_topic.topic_arn,

@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from governance_config import Organization, Spoke
+from governance_constructs.approval_ledger import ApprovalLedger
 from governance_constructs.evidence_archive import EVIDENCE_PREFIX
 from governance_constructs.hub_function import HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
@@ -44,7 +45,7 @@ class Reconciler(Construct):
         interval: Duration,
         role_name: str,
         key: kms.IKey,
-        ledger: dynamodb.ITable,
+        ledger: ApprovalLedger,
         card_links: dynamodb.ITable,
         evidence_bucket: s3.IBucket,
         topic: sns.ITopic,
@@ -74,7 +75,7 @@ class Reconciler(Construct):
                 "HUB_ACCOUNT": stack.account,
                 "PARTITION": stack.partition,
                 "LINK_TABLE": card_links.table_name,
-                "LEDGER_TABLE": ledger.table_name,
+                "LEDGER_TABLE": ledger.table.table_name,
                 "EVIDENCE_BUCKET": evidence_bucket.bucket_name,
                 "TOPIC_ARN": topic.topic_arn,
                 "REGISTRY_ROLE_NAME": registry_reader_role_name,

@@ -401,3 +401,77 @@ def test_a_group_named_twice_needs_two_of_its_people() -> None:
     assert (one.effective, one.text) == (False, "1 of 2: model-risk approved (alice), model-risk pending")
     two = evaluate(policy, 3, [ALICE, decided("anna", MODEL_RISK_ROLE, minutes=4)], reviewed_rating="High")
     assert (two.effective, two.text) == (True, "2 of 2: model-risk approved (alice), model-risk approved (anna)")
+
+
+def effective(version: int, rating: str | None = None) -> dict[str, str]:
+    """An `approval-effective` entry; without a rating, as the workflow wrote it before it recorded one."""
+    recorded = {"RiskRating": rating} if rating is not None else {}
+    return {"Kind": "approval-effective", "Version": str(version), "EntryKey": f"{version:08d}#x", **recorded}
+
+
+@pytest.mark.parametrize(
+    ("entries", "described", "rating"),
+    [
+        ([], None, None),  # nothing approved yet: no baseline
+        ([effective(2, "High")], None, "High"),
+        ([effective(1, "Low"), effective(2, "Medium")], None, "Medium"),  # the last approved version's
+        ([effective(2, "Medium"), effective(3, "Low")], None, "Medium"),  # not the version under review's own
+        ([effective(4, "Low")], None, None),  # nor a later one
+        ([effective(2, "Unknown")], None, "Unknown"),
+        # Written before the rating was recorded: the caller reads the version's card...
+        ([effective(2)], "Low", "Low"),
+        ([effective(2)], "", "Unknown"),
+        # ...and without one to read (the report), the strictest.
+        ([effective(2)], None, "Unknown"),
+        # A version approved twice (after an expired review) has one content.
+        ([effective(2, "High"), effective(2)], None, "High"),
+        ([{"Kind": "approval-refused", "Version": "2"}, {"Kind": "status", "Version": "2"}], None, None),
+    ],
+)
+def test_the_last_approved_rating_comes_from_the_ledger(
+    entries: list[dict[str, str]], described: str | None, rating: str | None
+) -> None:
+    from card_workflow.tiers import last_approved_rating
+
+    asked: list[int] = []
+
+    def describe_rating(version: int) -> str | None:
+        asked.append(version)
+        return described
+
+    assert last_approved_rating(entries, 3, describe_rating if described is not None else None) == rating
+    # The card is read only for an entry that predates the recorded rating.
+    assert asked == ([2] if described is not None else [])
+
+
+def test_one_verdict_for_a_card_at_the_strictest_of_its_ratings_and_its_declared_tier() -> None:
+    from card_workflow.tiers import card_verdict
+
+    policy = ApprovalPolicy(groups=POLICY.groups, tiers=POLICY.tiers, group_tiers={"fraud": "Medium"})
+    created = datetime(2026, 11, 1, tzinfo=UTC)
+    lead = {
+        "Kind": "decision",
+        "Version": "3",
+        "Person": "lee",
+        "Principal": LEADS_ROLE,
+        "Caller": session(LEADS_ROLE, "lee"),
+        "Decision": "approve",
+        "At": "2026-12-01T09:00:00+00:00",
+        "CardCreatedAt": "2026-11-01T00:00:00.000000+00:00",
+    }
+
+    def verdict(entries: list[dict[str, str]], group: str | None = None, card_created: object = created) -> str:
+        found = card_verdict(
+            policy, entries, card_name="churn-v1", version=3, rating="Low", group=group, card_created=card_created
+        )
+        return f"{found.rating} {found.effective}"
+
+    assert verdict([lead]) == "Low True"
+    # Lowering the rating is reviewed at the tier it lowers from, read from the ledger alone...
+    assert verdict([effective(2, "High"), lead]) == "High False"
+    # ...and an entry that predates the recorded rating, with no card to read, is the strictest.
+    assert verdict([effective(2), lead]) == "High False"
+    assert verdict([effective(2, "Low"), lead]) == "Low True"
+    assert verdict([lead], group="fraud") == "Medium False"
+    # A decision on an earlier card of the same name does not count.
+    assert verdict([lead], card_created=datetime(2026, 11, 2, tzinfo=UTC)) == "Low False"

@@ -212,6 +212,33 @@ def test_a_content_edit_voids_partial_approvals_and_lowering_the_rating_keeps_th
     assert gov.status_of(CARD)[1] == "PendingReview"
 
 
+def test_the_report_shows_a_lowered_rating_at_the_tier_it_lowers_from(gov: Tiers) -> None:
+    high_risk_in_review(gov)
+    approve_fully(gov)
+    [first] = gov.kinds("approval-effective")
+    assert (first["RiskRating"], first["Tier"]) == ("High", "High")
+
+    edit(gov, CARD, {"intended_uses": {"risk_rating": "Low"}})
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(CARD, "PendingReview"))
+    row = report_row(gov)
+    assert (row.tier, row.decisions, row.missing) == ("High", [], ["model-risk", "business-owner"])
+
+    _, answer = gov.by("alice")
+    assert answer["policy"] == "1 of 2: model-risk approved (alice@example.com), business-owner pending"
+    row = report_row(gov)
+    assert (row.tier, row.missing, len(row.decisions)) == ("High", ["business-owner"], 1)
+    assert summary_of(row)["partially approved"] == 1
+
+    assert gov.by("bob")[0] == 200
+    gov.run(gov.hub_events())
+    row = report_row(gov)
+    assert (row.tier, row.missing, len(row.decisions)) == ("High", [], 2)
+    # The new version was approved at its own rating under the tier it lowered from.
+    second = gov.kinds("approval-effective")[-1]
+    assert (second["RiskRating"], second["Tier"], second["Policy"][:14]) == ("Low", "High", "High tier: 2 o")
+
+
 def test_request_changes_returns_the_card_to_draft_and_reject_archives_it(gov: Tiers) -> None:
     package = high_risk_in_review(gov)
     version = gov.status_of(CARD)[0]
@@ -309,6 +336,49 @@ def test_an_expired_approval_is_reverted_once(gov: Tiers) -> None:
     assert gov.by("bob")[0] == 200
     outcomes = gov.run(gov.hub_events())
     assert any("set Approved" in o for o in outcomes), outcomes
+
+
+def test_the_review_sweep_finds_the_effective_approvals_through_the_ledgers_sparse_index(gov: Tiers) -> None:
+    from card_workflow.ledger import EFFECTIVE_INDEX, EFFECTIVE_KEY, EFFECTIVE_VALUE, append_entry
+    from card_workflow.reviews import approved_cards
+
+    high_risk_in_review(gov)
+    approve_fully(gov)
+    entries = gov.ledger(CARD)
+    card_arn = entries[0]["CardArn"]
+    [effective] = gov.kinds("approval-effective")
+    assert effective[EFFECTIVE_KEY] == EFFECTIVE_VALUE
+    assert all(EFFECTIVE_KEY not in e for e in entries if e["Kind"] != "approval-effective")
+    indexed = gov.dynamodb.query(
+        TableName="ledger",
+        IndexName=EFFECTIVE_INDEX,
+        KeyConditionExpression="#k = :v",
+        ExpressionAttributeNames={"#k": EFFECTIVE_KEY},
+        ExpressionAttributeValues={":v": {"S": EFFECTIVE_VALUE}},
+    )["Items"]
+    assert [i["EntryKey"]["S"] for i in indexed] == [effective["EntryKey"]]  # one of the card's entries
+    assert len(entries) > len(indexed)
+
+    # Every page of the index is read.
+    others = [card_arn.replace(CARD, f"other-{n}") for n in range(2)]
+    for other in others:
+        append_entry(
+            gov.dynamodb,
+            "ledger",
+            other,
+            "00000001#x#approval-effective",
+            {"Kind": "approval-effective", EFFECTIVE_KEY: EFFECTIVE_VALUE, "Version": "1"},
+        )
+
+    class OneItemPages:
+        calls = 0
+
+        def query(self, **kwargs: Any) -> Any:
+            OneItemPages.calls += 1
+            return gov.dynamodb.query(**kwargs, Limit=1)
+
+    assert approved_cards(OneItemPages(), "ledger") == sorted([card_arn, *others])
+    assert OneItemPages.calls >= 3
 
 
 def test_suspension_by_the_incident_group_and_its_lifting(gov: Tiers) -> None:

@@ -195,6 +195,52 @@ def test_a_transaction_is_authorized_as_its_item_actions(admin_of: Any, role_of:
     assert "dynamodb:PutItem on resource: " + table in refused.value.response["Error"]["Message"]
 
 
+def test_a_query_of_an_index_is_authorized_on_the_index_only_its_items_with_the_key_are_in_it(
+    admin_of: Any, role_of: Any
+) -> None:
+    hub = admin_of(HUB)
+    hub.client("dynamodb").create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "K", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "K", "AttributeType": "S"},
+            {"AttributeName": "I", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "sparse",
+                "KeySchema": [{"AttributeName": "I", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for key, indexed in (("a", True), ("b", False), ("c", True)):
+        item = {"K": {"S": key}, **({"I": {"S": "yes"}} if indexed else {})}
+        hub.client("dynamodb").put_item(TableName="ledger", Item=item)
+    table = f"arn:aws:dynamodb:us-east-1:{HUB}:table/ledger"
+    make_role(hub, "table-reader", TRUST_HUB_ROOT, allow(["dynamodb:Query", "dynamodb:Scan"], table))
+    make_role(hub, "index-reader", TRUST_HUB_ROOT, allow("dynamodb:Query", f"{table}/index/sparse"))
+    query = {
+        "TableName": "ledger",
+        "IndexName": "sparse",
+        "KeyConditionExpression": "I = :v",
+        "ExpressionAttributeValues": {":v": {"S": "yes"}},
+    }
+    found = role_of(HUB, "index-reader").client("dynamodb").query(**query)["Items"]
+    assert sorted(i["K"]["S"] for i in found) == ["a", "c"]  # sparse: the item without the key is not in it
+    # Query on the table does not reach its index, nor Query on the index the table.
+    calls: list[tuple[Callable[[], Any], str]] = [
+        (lambda: role_of(HUB, "table-reader").client("dynamodb").query(**query), f"{table}/index/sparse"),
+        (lambda: role_of(HUB, "index-reader").client("dynamodb").scan(TableName="ledger"), table),
+    ]
+    for call, resource in calls:
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert f"on resource: {resource} because" in refused.value.response["Error"]["Message"], refused.value
+
+
 def test_a_missing_key_is_403_without_list_bucket_and_404_with_it(admin_of: Any, role_of: Any) -> None:
     hub = admin_of(HUB)
     hub.client("s3").create_bucket(Bucket="hub-evidence")

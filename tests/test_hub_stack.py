@@ -353,6 +353,54 @@ def test_ledger_has_pitr_deletion_protection_and_the_hub_key(hub: Template) -> N
     )
 
 
+def test_the_ledger_has_a_sparse_keys_only_index_of_effective_approvals_only_the_sweep_reads(hub: Template) -> None:
+    import sys
+
+    from tests.conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "lambdas"))
+    from card_workflow import ledger
+
+    from governance_constructs.approval_ledger import EFFECTIVE_INDEX, EFFECTIVE_KEY
+
+    # The names the workflow writes and the sweep queries are the index's.
+    assert (ledger.EFFECTIVE_INDEX, ledger.EFFECTIVE_KEY) == (EFFECTIVE_INDEX, EFFECTIVE_KEY)
+    hub.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": "CardArn", "KeyType": "HASH"},
+                {"AttributeName": "EntryKey", "KeyType": "RANGE"},
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": EFFECTIVE_INDEX,
+                    "KeySchema": [{"AttributeName": EFFECTIVE_KEY, "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
+        },
+    )
+    # Only the workflow reads the index, with Query alone, and it scans nothing.
+    [(table_id, _)] = hub.find_resources(
+        "AWS::DynamoDB::Table", {"Properties": {"GlobalSecondaryIndexes": Match.any_value()}}
+    ).items()
+    readers = [
+        (policy["Properties"]["Roles"], statement["Action"], statement["Resource"])
+        for policy in hub.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "/index/" in json.dumps(statement["Resource"]) and table_id in json.dumps(statement["Resource"])
+    ]
+    [(roles, action, resource)] = readers
+    [workflow_role] = hub.find_resources(
+        "AWS::IAM::Role", {"Properties": {"RoleName": "model-card-governance-approval-workflow"}}
+    )
+    assert (roles, action) == ([{"Ref": workflow_role}], "dynamodb:Query")
+    assert resource == {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{EFFECTIVE_INDEX}"]]}
+    workflow = statements_of_role(hub, "model-card-governance-approval-workflow")
+    assert "dynamodb:Scan" not in json.dumps([s["Action"] for s in workflow])
+
+
 # Changing one of these IDs makes CloudFormation replace the resource: a new key (cards unreadable
 # with the old one), an empty bucket and ledger, new shares. Change them only with a migration.
 PINNED_LOGICAL_IDS = {

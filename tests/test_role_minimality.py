@@ -150,7 +150,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         ),
         (("kms:Decrypt", "kms:GenerateDataKey"), SPOKE_REGISTERS, ""),  # DescribeModelCard; the queues' key
         (("dynamodb:PutItem", "dynamodb:Query"), SPOKE_REGISTERS, ""),  # the new card's Draft
-        (("dynamodb:Scan",), SWEEP, ""),  # the effective approvals, for the review sweep
+        (("dynamodb:Query",), SWEEP, ""),  # the ledger's sparse index of effective approvals, for the review sweep
         (("dynamodb:GetItem", "dynamodb:UpdateItem"), REVIEW, ""),  # the link table: what was imported
         (
             ("sagemaker:CreateModelCardExportJob", "sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"),
@@ -616,8 +616,8 @@ class Lifecycle:
                 raise StepFailed(f"package {arn} is {status}, expected Approved")
 
     def sweep(self) -> None:
-        # The scheduled rule's event, as AWS documents it; the sweep reads the ledger (a Scan for the
-        # effective approvals) and, with a review interval configured, acts on them.
+        # The scheduled rule's event, as AWS documents it; the sweep reads the ledger (a Query of its
+        # sparse index of effective approvals) and, with a review interval configured, acts on them.
         workflow = next(f for f in self.hub.functions.values() if HANDLERS[f.handler] == "workflow")
         outcome = self.invoke(workflow, load_event("scheduled-event"))
         if not str(outcome.get("outcome", "")).startswith("swept"):

@@ -137,6 +137,9 @@ class Governance:
         self.dynamodb = self.hub.client("dynamodb")
         self.sqs = self.hub.client("sqs")
         self.s3 = self.hub.client("s3")
+        from governance_constructs.approval_ledger import EFFECTIVE_INDEX, EFFECTIVE_KEY
+
+        # As the hub stack's ApprovalLedger makes it (tests/test_hub_stack.py pins the template's).
         self.dynamodb.create_table(
             TableName="ledger",
             KeySchema=[
@@ -146,6 +149,14 @@ class Governance:
             AttributeDefinitions=[
                 {"AttributeName": "CardArn", "AttributeType": "S"},
                 {"AttributeName": "EntryKey", "AttributeType": "S"},
+                {"AttributeName": EFFECTIVE_KEY, "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": EFFECTIVE_INDEX,
+                    "KeySchema": [{"AttributeName": EFFECTIVE_KEY, "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
             ],
             BillingMode="PAY_PER_REQUEST",
         )

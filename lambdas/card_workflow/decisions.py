@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -55,7 +54,7 @@ from card_workflow.approval_policy import ApprovalPolicy, Verdict, default_polic
 from card_workflow.approval_policy import Decision as PolicyDecision
 from card_workflow.ledger import append_entry, get_entry, ledger_entries
 from card_workflow.notices import send_once
-from card_workflow.tiers import VOIDING_KINDS, card_verdict, risk_rating
+from card_workflow.tiers import VOIDING_KINDS, card_verdict, created_at, package_group, risk_rating
 
 # Review decisions on a version in review (approval_policy.DECISIONS), and the incident group's.
 DECISIONS = ("approve", "request-changes", "reject")
@@ -233,10 +232,6 @@ def card_arn_of(settings: DecisionSettings, name: str) -> str:
     return f"arn:{partition}:sagemaker:{settings.region}:{settings.hub_account}:model-card/{name}"
 
 
-def _when(value: Any) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds") if isinstance(value, datetime) else ""
-
-
 def describe(sagemaker: Any, name: str, version: int | None = None) -> dict[str, Any] | None:
     """The card's metadata (MetadataOnly keeps its status, version and intended_uses.risk_rating)."""
     extra = {"ModelCardVersion": version} if version is not None else {}
@@ -249,50 +244,35 @@ def describe(sagemaker: Any, name: str, version: int | None = None) -> dict[str,
     return card
 
 
-def rating_of(card: Mapping[str, Any]) -> str | None:
+def content_of(card: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The card's content as JSON; empty when unreadable (no rating: the strictest tier)."""
     content = card.get("Content")
     try:
         parsed = json.loads(content) if isinstance(content, str) else {}
     except json.JSONDecodeError:
-        return None
-    return risk_rating(parsed) if isinstance(parsed, Mapping) else None
+        return {}
+    return parsed if isinstance(parsed, Mapping) else {}
 
 
-def last_approved_rating(
-    sagemaker: Any, entries: list[dict[str, str]], card_name: str, before: int
-) -> tuple[bool, str | None]:
-    """Whether a version before `before` took effect, and the risk rating of the last that did."""
-    approved = [
-        int(e["Version"]) for e in entries if e.get("Kind") == "approval-effective" and int(e["Version"]) < before
-    ]
-    if not approved:
-        return False, None
-    card = describe(sagemaker, card_name, max(approved)) or {}
-    return True, rating_of(card)
+def rating_of(card: Mapping[str, Any]) -> str | None:
+    return risk_rating(content_of(card))
 
 
 def policy_verdict(
     sagemaker: Any, entries: list[dict[str, str]], card: Mapping[str, Any], settings: DecisionSettings
 ) -> Verdict:
-    """The approval policy's verdict on the card's current version, from the ledger's decisions."""
-    version = int(card["ModelCardVersion"])
+    """The approval policy's verdict on the card's current version, from the ledger (tiers.card_verdict)."""
     name = str(card["ModelCardName"])
-    had_approval, approved = last_approved_rating(sagemaker, entries, name, version)
-    content = card.get("Content")
-    group = None
-    if isinstance(content, str):
-        with contextlib.suppress(json.JSONDecodeError, AttributeError, TypeError):
-            group = (json.loads(content).get("model_package_details") or {}).get("model_package_group_name")
+    content = content_of(card)
     return card_verdict(
         settings.approval_policy,
         entries,
-        version,
-        reviewed_rating=rating_of(card),
-        # A missing rating on the last approved version is Unknown, the strictest.
-        approved_rating=(approved or "Unknown") if had_approval else None,
         card_name=name,
-        group=group if isinstance(group, str) else None,
-        card_created=_when(card.get("CreationTime")),
+        version=int(card["ModelCardVersion"]),
+        rating=risk_rating(content),
+        group=package_group(content),
+        card_created=card.get("CreationTime"),
+        describe_rating=lambda version: rating_of(describe(sagemaker, name, version) or {}),
     )
 
 
@@ -386,7 +366,7 @@ def handle_decision(
             "Caller": caller.arn,
             "Groups": ",".join(groups),
             "Comment": request.comment,
-            "CardCreatedAt": _when(card.get("CreationTime")),
+            "CardCreatedAt": created_at(card.get("CreationTime")) or "",
             "DecidedAt": at,
             "RequestId": request_id,
         },

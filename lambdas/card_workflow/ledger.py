@@ -23,6 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 GENESIS = "0" * 64
+# The ledger's sparse global secondary index of effective approvals (governance_constructs.
+# approval_ledger): DynamoDB writes an item into a global secondary index only when the item has
+# the index's key attributes, so only the entries that carry EFFECTIVE_KEY are in it (DynamoDB
+# Developer Guide, "Take advantage of sparse indexes": "Global secondary indexes are sparse by
+# default ... only items in the base table that contain those attributes appear in the index").
+# The daily review sweep Queries it instead of scanning a ledger that only grows.
+EFFECTIVE_INDEX = "effective-approvals"
+EFFECTIVE_KEY = "EffectiveApproval"
+EFFECTIVE_VALUE = "approval-effective"
 CHAIN_PREFIX = "chain#"
 SEQ_WIDTH = 10
 MAX_RACES = 20  # concurrent appends to one card that may take the head first

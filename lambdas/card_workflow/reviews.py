@@ -29,7 +29,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from card_workflow.approval_policy import Trigger, lifecycle_for, review_state, suspension_state
-from card_workflow.ledger import append_entry, get_entry, ledger_entries
+from card_workflow.ledger import (
+    EFFECTIVE_INDEX,
+    EFFECTIVE_KEY,
+    EFFECTIVE_VALUE,
+    append_entry,
+    get_entry,
+    ledger_entries,
+)
 from card_workflow.notices import send_once
 
 SCHEDULED_EVENT = "Scheduled Event"
@@ -98,16 +105,22 @@ class Approval:
 
 
 def approved_cards(dynamodb: Any, table: str) -> list[str]:
-    """The cards whose ledger holds an effective approval (one Scan of the ledger, filtered)."""
+    """The cards whose ledger holds an effective approval: a paginated Query of the ledger's sparse
+    index (ledger.EFFECTIVE_INDEX), which holds the `approval-effective` entries and nothing else,
+    whatever the size of the ledger. "All reads from GSIs ... are eventually consistent" (DynamoDB
+    Developer Guide, "DynamoDB read consistency"): an approval made a moment ago may wait for the
+    next day's sweep, which then sends whatever fell due in between."""
     cards: set[str] = set()
     kwargs: dict[str, Any] = {
         "TableName": table,
-        "FilterExpression": "Kind = :k",
-        "ExpressionAttributeValues": {":k": {"S": "approval-effective"}},
+        "IndexName": EFFECTIVE_INDEX,
+        "KeyConditionExpression": "#k = :v",
+        "ExpressionAttributeNames": {"#k": EFFECTIVE_KEY},
+        "ExpressionAttributeValues": {":v": {"S": EFFECTIVE_VALUE}},
         "ProjectionExpression": "CardArn",
     }
     while True:
-        page = dynamodb.scan(**kwargs)
+        page = dynamodb.query(**kwargs)
         cards.update(item["CardArn"]["S"] for item in page.get("Items", []))
         if "LastEvaluatedKey" not in page:
             return sorted(cards)

@@ -1,7 +1,14 @@
 """The approval policy (approval_policy.py) applied to a card's ledger: which decisions on a version
-still count, the ratings that choose its tier, and the verdict. Shared by the decision endpoint
-(which sets a card Approved only when the verdict is effective) and the workflow (which makes an
-Approved status effective only then, whoever set it).
+still count, the ratings that choose its tier, and the verdict (`card_verdict`). One function for
+the decision endpoint (which sets a card Approved only when the verdict is effective), the workflow
+(which makes an Approved status effective only then, whoever set it) and the governance report
+(which shows the tier and who is still missing), so the report never shows a laxer tier than the
+workflow applies.
+
+The rating a version was approved at is the ledger's: the workflow records it on the
+`approval-effective` entry (APPROVED_RATING, the approved version's own risk rating, and
+APPROVED_TIER, the tier applied), so the next version's tier is read from the ledger, not from
+the card (`last_approved_rating`).
 
 Decisions that no longer count on a version, besides those on other versions:
 - those made before the version's last suspension or expired review (`suspend`, `review-expired`):
@@ -12,8 +19,8 @@ Decisions that no longer count on a version, besides those on other versions:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from card_workflow.approval_policy import (
@@ -27,6 +34,12 @@ from card_workflow.approval_policy import (
 
 # Ledger entries after which a version's earlier decisions no longer count.
 VOIDING_KINDS = ("suspend", "review-expired")
+APPROVAL_EFFECTIVE = "approval-effective"
+# What an `approval-effective` entry records of the policy: the approved version's own risk rating
+# (UNKNOWN when it had none) and the tier its approval was given under.
+APPROVED_RATING = "RiskRating"
+APPROVED_TIER = "Tier"
+UNKNOWN = "Unknown"
 
 
 def policy_from_environment(raw: str | None) -> ApprovalPolicy | None:
@@ -40,6 +53,47 @@ def risk_rating(content: Mapping[str, Any]) -> str | None:
     uses = content.get("intended_uses")
     rating = uses.get("risk_rating") if isinstance(uses, Mapping) else None
     return rating if isinstance(rating, str) else None
+
+
+def package_group(content: Mapping[str, Any]) -> str | None:
+    """The card's `model_package_details.model_package_group_name`: its declared tier may be the group's."""
+    details = content.get("model_package_details")
+    group = details.get("model_package_group_name") if isinstance(details, Mapping) else None
+    return group if isinstance(group, str) and group else None
+
+
+def created_at(value: Any) -> str | None:
+    """A card's CreationTime as `decision` entries record it (CardCreatedAt): UTC, microseconds."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return value if isinstance(value, str) and value else None
+
+
+def last_approved_rating(
+    entries: Iterable[Mapping[str, str]],
+    before: int,
+    describe_rating: Callable[[int], str | None] | None = None,
+) -> str | None:
+    """The risk rating the last version before `before` whose approval took effect was approved at;
+    None when none took effect (an Approved status alone approved nothing and is no baseline).
+
+    The `approval-effective` entry's APPROVED_RATING, when the workflow recorded it. An entry
+    written before it did: `describe_rating(version)` reads that version's card, when the caller can
+    (the workflow and the decision endpoint can); without it, or when the card has no rating, the
+    rating is UNKNOWN, the strictest tier: a laxer tier than the workflow's is never shown."""
+    approved: dict[int, str] = {}
+    for entry in entries:
+        if entry.get("Kind") != APPROVAL_EFFECTIVE or not entry.get("Version", "").isdigit():
+            continue
+        version = int(entry["Version"])
+        if version < before:
+            # A version approved twice (after a suspension, an expired review) has one content.
+            approved[version] = entry.get(APPROVED_RATING) or approved.get(version, "")
+    if not approved:
+        return None
+    version = max(approved)
+    rating = approved[version] or (describe_rating(version) if describe_rating is not None else None)
+    return rating or UNKNOWN
 
 
 def voided_before(entries: Iterable[Mapping[str, str]], version: int) -> str | None:
@@ -70,22 +124,25 @@ def counting_decisions(
 def card_verdict(
     policy: ApprovalPolicy,
     entries: Sequence[Mapping[str, str]],
-    version: int,
     *,
-    reviewed_rating: str | None,
-    approved_rating: str | None,
     card_name: str,
-    group: str | None = None,
-    card_created: str | None = None,
+    version: int,
+    rating: str | None,
+    group: str | None,
+    card_created: Any,
+    describe_rating: Callable[[int], str | None] | None = None,
 ) -> Verdict:
-    """evaluate() on the decisions that count, at the strictest of the reviewed version's rating, the
-    last approved version's and the card's declared tier."""
+    """The policy's verdict on version `version` of the card: evaluate() on the decisions that count
+    (on exactly this version of this card: `card_created`, its CreationTime), at the strictest of
+    the version's own `rating`, the rating the last approved version was approved at
+    (`last_approved_rating`, with `describe_rating` for entries that predate the recorded rating)
+    and the tier config declares for the card or its model package `group`."""
     return evaluate(
         policy,
         version,
-        counting_decisions(entries, version, card_created=card_created),
-        reviewed_rating=reviewed_rating,
-        approved_rating=approved_rating,
+        counting_decisions(entries, version, card_created=created_at(card_created)),
+        reviewed_rating=rating,
+        approved_rating=last_approved_rating(entries, version, describe_rating),
         declared_tier=policy.declared_tier(card_name, group),
     )
 

@@ -65,9 +65,18 @@ from card_workflow.attribution import (
     parse_time,
 )
 from card_workflow.evidence import follow_card_exports, hinted_export_card, record_export_job
-from card_workflow.ledger import append_entry, get_entry, ledger_entries
+from card_workflow.ledger import EFFECTIVE_KEY, EFFECTIVE_VALUE, append_entry, get_entry, ledger_entries
 from card_workflow.notices import as_data, send_once
-from card_workflow.tiers import card_verdict, risk_rating, suspended
+from card_workflow.tiers import (
+    APPROVAL_EFFECTIVE,
+    APPROVED_RATING,
+    APPROVED_TIER,
+    UNKNOWN,
+    card_verdict,
+    package_group,
+    risk_rating,
+    suspended,
+)
 
 MODEL_CARD_STATE_CHANGE = "SageMaker Model Card State Change"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
@@ -812,13 +821,17 @@ def settle_approval(
         assert verdict.approver is not None
         decided = verdict.approver.event_name == "Decision"
         link = card_link(dynamodb, settings.link_table, change.card_name) if settings.link_table else None
+        entries = ledger_entries(dynamodb, table, change.card_arn)
+        policy = version_verdict(sagemaker, settings, change, content, card_created, entries)
         append_entry(
             dynamodb,
             table,
             change.card_arn,
             f"{change.entry_key}#approval-effective",
             {
-                "Kind": "approval-effective",
+                "Kind": APPROVAL_EFFECTIVE,
+                # Puts the entry in the ledger's sparse index, which the review sweep Queries.
+                EFFECTIVE_KEY: EFFECTIVE_VALUE,
                 "Version": str(change.version),
                 "Principal": verdict.approver.principal,
                 "Caller": verdict.approver.caller_arn,
@@ -828,7 +841,11 @@ def settle_approval(
                 "Reason": verdict.reason,
                 "EventId": change.event_id,
                 "ApprovedAt": change.modified_at,
-                "Policy": policy_text(sagemaker, dynamodb, settings, change, content, card_created),
+                "Policy": f"{policy.rating} tier: {policy.text}",
+                # What the next version's tier weighs (tiers.last_approved_rating): lowering the
+                # rating is reviewed at the tier it lowers from.
+                APPROVED_RATING: risk_rating(content) or UNKNOWN,
+                APPROVED_TIER: policy.rating,
                 # The package this approval approves (the hub's link now): the gate lets exactly
                 # that package's approval by the workflow stand, whatever the card does next.
                 "Package": link.package_arn if link is not None else "",
@@ -889,45 +906,17 @@ def version_verdict(
     card_created: Any,
     entries: list[dict[str, str]],
 ) -> PolicyVerdict:
-    approved = max(
-        (
-            int(e["Version"])
-            for e in entries
-            if e.get("Kind") == "approval-effective" and int(e["Version"]) < change.version
-        ),
-        default=None,
-    )
-    approved_rating = None
-    if approved is not None:
-        approved_rating = risk_rating(content_of(describe_card(sagemaker, change.card_name, approved))) or "Unknown"
-    details = content.get("model_package_details")
-    group = details.get("model_package_group_name") if isinstance(details, Mapping) else None
-    created = (
-        card_created.astimezone(UTC).isoformat(timespec="microseconds") if isinstance(card_created, datetime) else None
-    )
+    """The approval policy's verdict on the changed version, from the ledger (tiers.card_verdict)."""
     return card_verdict(
         settings.approval_policy,
         entries,
-        change.version,
-        reviewed_rating=risk_rating(content),
-        approved_rating=approved_rating,
         card_name=change.card_name,
-        group=group if isinstance(group, str) else None,
-        card_created=created,
+        version=change.version,
+        rating=risk_rating(content),
+        group=package_group(content),
+        card_created=card_created,
+        describe_rating=lambda version: risk_rating(content_of(describe_card(sagemaker, change.card_name, version))),
     )
-
-
-def policy_text(
-    sagemaker: Any,
-    dynamodb: Any,
-    settings: WorkflowSettings,
-    change: CardStatusChange,
-    content: Mapping[str, Any],
-    card_created: Any,
-) -> str:
-    entries = ledger_entries(dynamodb, settings.ledger_table, change.card_arn)
-    verdict = version_verdict(sagemaker, settings, change, content, card_created, entries)
-    return f"{verdict.rating} tier: {verdict.text}"
 
 
 def recorded_change(entries: list[dict[str, str]], card: Mapping[str, Any], card_arn: str) -> CardStatusChange | None:

@@ -228,21 +228,29 @@ def add(findings: list[Finding], row: Row | None, finding: Finding) -> None:
 def policy_columns(
     row: Row, card: Any, entries: Sequence[Mapping[str, str]], settings: ReportSettings, now: datetime
 ) -> None:
-    """The approval policy's view of the card (see Row). The tier here is the current version's
-    rating's (the workflow also weighs the last approved version's rating, which the report does not
-    read)."""
+    """The approval policy's view of the card (see Row), at the tier the workflow applies
+    (tiers.card_verdict): the strictest of the current version's rating, the rating the last
+    approved version was approved at and the declared tier. The report reads no earlier card
+    version: an `approval-effective` entry written before the workflow recorded its rating counts
+    as Unknown, the strictest tier (fail closed: the report may ask for more than the workflow
+    did, never for less)."""
     # Without approvers configured the report counts every approval the ledger attributes (sources.approvals).
     policy = settings.policy or default_policy(sorted(settings.approvers) or ["arn:*:*:*:*:*"])
     verdict = card_verdict(
         policy,
         entries,
-        card.version,
-        reviewed_rating=card.risk_rating or None,
-        approved_rating=None,
         card_name=card.name,
+        version=card.version,
+        rating=card.risk_rating or None,
+        group=card.group or None,
+        card_created=card.created or None,
     )
     row.tier = verdict.rating
-    when = {d.person: d.at.isoformat() for d in counting_decisions(entries, card.version) if d.decision == "approve"}
+    when = {
+        d.person: d.at.isoformat()
+        for d in counting_decisions(entries, card.version, card_created=card.created or None)
+        if d.decision == "approve"
+    }
     seated = [who for _, who in verdict.places if who] + list(verdict.others)
     row.decisions = [f"{who} ({when.get(who, '')})" for who in seated]
     row.missing = [group for group, who in verdict.places if not who] if not verdict.effective else []

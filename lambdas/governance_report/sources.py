@@ -22,6 +22,7 @@ from botocore.config import Config
 from card_workflow.anchors import Anchor, read_anchors, truncations
 from card_workflow.approval_policy import ApprovalPolicy
 from card_workflow.ledger import scan_table, verify_card
+from card_workflow.tiers import created_at, package_group
 from shared.metrics import Threshold, number_metrics
 
 # Throttling and 5xx are retried with exponential backoff and jitter; a report of a large
@@ -83,6 +84,12 @@ class Card:
     last_modified: str
     # (evaluation, metric group, metric name) -> value, for the card's number metrics.
     metrics: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
+    # What the approval policy weighs besides the rating, as the workflow reads it (tiers.card_verdict):
+    # the content's model package group (its declared tier; the workflow refuses an approval whose
+    # content names another package than the hub's link) and the CreationTime (decisions on an
+    # earlier card of the same name do not count).
+    group: str = ""
+    created: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,7 +183,17 @@ def describe_card(sagemaker: Any, name: str) -> Card:
         purpose=purpose,
         last_modified=iso(card.get("LastModifiedTime")),
         metrics=card_metrics(card.get("Content")),
+        group=card_group(card.get("Content")),
+        created=created_at(card.get("CreationTime")) or "",
     )
+
+
+def card_group(content: Any) -> str:
+    try:
+        parsed = json.loads(content or "{}")
+    except ValueError:
+        return ""
+    return (package_group(parsed) or "") if isinstance(parsed, Mapping) else ""
 
 
 def card_metrics(content: Any) -> dict[tuple[str, str, str], float]:
