@@ -197,6 +197,10 @@ def provision_hub(deployed: Deployed, inbox: tuple[str, str]) -> None:
             TableName=logical_id,
             KeySchema=props["KeySchema"],
             AttributeDefinitions=props["AttributeDefinitions"],
+            # The ledger's sparse index of effective approvals (the review sweep Queries it).
+            **(
+                {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]} if "GlobalSecondaryIndexes" in props else {}
+            ),
             BillingMode="PAY_PER_REQUEST",
         )["TableDescription"]
         deployed.refs[logical_id], deployed.attrs[(logical_id, "Arn")] = logical_id, table["TableArn"]
