@@ -186,7 +186,7 @@ class ApprovalWorkflow(Construct):
             iam.PolicyStatement(actions=["sagemaker:DescribeModelCardExportJob"], resources=[export_jobs])
         )
         self._grant_spoke_approval(role, stack, approval_sync_role_name, spokes, organization)
-        self._decision_endpoint(key, ledger, cards, common, decision_invokers)
+        self._decision_endpoint(key, ledger, card_links, cards, common, decision_invokers)
         # Not topic.grant_publish: it adds kms:GenerateDataKey*, a wildcard; the key grant below is exact.
         role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]))
         # Not grant_send_messages: on a queue with a key it adds kms:GenerateDataKey* and
@@ -288,6 +288,7 @@ class ApprovalWorkflow(Construct):
         self,
         key: kms.IKey,
         ledger: ApprovalLedger,
+        card_links: dynamodb.ITable,
         cards: str,
         common: dict[str, str],
         invokers: Sequence[iam.IRole],
@@ -297,7 +298,15 @@ class ApprovalWorkflow(Construct):
         identity policy alone allows invoking (PowerUserAccess does), so the grants here only open
         the way for the approvers; other approvers need both actions in their own policy.
         """
-        names = ("LEDGER_TABLE", "HUB_ACCOUNT", "APPROVERS", "NAMED_ROLES", "APPROVAL_POLICY", "TOPIC_ARN")
+        names = (
+            "LEDGER_TABLE",
+            "LINK_TABLE",
+            "HUB_ACCOUNT",
+            "APPROVERS",
+            "NAMED_ROLES",
+            "APPROVAL_POLICY",
+            "TOPIC_ARN",
+        )
         environment = {key: common[key] for key in names if key in common}
         environment["RECHECK_QUEUE_URL"] = self.recheck.queue_url
         self.decisions = HubFunction(
@@ -310,6 +319,8 @@ class ApprovalWorkflow(Construct):
         )
         # The chain head (Query) and the decision entry (PutItem with attribute_not_exists).
         ledger.grant(self.decisions.role, "dynamodb:PutItem", "dynamodb:Query")
+        # The tier: the package a card governs and its model's last approved rating (shared.card_links).
+        card_links.grant(self.decisions.role, "dynamodb:GetItem")
         # MetadataOnly reads need no card key; a status-only update writes no content.
         self.decisions.role.add_to_policy(
             iam.PolicyStatement(

@@ -189,6 +189,7 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("logs:CreateLogStream", "logs:PutLogEvents"), None, LAMBDA_LOGS),
         (("dynamodb:PutItem", "dynamodb:Query"), REVIEWER_APPROVES, ""),  # the decision, on the card's chain
         (("sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"), REVIEWER_APPROVES, ""),
+        (("dynamodb:GetItem",), REVIEWER_APPROVES, ""),  # the card's link, its model's last approved rating
         (("kms:Decrypt", "kms:GenerateDataKey"), None, LEDGER_KEY),
         (("sns:Publish",), None, POLICY_ONLY),
     ],

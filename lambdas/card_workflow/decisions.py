@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.card_links import model_approved_rating
 from shared.card_names import CARD_NAME
 from shared.runtime import metadata_only
 
@@ -77,6 +78,8 @@ class DecisionSettings:
     # (a suspension is acted on by the workflow, which may change packages; the endpoint may not).
     topic_arn: str = ""
     recheck_queue_url: str = ""
+    # The hub's links (shared.card_links): the model's last approved rating, for the tier.
+    link_table: str = ""
 
     @property
     def approval_policy(self) -> ApprovalPolicy:
@@ -259,7 +262,11 @@ def rating_of(card: Mapping[str, Any]) -> str | None:
 
 
 def policy_verdict(
-    sagemaker: Any, entries: list[dict[str, str]], card: Mapping[str, Any], settings: DecisionSettings
+    sagemaker: Any,
+    dynamodb: Any,
+    entries: list[dict[str, str]],
+    card: Mapping[str, Any],
+    settings: DecisionSettings,
 ) -> Verdict:
     """The approval policy's verdict on the card's current version, from the ledger (tiers.card_verdict)."""
     name = str(card["ModelCardName"])
@@ -273,6 +280,7 @@ def policy_verdict(
         group=package_group(content),
         card_created=card.get("CreationTime"),
         describe_rating=lambda version: rating_of(describe(sagemaker, name, version) or {}),
+        model_rating=model_approved_rating(dynamodb, settings.link_table, name),
     )
 
 
@@ -411,7 +419,8 @@ def handle_decision(
                 "The card is Archived.",
             )
         return answer(200, body)
-    verdict = policy_verdict(sagemaker, ledger_entries(dynamodb, settings.ledger_table, card_arn), latest, settings)
+    entries = ledger_entries(dynamodb, settings.ledger_table, card_arn)
+    verdict = policy_verdict(sagemaker, dynamodb, entries, latest, settings)
     body["policy"] = verdict.text
     if not verdict.effective:
         # The ledger says how far the approval got; the card stays in review and no package changes.

@@ -226,6 +226,7 @@ def decision_settings_from_environment(environ: Any = os.environ) -> DecisionSet
         policy=policy_from_environment(environ.get("APPROVAL_POLICY")),
         topic_arn=environ.get("TOPIC_ARN", ""),
         recheck_queue_url=environ.get("RECHECK_QUEUE_URL", ""),
+        link_table=environ.get("LINK_TABLE", ""),
     )
 
 

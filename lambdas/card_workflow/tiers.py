@@ -29,6 +29,7 @@ from card_workflow.approval_policy import (
     Verdict,
     decisions_from_entries,
     evaluate,
+    strictness,
     suspension_state,
 )
 
@@ -131,18 +132,26 @@ def card_verdict(
     group: str | None,
     card_created: Any,
     describe_rating: Callable[[int], str | None] | None = None,
+    model_rating: str | None = None,
 ) -> Verdict:
     """The policy's verdict on version `version` of the card: evaluate() on the decisions that count
     (on exactly this version of this card: `card_created`, its CreationTime), at the strictest of
     the version's own `rating`, the rating the last approved version was approved at
-    (`last_approved_rating`, with `describe_rating` for entries that predate the recorded rating)
-    and the tier config declares for the card or its model package `group`."""
+    (`last_approved_rating`, with `describe_rating` for entries that predate the recorded rating),
+    `model_rating` (the rating of the model's latest effective approval, whichever package version's
+    card it was: shared.card_links.group_approved_rating) and the tier config declares for the card
+    or its model package `group`.
+
+    `model_rating` is what makes the rule hold across versions: each package version gets a card of
+    its own, cloned from the last one, so a rating lowered in the clone has no approved version of
+    its own card to be held to."""
+    approved = [r for r in (last_approved_rating(entries, version, describe_rating), model_rating) if r is not None]
     return evaluate(
         policy,
         version,
         counting_decisions(entries, version, card_created=created_at(card_created)),
         reviewed_rating=rating,
-        approved_rating=last_approved_rating(entries, version, describe_rating),
+        approved_rating=max(approved, key=strictness) if approved else None,
         declared_tier=policy.declared_tier(card_name, group),
     )
 

@@ -45,6 +45,7 @@ from shared.card_links import (
     governing_card,
     governing_link,
     imported_record,
+    model_approved_rating,
     record_approved_version,
     record_group_approval,
 )
@@ -822,7 +823,7 @@ def settle_approval(
         decided = verdict.approver.event_name == "Decision"
         link = card_link(dynamodb, settings.link_table, change.card_name) if settings.link_table else None
         entries = ledger_entries(dynamodb, table, change.card_arn)
-        policy = version_verdict(sagemaker, settings, change, content, card_created, entries)
+        policy = version_verdict(sagemaker, dynamodb, settings, change, content, card_created, entries)
         append_entry(
             dynamodb,
             table,
@@ -889,7 +890,7 @@ def policy_unmet(
         return f"model card {change.card_name} is suspended: the incident group reinstates it first"
     if settings.policy is None and not any(e.get("Kind") in ("suspend", "review-expired") for e in entries):
         return None
-    verdict = version_verdict(sagemaker, settings, change, content, card_created, entries)
+    verdict = version_verdict(sagemaker, dynamodb, settings, change, content, card_created, entries)
     if verdict.effective:
         return None
     return (
@@ -900,6 +901,7 @@ def policy_unmet(
 
 def version_verdict(
     sagemaker: Any,
+    dynamodb: Any,
     settings: WorkflowSettings,
     change: CardStatusChange,
     content: Mapping[str, Any],
@@ -916,6 +918,7 @@ def version_verdict(
         group=package_group(content),
         card_created=card_created,
         describe_rating=lambda version: risk_rating(content_of(describe_card(sagemaker, change.card_name, version))),
+        model_rating=model_approved_rating(dynamodb, settings.link_table, change.card_name),
     )
 
 

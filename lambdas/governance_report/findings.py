@@ -226,11 +226,17 @@ def add(findings: list[Finding], row: Row | None, finding: Finding) -> None:
 
 
 def policy_columns(
-    row: Row, card: Any, entries: Sequence[Mapping[str, str]], settings: ReportSettings, now: datetime
+    row: Row,
+    card: Any,
+    entries: Sequence[Mapping[str, str]],
+    settings: ReportSettings,
+    now: datetime,
+    model_rating: str | None = None,
 ) -> None:
     """The approval policy's view of the card (see Row), at the tier the workflow applies
     (tiers.card_verdict): the strictest of the current version's rating, the rating the last
-    approved version was approved at and the declared tier. The report reads no earlier card
+    approved version was approved at, the model's last approval's (`model_rating`, from the hub's
+    link table) and the declared tier. The report reads no earlier card
     version: an `approval-effective` entry written before the workflow recorded its rating counts
     as Unknown, the strictest tier (fail closed: the report may ask for more than the workflow
     did, never for less)."""
@@ -244,6 +250,7 @@ def policy_columns(
         rating=card.risk_rating or None,
         group=card.group or None,
         card_created=card.created or None,
+        model_rating=model_rating,
     )
     row.tier = verdict.rating
     when = {
@@ -294,7 +301,8 @@ def package_row(
             prefix = f"{EVIDENCE_PREFIX}{card.name}/v{approval.version}/"
             keys = sorted(k for k in hub.evidence_keys if k.startswith(prefix))
             row.evidence = [f"s3://{settings.evidence_bucket}/{key}" for key in keys]
-        policy_columns(row, card, hub.ledger.get(card.arn, []), settings, now)
+        model_rating = hub.model_ratings.get(package.arn.rsplit("/", 1)[0])
+        policy_columns(row, card, hub.ledger.get(card.arn, []), settings, now, model_rating)
         card_approved = card.status == "Approved" and approval is not None and approval.version == card.version
         if package.approval_status == "Approved" and not card_approved:
             state = f"{card.name} v{card.version} is {card.status}"

@@ -23,6 +23,7 @@ from card_workflow.anchors import Anchor, read_anchors, truncations
 from card_workflow.approval_policy import ApprovalPolicy
 from card_workflow.ledger import scan_table, verify_card
 from card_workflow.tiers import created_at, package_group
+from shared.card_links import GROUP_PREFIX
 from shared.metrics import Threshold, number_metrics
 
 # Throttling and 5xx are retried with exponential backoff and jitter; a report of a large
@@ -113,6 +114,9 @@ class HubRecords:
     anchors: dict[str, Anchor] = field(default_factory=dict)
     # package ARN -> `<name> <card ARN> <CreationTime>` of each name taken before the hub made its card
     squats: dict[str, list[str]] = field(default_factory=dict)
+    # model package group (its versions' ARN without the version) -> the rating of its latest
+    # effective approval (shared.card_links.record_group_approval)
+    model_ratings: dict[str, str] = field(default_factory=dict)
 
 
 def bounded_map(function: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
@@ -158,11 +162,12 @@ def read_hub(clients: HubClients, settings: ReportSettings, progress: Progress =
     ledger = read_ledger(dynamodb, settings.ledger_table)
     progress(f"hub {settings.hub_account}: ledger of {len(ledger)} cards")
     squats: dict[str, list[str]] = {}
-    links = read_links(dynamodb, settings.link_table, squats)
+    ratings: dict[str, str] = {}
+    links = read_links(dynamodb, settings.link_table, squats, ratings)
     evidence = set(evidence_keys(s3, settings.evidence_bucket))
     progress(f"hub {settings.hub_account}: {len(links)} linked versions, {len(evidence)} evidence objects")
     anchors = read_anchors(s3, settings.evidence_bucket)
-    return HubRecords({card.name: card for card in cards}, ledger, links, evidence, anchors, squats)
+    return HubRecords({card.name: card for card in cards}, ledger, links, evidence, anchors, squats, ratings)
 
 
 def card_names(sagemaker: Any) -> Iterator[str]:
@@ -233,11 +238,17 @@ def read_ledger(dynamodb: Any, table: str) -> dict[str, list[dict[str, str]]]:
     return ledger
 
 
-def read_links(dynamodb: Any, table: str, squats: dict[str, list[str]] | None = None) -> dict[str, str]:
+def read_links(
+    dynamodb: Any,
+    table: str,
+    squats: dict[str, list[str]] | None = None,
+    ratings: dict[str, str] | None = None,
+) -> dict[str, str]:
     """The hub's record of which package version each of its cards was created for (the link
     table: one item per card, `CardName` -> `PackageArn`). A package's plan (shared.card_links)
     names its card where it has one: after a group was created again, the old card's item still
-    names the same ARN. Names found taken before the hub made its card go into `squats`."""
+    names the same ARN. Names found taken before the hub made its card go into `squats`; each
+    model's last approved rating (items `group#<ARN without version>`) into `ratings`."""
     links: dict[str, str] = {}
     planned: dict[str, str] = {}
     for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
@@ -247,6 +258,9 @@ def read_links(dynamodb: Any, table: str, squats: dict[str, list[str]] | None = 
                 planned[key.removeprefix("package#")] = item["PlannedCard"]["S"]
                 if squats is not None and item.get("Squatted", {}).get("SS"):
                     squats[key.removeprefix("package#")] = sorted(item["Squatted"]["SS"])
+            elif key.startswith(GROUP_PREFIX) and "Rating" in item:
+                if ratings is not None:
+                    ratings[key.removeprefix(GROUP_PREFIX)] = item["Rating"]["S"]
             elif "PackageArn" in item:
                 links[item["PackageArn"]["S"]] = key
     return {**links, **planned}

@@ -385,6 +385,15 @@ def group_approved_rating(dynamodb: Any, table: str, package_arn: str) -> tuple[
     return item["Rating"]["S"], item.get("ApprovedPackage", {}).get("S", "")
 
 
+def model_approved_rating(dynamodb: Any, table: str, card_name: str) -> str | None:
+    """The rating of the latest effective approval of the model whose version the card governs
+    (the hub's link, never the card's content); None for a card the hub did not link, or a model
+    none of whose versions was approved."""
+    link = card_link(dynamodb, table, card_name) if table else None
+    found = group_approved_rating(dynamodb, table, link.package_arn) if link is not None else None
+    return found[0] if found else None
+
+
 def record_imported(dynamodb: Any, table: str, card_name: str, imported: str) -> None:
     """What the hub read from the package for the card (JSON), kept once: a retried creation reads
     again but the card keeps what the first delivery wrote into it."""

@@ -1,0 +1,84 @@
+"""The tier across a model's versions: each package version gets a card of its own, cloned from the
+last one, so "lowering the rating is reviewed at the tier it lowers from" must hold from one
+version's card to the next, not only between versions of one card. The hub keeps the rating of each
+model's latest effective approval (shared.card_links.record_group_approval) and the decision
+endpoint, the workflow and the report all review at the stricter of it and the card's own."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.test_approval_tiers import HUB, POLICY, Tiers, approve_fully, high_risk_in_review
+from tests.test_workflow import edit
+
+V2 = "churn-111111111111-v2"
+
+
+@pytest.fixture
+def gov(aws: None, monkeypatch: pytest.MonkeyPatch) -> Tiers:
+    return Tiers(monkeypatch)
+
+
+def by(gov: Tiers, name: str) -> tuple[int, dict[str, str]]:
+    from tests.test_workflow import call_url
+
+    payload = {"card": V2, "version": gov.status_of(V2)[0], "decision": "approve", "comment": "Reviewed"}
+    status, answer = call_url(gov.decision_url, gov.people[name], payload)
+    return status, answer
+
+
+def report_tier(gov: Tiers) -> str:
+    from card_workflow.tiers import policy_from_environment
+    from governance_report import findings
+    from governance_report.sources import ReportSettings, read_links
+    from governance_report.sources import describe_card as report_card
+
+    settings = ReportSettings(
+        hub_account=HUB,
+        region="us-east-1",
+        ledger_table="ledger",
+        link_table="card-links",
+        evidence_bucket="evidence-bucket",
+        spoke_accounts=(),
+        registry_role_name="reader",
+        policy=policy_from_environment(json.dumps(POLICY)),
+    )
+    ratings: dict[str, str] = {}
+    read_links(gov.dynamodb, "card-links", ratings=ratings)
+    package = f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/churn/2"
+    row = findings.Row(HUB, "churn", 2, package, "PendingManualApproval")
+    card = report_card(gov.sagemaker, V2)
+    model_rating = ratings.get(package.rsplit("/", 1)[0])
+    findings.policy_columns(row, card, gov.ledger(V2), settings, datetime.now(UTC), model_rating)
+    return row.tier
+
+
+def test_the_next_versions_card_with_a_lowered_rating_is_reviewed_at_the_models_last_tier(gov: Tiers) -> None:
+    high_risk_in_review(gov)
+    approve_fully(gov)  # v1's card approved at High: the model's last approval
+    gov.register(gov.hub, "churn")
+    gov.run(gov.hub_events())
+    content = json.loads(gov.sagemaker.describe_model_card(ModelCardName=V2)["Content"])
+    assert content["intended_uses"]["risk_rating"] == "High"  # carried over from v1's card
+    edit(gov, V2, {"intended_uses": {"risk_rating": "Low"}})
+    gov.run(gov.hub_events())
+    gov.run(gov.set_status(V2, "PendingReview"))
+    gov.notices_received()
+
+    status, answer = by(gov, "alice")
+    # Low's tier is one model-risk person; the model was last approved at High: two people.
+    assert (status, answer["policy"]) == (
+        200,
+        "1 of 2: model-risk approved (alice@example.com), business-owner pending",
+    )
+    assert gov.status_of(V2)[1] == "PendingReview"
+    assert report_tier(gov) == "High"
+
+    assert by(gov, "bob")[0] == 200
+    outcomes = gov.run(gov.hub_events())
+    assert any("set Approved" in o for o in outcomes), outcomes
+    [effective] = [e for e in gov.ledger(V2) if e["Kind"] == "approval-effective"]
+    assert (effective["RiskRating"], effective["Tier"]) == ("Low", "High")
