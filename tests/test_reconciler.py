@@ -479,6 +479,33 @@ def test_a_silenced_spoke_is_found_and_its_self_approval_reverted(hub: Hub) -> N
     assert hub.reconcile().done == []
 
 
+def test_a_silenced_spokes_deployable_stage_is_found_and_reverted(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The approval policy's on_approval stage is an approval too: set in a silenced spoke on a
+    version nobody approved, the reconciler hands it to the gate, which puts back the on_revert stage."""
+    from tests.test_approval_tiers import POLICY
+
+    monkeypatch.setenv("APPROVAL_POLICY", json.dumps(POLICY))
+    hub.settings = dataclasses_replace(hub.settings, deployable_stage=("Production", "Approved"))
+    gov = hub.gov
+    gov.spoke.client("events").disable_rule(Name=FORWARDING_RULE)
+    package = hub.register(gov.spoke, "churn")["detail"]["ModelPackageArn"]
+    sagemaker = gov.spoke.client("sagemaker")
+    sagemaker.update_model_package(
+        ModelPackageArn=package, ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"}
+    )
+    report = hub.reconcile()
+    [revert] = [line for line in report.done if line.startswith("revert")]
+    assert "stage Production/Approved, but" in revert
+    described = sagemaker.describe_model_package(ModelPackageName=package)
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert (described["ModelLifeCycle"]["Stage"], described["ModelLifeCycle"]["StageStatus"]) == (
+        "Staging",
+        "PendingApproval",
+    )
+    assert any("was set to stage Production/Approved" in n["Message"] for n in gov.notices_received())
+    assert [line for line in hub.reconcile().done if line.startswith("revert")] == []
+
+
 def test_a_crafted_payload_changes_nothing(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
     """The handler reads no field of its event: a caller allowed to invoke it (a hub developer with
     lambda:InvokeFunction) gets the run the schedule gets, which approves nothing."""
@@ -646,6 +673,12 @@ def test_decide_is_a_table_of_levels_to_actions() -> None:
     again = Card(card.name, card.arn, "2030-01-01T00:00:00.000+00:00", "Approved", 1, effective=True, evidence=True)
     assert kinds(decide(levels("Approved", cards={card.name: again}), settings)) == ["alert-silent", "link", "revert"]
     assert kinds(decide(levels(forwarding=[Forwarding(SPOKE, "DISABLED", True)]), settings)) == ["alert-forwarding"]
+    # The approval policy's deployable stage is an approval: reverted without an effective one.
+    staged = [Package(SPOKE, "churn", 1, arn, old, "PendingManualApproval", ("Production", "Approved"))]
+    deployable = dataclasses_replace(settings, deployable_stage=("Production", "Approved"))
+    assert kinds(decide(levels(packages=staged), deployable)) == ["alert-silent", "revert"]
+    assert decide(levels(packages=staged), settings) == []  # no policy stage: the spoke's own
+    assert kinds(decide(levels(packages=staged, cards={card.name: done}), deployable)) == ["settle"]  # no revert
     # A version younger than the grace is the events' to handle.
     young = dataclasses_replace(settings, grace_seconds=10**9)
     assert decide(levels(cards={}), young) == []
