@@ -180,7 +180,6 @@ class HubStack(Stack):
             metric_thresholds=config.metric_thresholds_json,
             weekly=config.report.weekly,
             approval_policy=config.approval_policy_json if config.approval_policy is not None else "",
-            lifecycle_stages=config.lifecycle_stages,
         )
 
         CfnOutput(self, "CardKeyArn", value=self.card_key.key.key_arn, description="Set as hub.card_key_arn in config")
