@@ -11,6 +11,7 @@ from constructs import Construct
 from governance_config import LifecycleStage
 from governance_constructs.nag import acknowledge, nag_arn
 from governance_constructs.package_updates import package_update_statements
+
 # The review decisions the hub puts on the spoke's default bus (card_workflow.reviews.tell_spoke).
 REVIEW_SOURCE = "model-card-governance"
 REVIEW_DECISION = "Model Card Review Decision"

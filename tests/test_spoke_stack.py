@@ -258,9 +258,13 @@ def test_the_approval_sync_role_sets_exactly_the_stages_of_the_approval_policy(e
     stack = SpokeStack(
         App(), "Staged", config=config, access=config.spokes[0].access, env=Environment(account=SPOKE, region=REGION)
     )
-    [policy] = Template.from_stack(stack).find_resources(
-        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("ApprovalSync")}]}}
-    ).values()
+    [policy] = (
+        Template.from_stack(stack)
+        .find_resources(
+            "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("ApprovalSync")}]}}
+        )
+        .values()
+    )
     updates = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == UPDATE]
     statuses = {"sagemaker:ModelApprovalStatus": ["Approved", "Rejected", "PendingManualApproval"]}
     assert [s["Condition"] for s in updates] == [

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -25,6 +24,7 @@ from botocore.exceptions import ClientError
 from emulator.sessions import admin_session, assume, service_role_session
 from sandbox.provision import REGION, Deployed, provision_iam
 from tests.conftest import ROOT
+from tests.stack_names import spoke_stack_name
 from tests.test_emulator import INFERENCE
 
 sys.path.insert(0, str(ROOT / "lambdas"))
@@ -54,8 +54,8 @@ SETTINGS = WorkflowSettings(
 
 
 @pytest.fixture(scope="module")
-def sync_roles(example_raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The spoke stack's template for spoke 222222222222: example config without stages ("none")
+def sync_roles(example_raw: dict[str, Any], templates: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The spoke stack's template for spoke 222222222222: the example app's, without stages ("none"),
     and with an approval policy of a revert and a suspension stage and no approval stage ("staged")."""
     from aws_cdk import App, Environment
     from aws_cdk.assertions import Template
@@ -69,21 +69,18 @@ def sync_roles(example_raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "tiers": {"High": {"people": 1, "groups": ["model-risk"]}},
         **STAGED,
     }
-    app = App()
-    stacks = {}
-    for name, raw in (("none", example_raw), ("staged", staged)):
-        config = parse_config(raw)
-        [spoke] = [s for s in config.spokes if s.account == SPOKE]
-        env = Environment(account=SPOKE, region=REGION)
-        stacks[name] = SpokeStack(app, f"Spoke-{name}", config=config, access=spoke.access, env=env)
-    return {name: Template.from_stack(stack).to_json() for name, stack in stacks.items()}
+    config = parse_config(staged)
+    [spoke] = [s for s in config.spokes if s.account == SPOKE]
+    env = Environment(account=SPOKE, region=REGION)
+    stack = SpokeStack(App(), "Spoke", config=config, access=spoke.access, env=env)
+    return {"none": templates[spoke_stack_name("ml-dev")], "staged": dict(Template.from_stack(stack).to_json())}
 
 
 def provision_sync_role(template: dict[str, Any]) -> None:
     """The approval-sync role and its policy from the spoke template, as the sandbox provisions them."""
     resources = template["Resources"]
     [role_id] = [i for i, r in resources.items() if r["Properties"].get("RoleName") == SYNC_ROLE]
-    kept = {
+    kept: dict[str, Any] = {
         i: r
         for i, r in resources.items()
         if i == role_id or (r["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in r["Properties"]["Roles"])
@@ -150,12 +147,9 @@ def refused_attempts(workflow: boto3.Session, package: str, attempts: list[dict[
     sync = assume(workflow, f"arn:aws:iam::{SPOKE}:role/{SYNC_ROLE}", session_name=SESSION)
     sagemaker = sync.client("sagemaker", region_name=REGION)
     before = state_of(package)
-    calls: list[Callable[[], Any]] = [
-        (lambda a=attempt: sagemaker.update_model_package(ModelPackageArn=package, **a)) for attempt in attempts
-    ]
-    for attempt, call in zip(attempts, calls, strict=True):
+    for attempt in attempts:
         with pytest.raises(ClientError) as caught:
-            call()
+            sagemaker.update_model_package(ModelPackageArn=package, **attempt)
         error = caught.value.response["Error"]
         assert error["Code"] == "AccessDeniedException", attempt
         assert "no identity-based policy allows the sagemaker:UpdateModelPackage action" in error["Message"]
@@ -187,7 +181,7 @@ def test_with_staged_policy_the_hub_sets_its_stages_and_no_other(aws: None, sync
     set_by_the_workflow(workflow, package, "Rejected", None)
     assert state_of(package) == ("Rejected", "Staging", "PendingApproval")
 
-    attempts = [
+    attempts: list[dict[str, Any]] = [
         # The deployable stage the policy does not name.
         {"ModelApprovalStatus": "Approved", "ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved"}},
         # A configured stage with another configured stage's status: each key alone is allowed.
@@ -211,7 +205,7 @@ def test_without_stages_the_hub_sets_a_status_and_no_stage_at_all(aws: None, syn
     assert set_by_the_workflow(workflow, package, "Approved", None) == f"package {package} set Approved"
     assert state_of(package) == ("Approved", "Development", "InProgress")
 
-    attempts = [
+    attempts: list[dict[str, Any]] = [
         {"ModelApprovalStatus": "Approved", "ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved"}},
         {"ModelApprovalStatus": "PendingManualApproval", "ModelLifeCycle": {"Stage": "QA", "StageStatus": "OnHold"}},
     ]
