@@ -479,7 +479,7 @@ def test_workflow_role_sets_hub_package_statuses_and_no_stage_without_an_approva
         "StringEquals": {"sagemaker:ModelApprovalStatus": ["Approved", "Rejected", "PendingManualApproval"]},
         "Null": {"sagemaker:ModelLifeCycle:stage": "true", "sagemaker:ModelLifeCycle:stageStatus": "true"},
     }
-    assert update["Resource"]["Fn::Join"][1][-1] == ":sagemaker:us-east-1:111111111111:model-package/*/*"
+    assert update["Resource"] == "arn:aws:sagemaker:us-east-1:111111111111:model-package/*/*"
 
 
 def test_workflow_role_appends_to_the_ledger_and_assumes_only_spoke_sync_roles(hub: Template) -> None:
