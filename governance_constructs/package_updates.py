@@ -9,11 +9,14 @@ The condition keys, as AWS names them:
 - `sagemaker:ModelLifeCycle:stage` and `sagemaker:ModelLifeCycle:stageStatus` (String): the
   `ModelLifeCycle` Stage and StageStatus a CreateModelPackage or UpdateModelPackage request sets.
   The SageMaker Developer Guide, "Set up Staging Construct Examples", conditions both actions on
-  them with StringEquals; the Service Authorization Reference lists them for exactly these two
-  actions as request keys ("Filters access by stage / stageStatus field in the model life cycle
-  object associated with the model-package resource in the request"), beside the resource keys
-  `sagemaker:CurrentModelLifeCycleStage` and `sagemaker:CurrentModelLifeCycleStageStatus` (the
-  package's stage before the call), which this project does not use.
+  them with StringEquals. The Service Authorization Reference lists the two keys for exactly these
+  two actions, as keys of the request's model life cycle object, e.g. "Filters access by
+  stageStatus field in the model life cycle object associated with the model-package resource in
+  the request" (read through its generated mirror, udondan/iam-floyd
+  `lib/generated/policy-statements/sagemaker.ts`, where they appear from March 2025), beside the
+  resource keys `sagemaker:CurrentModelLifeCycleStage` and
+  `sagemaker:CurrentModelLifeCycleStageStatus` (the package's stage before the call), which this
+  project does not use.
 
 A request without `ModelLifeCycle` has neither key. StringEquals on a missing key does not hold and
 `Null: true` holds only when the key is missing (IAM User Guide, "IAM JSON policy elements:
