@@ -49,6 +49,7 @@ from governance_config import (  # noqa: E402
 from sandbox.live import serve  # noqa: E402
 from sandbox.organization import deploy_guardrails, emulate_organization, service_control_policies  # noqa: E402
 from sandbox.personas import REVIEWER_PERSON, reviewer_person_role  # noqa: E402
+from sandbox.policy_walk import PolicyWalk  # noqa: E402
 from sandbox.provision import (  # noqa: E402
     ENVIRONMENT_LOCK,
     REGION,
@@ -177,14 +178,14 @@ class Sandbox:
         # A reviewer: a person in the hub who assumes the hub stack's reviewer role (docs/review-and-approval.md).
         workflow = next(f for f in self.hub.functions.values() if "APPROVERS" in f.environment)
         self.reviewer_role = json.loads(workflow.environment["APPROVERS"])[0]
-        person = role_session(
+        self.reviewer_person = role_session(
             self.hub.account, reviewer_person_role(self.hub, self.reviewer_role).split(":role/", 1)[1], endpoint
         )
         self.reviewer = role_session(
             self.hub.account,
             self.reviewer_role.rsplit("/", 1)[-1],
             endpoint,
-            via=person,
+            via=self.reviewer_person,
             session_name=REVIEWER_PERSON,  # the trust policy holds it equal to the source identity
             SourceIdentity=REVIEWER_PERSON,
         )
@@ -197,6 +198,8 @@ class Sandbox:
             )
             for logical_id, policy in template_function_urls(self.hub).items()
         }
+        # The approval policy's steps, when the hub's policy has the groups and people they show.
+        self.policy_walk = PolicyWalk.of(self)
 
     def accept_invitations(self) -> list[str]:
         """What a spoke administrator does once outside an organization (docs/spoke-users.md: accept the share).
@@ -332,12 +335,21 @@ class Sandbox:
             ModelCardName=card, ModelCardStatus=status
         )
 
-    def decide(self, card: str, version: int, comment: str) -> tuple[int, dict[str, Any]]:
-        """The reviewer's decision through the hub's decision endpoint, signed as scripts/review signs it."""
+    def decide(
+        self,
+        card: str,
+        version: int,
+        comment: str,
+        *,
+        decision: str = "approve",
+        session: boto3.Session | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """A decision through the hub's decision endpoint, signed as scripts/review signs it (by
+        default the reviewer's approval)."""
         (endpoint,) = self.function_urls.values()
         url = endpoint.url or "https://decisions.lambda-url.us-east-1.on.aws/"
-        payload = {"card": card, "version": version, "decision": "approve", "comment": comment}
-        headers, body = signed(self.reviewer, url, REGION, payload)
+        payload = {"card": card, "version": version, "decision": decision, "comment": comment}
+        headers, body = signed(session or self.reviewer, url, REGION, payload)
         status, _, answer = function_urls.invoke(endpoint, "POST", url, headers, body)
         parsed: dict[str, Any] = json.loads(answer)
         return status, parsed
@@ -349,6 +361,9 @@ class Sandbox:
     # --- The lifecycle --------------------------------------------------------------------------------
 
     def steps(self) -> list[tuple[str, Callable[[], list[str]]]]:
+        return self.lifecycle_steps() + (self.policy_walk.steps() if self.policy_walk else [])
+
+    def lifecycle_steps(self) -> list[tuple[str, Callable[[], list[str]]]]:
         return [
             (f"A data scientist in spoke {self.registry.account} registers {GROUP} v1", self.step_register_v1),
             ("The card goes to review; reviewers get a notice with the diff", self.step_review),
@@ -634,12 +649,15 @@ class Sandbox:
             found |= json.loads(function.environment.get("TEMPLATE_CARDS") or "{}")
         return found
 
+    def ledger_table(self) -> str:
+        table = next(i for i, p in self.hub.resources("AWS::DynamoDB::Table") if len(p["KeySchema"]) == 2)
+        return str(self.hub.refs[table])
+
     def ledger(self, card: str) -> list[dict[str, str]]:
         from card_workflow.ledger import ledger_entries
 
-        table = next(i for i, p in self.hub.resources("AWS::DynamoDB::Table") if len(p["KeySchema"]) == 2)
         card_arn = f"arn:aws:sagemaker:{REGION}:{self.hub.account}:model-card/{card}"
-        return ledger_entries(self.hub.client("dynamodb"), self.hub.refs[table], card_arn)
+        return ledger_entries(self.hub.client("dynamodb"), self.ledger_table(), card_arn)
 
     def summary(self) -> list[str]:
         rows = [("card", "version", "status", "linked package", "approval")]

@@ -145,7 +145,7 @@ def test_a_rating_without_its_own_tier_takes_the_next_stricter() -> None:
             "High",
             [ALICE, decided("anna", MODEL_RISK_ROLE, minutes=2)],
             False,
-            "2 of 2: model-risk approved (alice), business-owner pending, also approved (anna)",
+            "1 of 2: model-risk approved (alice), business-owner pending, also approved (anna)",
         ),
         # Decisions on an earlier version do not count.
         (

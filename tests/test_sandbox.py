@@ -19,7 +19,7 @@ import requests
 from sandbox.outputs import publish
 from sandbox.personas import assume_in_emulator, personas, write_config
 from sandbox.provision import Deployed
-from sandbox.run import Sandbox, main, sandbox_for
+from sandbox.run import Sandbox, StepResult, main, sandbox_for
 from tests.docs_pages import Shell, block, blocks, page, project_copy, run_transcript, script, section, transcript
 
 AWS_CLI = Path(sys.executable).parent / "aws"
@@ -34,31 +34,42 @@ def endpoint() -> Iterator[str]:
     server.stop()  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def sandbox(local_assembly: Path, endpoint: str) -> Sandbox:
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
-    return Sandbox(local_assembly, endpoint, out=lambda line: None)
+@pytest.fixture(scope="module")
+def walked(local_assembly: Path) -> Iterator[tuple[Sandbox, list[StepResult]]]:
+    """One local run's whole walk for the tests that look at what it leaves, in file order: the
+    emulator's state is the process's, so the tests after them that reset it come later in the file."""
+    from emulator.server import start
+
+    server, url = start()
+    try:
+        requests.post(f"{url}/moto-api/reset", timeout=10)
+        walk = Sandbox(local_assembly, url, out=lambda line: None)
+        yield walk, walk.run()
+    finally:
+        server.stop()  # type: ignore[attr-defined]
 
 
-def test_whole_lifecycle_behaves_as_documented(sandbox: Sandbox) -> None:
+def test_whole_lifecycle_behaves_as_documented(walked: tuple[Sandbox, list[StepResult]]) -> None:
+    sandbox, results = walked
     # Outside an organization each spoke accepts the invitations of the shares that name it.
     assert sorted(sandbox.accepted_invitations) == [
         "222222222222: model-card-governance-cards-222222222222",
         "222222222222: model-card-governance-cards-read",
         "333333333333: model-card-governance-cards-read",
     ]
-    results = sandbox.run()
     assert [(r.title, r.ok) for r in results] == [(title, True) for title, _ in sandbox.steps()]
     summary = sandbox.summary()
     assert summary[1].split() == ["customer-churn", "1", "Draft", "-", "-"]
     assert summary[2].split() == ["customer-churn-222222222222-v1", "2", "Approved", "customer-churn/1", "Approved"]
     assert summary[3].split() == [
         "customer-churn-222222222222-v2",
-        "2",  # the spoke's hijack wrote version 2; its approval was refused
-        "PendingReview",
+        "5",  # the hijack's version 2, then the approval policy's steps (High, edited, Low)
+        "Draft",  # the policy's last step: a request for changes
         "customer-churn/2",
-        "PendingManualApproval",
+        "PendingManualApproval",  # its approval expired in the policy's steps
     ]
+    # The approval policy's steps ran (config/local.json has a policy).
+    assert len(results) == 17 and results[-1].title.endswith("Draft, and the spoke gets the comment")
 
 
 def aws_cli(sandbox: Sandbox, *args: str, user: Deployed | None = None) -> Any:
@@ -82,8 +93,10 @@ def aws_cli(sandbox: Sandbox, *args: str, user: Deployed | None = None) -> Any:
 SPOKE_USERS = "spoke-users"
 
 
-def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: Sandbox) -> None:
-    sandbox.run()
+def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(
+    walked: tuple[Sandbox, list[StepResult]],
+) -> None:
+    sandbox, _ = walked
     documented = script(block(page(SPOKE_USERS), "# list the cards shared with this account"))
     for command in documented:
         args = shlex.split(command)
@@ -108,12 +121,14 @@ def test_the_spoke_user_commands_of_the_docs_work_against_the_sandbox(sandbox: S
     assert [v["ModelCardVersion"] for v in versions["ModelCardVersionSummaryList"]] == [1, 2]
 
 
-def test_the_pages_transcripts_after_the_scripted_steps_run_as_printed(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_the_pages_transcripts_after_the_scripted_steps_run_as_printed(
+    walked: tuple[Sandbox, list[StepResult]], tmp_path: Path
+) -> None:
     """ "For auditors" checks the ledger and the spoke users' page lists its own registry, each as
-    printed, with the personas of a kept run after the nine steps, in a copy of the project."""
+    printed, with the personas of a kept run after the scripted steps, in a copy of the project."""
     from emulator.function_urls import serve
 
-    sandbox.run()
+    sandbox, _ = walked
     project = project_copy(tmp_path)
     # As the kept run does: the decision endpoint answers on 127.0.0.1 and the outputs say where.
     [(url_id, props)] = sandbox.hub.resources("AWS::Lambda::Url")
@@ -161,7 +176,7 @@ def test_a_rule_that_no_longer_matches_makes_its_step_fail(
     printed = capsys.readouterr().out
     assert "[1] A data scientist in spoke 222222222222 registers customer-churn v1" in printed
     assert "FAILED: card customer-churn-222222222222-v1 does not exist in the hub" in printed
-    assert "0 passed, 9 failed" in printed
+    assert "0 passed, 17 failed" in printed
 
 
 def test_a_missing_assembly_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,5 +21,5 @@ def test_the_documented_set_up_and_local_run_pass(tmp_path: Path) -> None:
             assert code == 0, f"$ {command}\nexit {code}, printed:\n" + "\n".join(output[-40:])
     finally:
         shell.close()
-    assert output[-1] == "9 passed, 0 failed", "\n".join(output[-40:])
+    assert output[-1] == "17 passed, 0 failed", "\n".join(output[-40:])
     assert (tmp_path / "project" / ".local-run" / "cdk.out").is_dir(), "the run wrote into the copy, not the project"

@@ -184,7 +184,7 @@ class Decision:
 class Verdict:
     rating: str  # the tier applied
     effective: bool
-    approved: int  # people counted towards the tier
+    approved: int  # people counted towards the tier (see evaluate)
     needed: int
     # Required group places and who filled each (None: pending), in the tier's order.
     places: tuple[tuple[str, str | None], ...]
@@ -252,7 +252,11 @@ def evaluate(
     effective = not objections and len(approvers) >= tier.people and all(who for who in filled)
     seated = {who for who in filled if who}
     others = tuple(d.person or "" for d, _ in approvers if d.person not in seated)
-    return Verdict(rating, effective, len(approvers), tier.people, places, objections, tuple(ignored), others)
+    # Counted towards the tier: the group places filled, and the people beyond them only up to the
+    # places the tier leaves to anyone of its groups. A second model-risk approver of a High card
+    # that needs one model-risk and one business-owner approver counts for nothing: "1 of 2".
+    counted = len(seated) + min(len(others), tier.people - len(tier.groups))
+    return Verdict(rating, effective, counted, tier.people, places, objections, tuple(ignored), others)
 
 
 def _fill_places(places: Sequence[str], people: Sequence[tuple[str, frozenset[str]]]) -> list[str | None]:
