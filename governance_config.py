@@ -1168,9 +1168,11 @@ class ApprovalPolicySection(_Section):
     incident_group: Omittable[GroupName] = None
     """The group whose people may suspend an approved card (and lift the suspension)."""
     on_approval: Omittable[LifecycleStageSection] = None
-    """The model package lifecycle stage to set when an approval takes effect."""
+    """The model package lifecycle stage to set when an approval takes effect (needs on_revert): set
+    by anyone else on a package without an effective approval, the hub puts it back."""
     on_revert: Omittable[LifecycleStageSection] = None
-    """The lifecycle stage to set when an approval is reverted (expiry with on_expiry revert)."""
+    """The lifecycle stage to set when an approval is reverted (expiry with on_expiry revert, or the
+    on_approval stage set without an approval)."""
     on_suspension: Omittable[LifecycleStageSection] = None
     """The lifecycle stage to set when an incident suspends the card."""
     card_tiers: Annotated[
@@ -1204,6 +1206,10 @@ class ApprovalPolicySection(_Section):
             if self.review_interval_days is not None and before >= self.review_interval_days:
                 problem = f"is not within the review interval of {self.review_interval_days} days"
                 refusals.append((("remind_days_before", index), problem, before))
+        if self.on_approval is not None and self.on_revert is None:
+            # The gate puts back a deployable stage set without an approval: it needs a stage to set.
+            problem = "needs on_revert: the stage a package goes back to when its on_approval stage is undone"
+            refusals.append((("on_approval",), problem, _NO_VALUE))
         if self.on_expiry == "revert" and self.review_interval_days is None:
             refusals.append((("on_expiry",), "needs review_interval_days: nothing expires without one", _NO_VALUE))
         refusals += [(("re_review_on", *loc), p, v) for loc, p, v in _repeats("re_review_on", self.re_review_on)]

@@ -1014,6 +1014,15 @@ def test_reminders_and_revert_need_a_review_interval(policy_raw: dict[str, Any])
     ]
 
 
+def test_a_deployable_stage_needs_a_stage_to_revert_to(policy_raw: dict[str, Any]) -> None:
+    raw = copy.deepcopy(policy_raw)
+    del raw["approval_policy"]["on_revert"]
+    assert problems_for(raw) == [
+        "approval_policy.on_approval: needs on_revert: the stage a package goes back to when its on_approval "
+        "stage is undone"
+    ]
+
+
 def test_a_bad_group_name_is_named(policy_raw: dict[str, Any]) -> None:
     groups = {"ML_Leads": {"principals": ["arn:aws:iam::111111111111:role/ml-leads"]}}
     raw = edited(policy_raw, ["approval_policy", "groups"], groups)

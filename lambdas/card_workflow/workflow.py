@@ -46,6 +46,7 @@ from shared.card_links import (
     governing_link,
     imported_record,
     record_approved_version,
+    record_group_approval,
 )
 from shared.card_names import CARD_NAME, card_name_for_package
 from shared.metrics import Threshold, metric_changes, regressions
@@ -845,6 +846,11 @@ def settle_approval(
         done.append("no model package changed")
     if settings.link_table:
         record_approved_version(dynamodb, settings.link_table, change.card_name, change.version)
+        if package_arn:
+            # The model's next version gets a new card: its tier starts from this approval's rating.
+            rating = risk_rating(content) or "Unknown"
+            version = int(package_arn.rsplit("/", 1)[1])
+            record_group_approval(dynamodb, settings.link_table, package_arn, version, change.version, rating)
     return f"approved by {approver}; " + "; ".join(done)
 
 
@@ -1403,6 +1409,14 @@ def approved_by_workflow(entries: list[dict[str, str]], package_arn: str, modifi
     return None
 
 
+def _stage_of(package: Mapping[str, Any]) -> tuple[str, str]:
+    """A package's (or its event's) ModelLifeCycle Stage and StageStatus; empty without one."""
+    life_cycle = package.get("ModelLifeCycle")
+    if not isinstance(life_cycle, Mapping):
+        return "", ""
+    return str(life_cycle.get("Stage") or ""), str(life_cycle.get("StageStatus") or "")
+
+
 def _same_change(text: str, when: datetime, recorded: str) -> bool:
     """Is the event's LastModifiedTime the recorded one? AWS's sample package event writes it in
     whole seconds ("2021-02-24T17:00:14Z") while DescribeModelPackage answers milliseconds: a
@@ -1418,19 +1432,33 @@ def _same_change(text: str, when: datetime, recorded: str) -> bool:
 def gate_package_approval(
     event: Mapping[str, Any], *, sagemaker: Any, dynamodb: Any, sns: Any, sts: Any, settings: WorkflowSettings
 ) -> str:
-    """A package set to Approved goes back to PendingManualApproval unless the workflow approved
-    exactly this change of it for an effective approval linked to exactly this package, or its
-    card's current version is Approved and the ledger holds an effective approval of that version.
+    """A package set to Approved, or to the approval policy's deployable lifecycle stage
+    (`on_approval`), goes back to PendingManualApproval and the `on_revert` stage unless the workflow
+    approved exactly this change of it for an effective approval linked to exactly this package, or
+    its card's current version is Approved and the ledger holds an effective approval of that version.
 
     The first is how the workflow's own approval passes even when the card has moved on (a spoke
     edit right after the approval) by the time the package's event arrives: it is judged by the
     approval that approved the package, not by the card's newest version.
+
+    The stage counts as an approval because a deployment pipeline may act on it as on the status:
+    whoever may call UpdateModelPackage in the package's account may set any stage the IAM policy
+    allows (the condition keys sagemaker:ModelLifeCycle:stage and :stageStatus), and without the
+    guardrail SCP that is anyone the spoke administrator allows.
     """
     detail = event.get("detail") or {}
-    if event.get("detail-type") != MODEL_PACKAGE_STATE_CHANGE or detail.get("ModelApprovalStatus") != "Approved":
+    if event.get("detail-type") != MODEL_PACKAGE_STATE_CHANGE:
         return "not an approval"
     updated = detail.get("UpdatedModelPackageFields")
-    if updated is not None and "ModelApprovalStatus" not in updated:
+    deployable = settings.approval_policy.on_approval
+    stage_claim = (
+        deployable is not None
+        and _stage_of(detail) == (deployable.stage, deployable.status)
+        and (updated is None or "ModelLifeCycle" in updated)
+    )
+    if detail.get("ModelApprovalStatus") != "Approved" and not stage_claim:
+        return "not an approval"
+    if not stage_claim and updated is not None and "ModelApprovalStatus" not in updated:
         return "approval status unchanged"
     group, version, arn = (
         detail.get("ModelPackageGroupName"),
@@ -1465,18 +1493,32 @@ def gate_package_approval(
         reason = f"model card {card_name} v{card_version} is Approved, but not by an approver"
     else:
         reason = f"model card {card_name} is {card_status or 'missing'}"
+    claimed = "Approved" if detail.get("ModelApprovalStatus") == "Approved" else "stage " + "/".join(_stage_of(detail))
     client = package_client(sagemaker, sts, settings, arn)
     # Only an approval the package still has is undone: a late or replayed event of an approval
     # since rejected or reverted changes no package (its ledger item and notice are keyed once).
-    now_status = client.describe_model_package(
-        ModelPackageName=arn, **metadata_only(client, "DescribeModelPackage")
-    ).get("ModelApprovalStatus")
-    if now_status == "Approved":
+    described = client.describe_model_package(ModelPackageName=arn, **metadata_only(client, "DescribeModelPackage"))
+    now_status = described.get("ModelApprovalStatus")
+    undo: dict[str, Any] = {}
+    back = settings.approval_policy.on_revert
+    if deployable is not None and back is not None and _stage_of(described) == (deployable.stage, deployable.status):
+        undo["ModelLifeCycle"] = {
+            "Stage": back.stage,
+            "StageStatus": back.status,
+            "StageDescription": f"Stage reverted: {reason}"[:1024],
+        }
+    if now_status == "Approved" or undo:
+        # The status goes with the stage in one call: the approval-sync role may call
+        # UpdateModelPackage only with a ModelApprovalStatus, and none of them stays Approved.
         client.update_model_package(
             ModelPackageArn=arn,
-            ModelApprovalStatus="PendingManualApproval",
+            ModelApprovalStatus="PendingManualApproval" if now_status == "Approved" else now_status,
             ApprovalDescription=f"Approval reverted: {reason}; approve the model card first",
+            **undo,
         )
+    after = "PendingManualApproval" if now_status == "Approved" else str(now_status)
+    if undo and back is not None:
+        after += f" and stage {back.stage}/{back.status}"
     # The revert is the card's history too: auditors and the report read it from the ledger. One
     # approval of the package is one change (its LastModifiedTime), however often it is delivered.
     change = f"package#{version:08d}#{detail.get('LastModifiedTime') or event.get('id', '')}"
@@ -1501,8 +1543,8 @@ def gate_package_approval(
         card_arn=card_arn,
         key=f"{change}#revert-notice",
         subject=f"Approval of {group} v{version} reverted"[:100],
-        message=f"Model package {arn} was set to Approved, but {reason}.\n"
-        f"It is back in PendingManualApproval. Review the card: {console_link(settings.region, card_name)}",
+        message=f"Model package {arn} was set to {claimed}, but {reason}.\n"
+        f"It is back in {after}. Review the card: {console_link(settings.region, card_name)}",
         version=card_version if isinstance(card_version, int) else 0,
     )
     return f"reverted {arn}: {reason}"

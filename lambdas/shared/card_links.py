@@ -342,6 +342,49 @@ def record_approved_version(dynamodb: Any, table: str, card_name: str, version: 
     return True
 
 
+# --- The rating a model's last approval was given -------------------------------------------------
+
+# Item `group#<package ARN without its version>`: `#` is outside the card name pattern, like the
+# plans'. `LastApproved` orders approvals (package version, then card version, zero-padded) so that a
+# late or repeated event never puts back an older one; `Rating` is that approval's risk rating.
+GROUP_PREFIX = "group#"
+
+
+def group_key(package_arn: str) -> str:
+    """The model package group's item: its versions' ARNs without the version."""
+    return GROUP_PREFIX + package_arn.rsplit("/", 1)[0]
+
+
+def record_group_approval(
+    dynamodb: Any, table: str, package_arn: str, package_version: int, card_version: int, rating: str
+) -> bool:
+    """Remember the rating of the group's latest effective approval; an older or repeated one leaves
+    the record as is. A new version's card is a new card: without this, its own ledger has no approved
+    version, and a rating lowered in the clone would be reviewed at the lowered tier."""
+    order = f"{package_version:08d}#{card_version:08d}"
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key={"CardName": {"S": group_key(package_arn)}},
+            UpdateExpression="SET LastApproved = :o, Rating = :r, ApprovedPackage = :p",
+            ConditionExpression="attribute_not_exists(LastApproved) OR LastApproved < :o",
+            ExpressionAttributeValues={":o": {"S": order}, ":r": {"S": rating}, ":p": {"S": package_arn}},
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def group_approved_rating(dynamodb: Any, table: str, package_arn: str) -> tuple[str, str] | None:
+    """The rating of the group's latest effective approval and the package it approved, if any."""
+    item = dynamodb.get_item(
+        TableName=table, Key={"CardName": {"S": group_key(package_arn)}}, ConsistentRead=True
+    ).get("Item")
+    if not item or "Rating" not in item:
+        return None
+    return item["Rating"]["S"], item.get("ApprovedPackage", {}).get("S", "")
+
+
 def record_imported(dynamodb: Any, table: str, card_name: str, imported: str) -> None:
     """What the hub read from the package for the card (JSON), kept once: a retried creation reads
     again but the card keeps what the first delivery wrote into it."""
