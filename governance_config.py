@@ -314,6 +314,11 @@ class GovernanceConfig:
         return self.approval_policy.to_json(self.cards)
 
     @property
+    def lifecycle_stages(self) -> tuple[LifecycleStage, ...]:
+        """The model package lifecycle stages the approval policy sets; none without one."""
+        return self.approval_policy.lifecycle_stages if self.approval_policy is not None else ()
+
+    @property
     def metric_thresholds_json(self) -> str:
         """The thresholds as the workflow and report functions read them from their environment."""
         return json.dumps(
@@ -1014,6 +1019,11 @@ class ApprovalPolicyConfig:
     on_suspension: LifecycleStage | None = None
     # (declared card name, its tier), sorted by name.
     card_tiers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def lifecycle_stages(self) -> tuple[LifecycleStage, ...]:
+        """Every stage the workflow may set (on_approval, on_revert, on_suspension), each once."""
+        return tuple(dict.fromkeys(s for s in (self.on_approval, self.on_revert, self.on_suspension) if s))
 
     def to_json(self, cards: Sequence[DeclaredCard] = ()) -> str:
         """The policy for the workflow; a declared card's tier also reaches its group's version cards."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from governance_config import LifecycleStage
 from governance_constructs.nag import acknowledge, nag_arn
+from governance_constructs.package_updates import package_update_statements
 
-# UpdateModelPackage's values of sagemaker:ModelApprovalStatus (API reference, UpdateModelPackage).
-APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 # The review decisions the hub puts on the spoke's default bus (card_workflow.reviews.tell_spoke).
 REVIEW_SOURCE = "model-card-governance"
 REVIEW_DECISION = "Model Card Review Decision"
@@ -17,13 +19,15 @@ REVIEW_DECISION = "Model Card Review Decision"
 
 class ApprovalSyncRole(Construct):
     """Trusts only the hub's approval-workflow role; may describe model packages here and update
-    only their approval status.
+    only their approval status and, with it, a lifecycle stage of the approval policy.
 
     UpdateModelPackage is allowed only when the request sets `ModelApprovalStatus` (the condition
     key sagemaker:ModelApprovalStatus, which the Service Authorization Reference lists for the
-    action; StringEquals fails when the request has no status). IAM offers no condition key for
-    the other fields UpdateModelPackage takes (inference specification, source URI, model card),
-    so that the hub sends nothing else is held by the workflow's code, not by this policy.
+    action; StringEquals fails when the request has no status), and either sets no lifecycle stage
+    or sets exactly one of `lifecycle_stages` (package_updates: sagemaker:ModelLifeCycle:stage and
+    :stageStatus). IAM offers no condition key for the other fields UpdateModelPackage takes
+    (inference specification, source URI, model card), so that the hub sends nothing else is held
+    by the workflow's code, not by this policy.
 
     The name is fixed (from config) because the hub builds this role's ARN for any spoke account.
     """
@@ -37,6 +41,7 @@ class ApprovalSyncRole(Construct):
         hub_account: str,
         partition: str,
         workflow_role_name: str,
+        lifecycle_stages: Sequence[LifecycleStage] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -52,13 +57,8 @@ class ApprovalSyncRole(Construct):
         )
         packages = stack.format_arn(service="sagemaker", resource="model-package", resource_name="*/*")
         self.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]))
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:UpdateModelPackage"],
-                resources=[packages],
-                conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": list(APPROVAL_STATUSES)}},
-            )
-        )
+        for statement in package_update_statements(packages, lifecycle_stages):
+            self.role.add_to_policy(statement)
         # A request for changes or a suspension of this spoke's card, put on this account's own
         # default bus, where the spoke's rules pick it up: a same-account PutEvents that the identity
         # policy alone allows, so the bus needs no policy for the hub. events:source and

@@ -19,9 +19,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from governance_config import Organization, Spoke
+from governance_config import LifecycleStage, Organization, Spoke
 from governance_constructs.approval_ledger import ApprovalLedger
-from governance_constructs.approval_sync_role import APPROVAL_STATUSES
 from governance_constructs.aws_facts import (
     MODEL_CARD_EXPORT_JOB_STATE_CHANGE,
     MODEL_CARD_STATE_CHANGE,
@@ -31,6 +30,7 @@ from governance_constructs.dead_letters import DeadLetterQueue
 from governance_constructs.event_forwarding import model_package_state_change_pattern
 from governance_constructs.hub_function import HubFunction
 from governance_constructs.nag import acknowledge, nag_arn
+from governance_constructs.package_updates import package_update_statements
 from governance_constructs.spoke_principals import spoke_role_statements
 
 EVIDENCE_PREFIX = "evidence"
@@ -60,6 +60,7 @@ class ApprovalWorkflow(Construct):
         named_roles: Sequence[str] = (),
         decision_invokers: Sequence[iam.IRole] = (),
         approval_policy: str = "",
+        lifecycle_stages: Sequence[LifecycleStage] = (),
         recheck_senders: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
@@ -171,13 +172,9 @@ class ApprovalWorkflow(Construct):
         role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]))
         # Who set a card Approved: the account's CloudTrail event history.
         role.add_to_policy(iam.PolicyStatement(actions=["cloudtrail:LookupEvents"], resources=["*"]))
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:UpdateModelPackage"],
-                resources=[packages],
-                conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": list(APPROVAL_STATUSES)}},
-            )
-        )
+        # The hub's own packages: the approval status, and only the policy's lifecycle stages.
+        for statement in package_update_statements(packages, lifecycle_stages):
+            role.add_to_policy(statement)
         role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[evidence]))
         # HeadObject on an evidence key not written yet answers 403, not 404, unless the role may list
         # the bucket (S3 API reference, HeadObject); that check carries no s3:prefix, so none is set.

@@ -114,9 +114,12 @@ def guardrail_document(
             *(
                 [
                     {
-                        # `sagemaker:ModelLifeCycle:stage` is a condition key of UpdateModelPackage and
-                        # CreateModelPackage (Service Authorization Reference, "Actions, resources, and
-                        # condition keys for Amazon SageMaker"): the stage an approval sets is the hub's too.
+                        # `sagemaker:ModelLifeCycle:stage` (String) is a request condition key of
+                        # UpdateModelPackage and CreateModelPackage (Service Authorization Reference,
+                        # "Actions, resources, and condition keys for Amazon SageMaker AI"; SageMaker
+                        # Developer Guide, "Set up Staging Construct Examples"): the stage an approval
+                        # sets is the hub's too, whatever stage status goes with it. A request without
+                        # a stage lacks the key, and StringEquals on it does not match.
                         "Sid": "OnlyTheHubSetsTheApprovedStage",
                         "Effect": "Deny",
                         "Action": list(APPROVAL_ACTIONS),

@@ -126,6 +126,7 @@ class HubStack(Stack):
             metric_thresholds=config.metric_thresholds_json,
             decision_invokers=[self.reviewer.role],
             approval_policy=config.approval_policy_json if config.approval_policy is not None else "",
+            lifecycle_stages=config.lifecycle_stages,
             recheck_senders=(config.hub_role_arn(config.reconciler_role_name),),
         )
         self.reconciler = Reconciler(

@@ -46,6 +46,8 @@ class SpokeStack(Stack):
             hub_account=config.hub_account,
             partition=config.partition,
             workflow_role_name=config.approval_workflow_role_name,
+            # The stages the hub's workflow sets (approval_policy), and no others.
+            lifecycle_stages=config.lifecycle_stages,
         )
         # The auto-linker reads a new version's evaluation reports through this role; the reconciler
         # reads the registry and the forwarding rule's state.

@@ -24,6 +24,7 @@ from governance_report.sources import ReportSettings
 from governance_report.sources import describe_card as report_card
 
 CARD = "churn-111111111111-v1"
+STAGE_KEY, STAGE_STATUS_KEY = "sagemaker:ModelLifeCycle:stage", "sagemaker:ModelLifeCycle:stageStatus"
 POLICY = {
     "groups": {
         "model-risk": {"principals": [REVIEWER_ROLE], "people": ["alice@example.com", "dave@example.com"]},
@@ -456,6 +457,18 @@ def test_the_hub_stack_hands_the_documented_policy_to_its_functions_within_their
     )
     sizes = [m for m in measure_assembly(tmp_path) if m.quota is FUNCTION_ENVIRONMENT]
     assert sizes and all(not m.exceeded for m in sizes)
+    # The workflow role sets the hub's packages to the documented stages only, each with its status.
+    [role_id] = template.find_resources(
+        "AWS::IAM::Role", {"Properties": {"RoleName": "model-card-governance-approval-workflow"}}
+    )
+    stages = [
+        (s["Condition"]["StringEquals"].get(STAGE_KEY), s["Condition"]["StringEquals"].get(STAGE_STATUS_KEY))
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "sagemaker:UpdateModelPackage"
+    ]
+    assert stages == [(None, None), ("Production", "Approved"), ("Production", "Rejected"), ("Production", "Suspended")]
 
 
 def test_a_newer_package_version_approved_in_the_same_group_is_a_re_review_trigger() -> None:

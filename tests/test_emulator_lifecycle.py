@@ -109,6 +109,57 @@ def test_the_stage_is_a_condition_key_of_create_and_update(admin_of: Any, role_o
     assert len(listed) == 2
 
 
+def test_a_request_without_a_stage_has_neither_key_for_null_and_if_exists(admin_of: Any, role_of: Any) -> None:
+    """A request without ModelLifeCycle carries neither sagemaker:ModelLifeCycle key: `Null: true`
+    holds and `StringEqualsIfExists` holds, on UpdateModelPackage and CreateModelPackage alike (IAM
+    User Guide, "Condition operators": ...IfExists and Null on a missing key); a request with a
+    stage carries both keys and is held to them."""
+    hub = admin_of(HUB)
+    arn = new_package(hub.client("sagemaker"), ModelLifeCycle=DEVELOPMENT)
+    stage_keys = ("sagemaker:ModelLifeCycle:stage", "sagemaker:ModelLifeCycle:stageStatus")
+    actions = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]
+    make_role(
+        hub,
+        "no-stage",
+        TRUST_HUB_ROOT,
+        allow(actions, "*", Condition={"Null": dict.fromkeys(stage_keys, "true")}),
+        allow("sagemaker:DescribeModelPackage", "*"),
+    )
+    make_role(
+        hub,
+        "qa-if-any",
+        TRUST_HUB_ROOT,
+        allow(actions, "*", Condition={"StringEqualsIfExists": dict(zip(stage_keys, ("QA", "OnHold"), strict=True))}),
+        allow("sagemaker:DescribeModelPackage", "*"),
+    )
+    for name in ("no-stage", "qa-if-any"):
+        sagemaker = role_of(HUB, name).client("sagemaker")
+        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+        sagemaker.create_model_package(ModelPackageGroupName="churn", InferenceSpecification=INFERENCE)
+        with pytest.raises(ClientError) as caught:
+            sagemaker.update_model_package(ModelPackageArn=arn, ModelLifeCycle=PRODUCTION)
+        assert "sagemaker:UpdateModelPackage" in denied(caught), name
+        with pytest.raises(ClientError) as caught:
+            sagemaker.create_model_package(
+                ModelPackageGroupName="churn", InferenceSpecification=INFERENCE, ModelLifeCycle=PRODUCTION
+            )
+        assert "sagemaker:CreateModelPackage" in denied(caught), name
+        assert sagemaker.describe_model_package(ModelPackageName=arn)["ModelLifeCycle"] == DEVELOPMENT
+    qa = role_of(HUB, "qa-if-any").client("sagemaker")
+    qa.update_model_package(ModelPackageArn=arn, ModelLifeCycle={"Stage": "QA", "StageStatus": "OnHold"})
+    assert qa.describe_model_package(ModelPackageName=arn)["ModelLifeCycle"]["Stage"] == "QA"
+    # The keys are separate: a policy of lists on each admits any stage with any listed status.
+    listed = {"StringEquals": {stage_keys[0]: ["QA", "Production"], stage_keys[1]: ["OnHold", "Approved"]}}
+    make_role(hub, "lists", TRUST_HUB_ROOT, allow("sagemaker:UpdateModelPackage", "*", Condition=listed))
+    role_of(HUB, "lists").client("sagemaker").update_model_package(
+        ModelPackageArn=arn, ModelLifeCycle={"Stage": "QA", "StageStatus": "Approved"}
+    )
+    mixed = hub.client("sagemaker").describe_model_package(ModelPackageName=arn)["ModelLifeCycle"]
+    assert (mixed["Stage"], mixed["StageStatus"]) == ("QA", "Approved")
+    listed_packages = hub.client("sagemaker").list_model_packages(ModelPackageGroupName="churn")
+    assert len(listed_packages["ModelPackageSummaryList"]) == 3  # the first and one per role
+
+
 def test_a_deny_on_the_production_stage_holds_against_an_administrator(admin_of: Any, role_of: Any) -> None:
     """How a hub keeps Production for its workflow: deny everyone else that stage."""
     hub = admin_of(HUB)

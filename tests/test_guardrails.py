@@ -402,13 +402,30 @@ def test_with_an_approval_stage_only_the_approval_sync_role_sets_it_and_the_scp_
     assert len(json.dumps(document, separators=(",", ":")).encode()) <= SERVICE_CONTROL_POLICY.limit
     package = f"arn:aws:sagemaker:us-east-1:{SPOKE}:model-package/churn/1"
 
-    def denied(role: str, stage: str) -> bool:
+    def denied(role: str, stage: str, action: str = "sagemaker:UpdateModelPackage") -> bool:
         arn = f"arn:aws:iam::{SPOKE}:role/{role}"
-        context: dict[str, str | Sequence[str]] = {"aws:PrincipalArn": arn, "sagemaker:ModelLifeCycle:stage": stage}
-        request = Request("sagemaker:UpdateModelPackage", package, Principal(arn, SPOKE, arn), context)
+        context: dict[str, str | Sequence[str]] = {
+            "aws:PrincipalArn": arn,
+            "sagemaker:ModelLifeCycle:stage": stage,
+            "sagemaker:ModelLifeCycle:stageStatus": "Anything",
+        }
+        request = Request(action, package, Principal(arn, SPOKE, arn), context)
         refused, _ = decide(statements_of(document), request, resource_policy=False)
         return bool(refused)
 
+    # The stage alone decides, whatever its status: a stage status is no way around it.
     assert denied("admin", "Production")
+    assert denied("admin", "Production", "sagemaker:CreateModelPackage")
     assert not denied("admin", "Staging")
     assert not denied(SYNC_ROLE, "Production")
+    assert not denied(SYNC_ROLE, "Production", "sagemaker:CreateModelPackage")
+    # The longest names the config takes (a 63-character stage, 64-character role and rule names)
+    # and the longest partition still fit.
+    longest = guardrail_document(
+        partition="aws-us-gov",
+        forwarding_rule_name="r" * 64,
+        protected_role_names=["n" * 64] * 3,
+        approval_sync_role_name="n" * 64,
+        production_stage="P" * 63,
+    )
+    assert len(json.dumps(longest, separators=(",", ":")).encode()) <= SERVICE_CONTROL_POLICY.limit

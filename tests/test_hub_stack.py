@@ -518,6 +518,18 @@ def statements_of_role(hub: Template, role_name: str) -> list[dict[str, Any]]:
     ]
 
 
+def test_workflow_role_sets_hub_package_statuses_and_no_stage_without_an_approval_policy(hub: Template) -> None:
+    """The example config names no lifecycle stage: the hub's own packages get an approval status
+    and no ModelLifeCycle (sagemaker:ModelLifeCycle:stage and :stageStatus must be absent)."""
+    statements = statements_of_role(hub, "model-card-governance-approval-workflow")
+    [update] = [s for s in statements if s["Action"] == "sagemaker:UpdateModelPackage"]
+    assert update["Condition"] == {
+        "StringEquals": {"sagemaker:ModelApprovalStatus": ["Approved", "Rejected", "PendingManualApproval"]},
+        "Null": {"sagemaker:ModelLifeCycle:stage": "true", "sagemaker:ModelLifeCycle:stageStatus": "true"},
+    }
+    assert update["Resource"] == "arn:aws:sagemaker:us-east-1:111111111111:model-package/*/*"
+
+
 def test_workflow_role_appends_to_the_ledger_and_assumes_only_spoke_sync_roles(hub: Template) -> None:
     statements = statements_of_role(hub, "model-card-governance-approval-workflow")
     actions = json.dumps([s["Action"] for s in statements])

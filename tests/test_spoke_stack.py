@@ -16,6 +16,9 @@ CARDS = f"arn:aws:sagemaker:{REGION}:{HUB}:model-card/*"
 EXPORT_JOBS = f"arn:aws:sagemaker:{REGION}:{HUB}:model-card/*/export-job/*"
 EXPORTS_BUCKET = f"arn:aws:s3:::model-card-governance-exports-{HUB}-{REGION}"
 EXPORTS = f"{EXPORTS_BUCKET}/exports/${{aws:PrincipalAccount}}/*"
+SPOKE = "222222222222"
+UPDATE = "sagemaker:UpdateModelPackage"
+STAGE, STAGE_STATUS = "sagemaker:ModelLifeCycle:stage", "sagemaker:ModelLifeCycle:stageStatus"
 
 
 def policy_statements(template: Template) -> list[dict[str, Any]]:
@@ -203,11 +206,16 @@ def test_approval_sync_role_trusts_only_the_hub_workflow_role(edit_export: Templ
                         "Effect": "Allow",
                         "Action": "sagemaker:UpdateModelPackage",
                         "Resource": f"arn:aws:sagemaker:{REGION}:222222222222:model-package/*/*",
-                        # Only a request that sets the approval status; no other update.
+                        # Only a request that sets the approval status; no other update, and,
+                        # with no stage in the approval policy, no lifecycle stage.
                         "Condition": {
                             "StringEquals": {
                                 "sagemaker:ModelApprovalStatus": ["Approved", "Rejected", "PendingManualApproval"]
-                            }
+                            },
+                            "Null": {
+                                "sagemaker:ModelLifeCycle:stage": "true",
+                                "sagemaker:ModelLifeCycle:stageStatus": "true",
+                            },
                         },
                     },
                     {
@@ -226,6 +234,45 @@ def test_approval_sync_role_trusts_only_the_hub_workflow_role(edit_export: Templ
             }
         },
     )
+
+
+def test_the_approval_sync_role_sets_exactly_the_stages_of_the_approval_policy(example_raw: dict[str, Any]) -> None:
+    """One UpdateModelPackage statement per configured (stage, status) pair, so a stage cannot go
+    with another stage's status; suspension and revert naming the same stage share one."""
+    import copy
+
+    from aws_cdk import App, Environment
+
+    from governance_config import parse_config
+    from stacks.spoke_stack import SpokeStack
+
+    raw = copy.deepcopy(example_raw)
+    raw["approval_policy"] = {
+        "groups": {"model-risk": {"principals": [f"arn:aws:iam::{HUB}:role/model-card-governance-reviewer"]}},
+        "tiers": {"High": {"people": 1, "groups": ["model-risk"]}},
+        "on_approval": {"stage": "Production", "stage_status": "Approved"},
+        "on_revert": {"stage": "Staging", "stage_status": "PendingApproval"},
+        "on_suspension": {"stage": "Staging", "stage_status": "PendingApproval"},
+    }
+    config = parse_config(raw)
+    stack = SpokeStack(
+        App(), "Staged", config=config, access=config.spokes[0].access, env=Environment(account=SPOKE, region=REGION)
+    )
+    [policy] = (
+        Template.from_stack(stack)
+        .find_resources(
+            "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("ApprovalSync")}]}}
+        )
+        .values()
+    )
+    updates = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == UPDATE]
+    statuses = {"sagemaker:ModelApprovalStatus": ["Approved", "Rejected", "PendingManualApproval"]}
+    assert [s["Condition"] for s in updates] == [
+        {"StringEquals": statuses, "Null": {STAGE: "true", STAGE_STATUS: "true"}},
+        {"StringEquals": {**statuses, STAGE: "Production", STAGE_STATUS: "Approved"}},
+        {"StringEquals": {**statuses, STAGE: "Staging", STAGE_STATUS: "PendingApproval"}},
+    ]
+    assert {s["Resource"]["Fn::Join"][1][-1] for s in updates} == {f":sagemaker:{REGION}:{SPOKE}:model-package/*/*"}
 
 
 def test_ou_spokes_roll_out_through_a_service_managed_stack_set(templates: dict[str, dict[str, Any]]) -> None:

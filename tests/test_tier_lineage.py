@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.test_approval_tiers import HUB, POLICY, Tiers, approve_fully, high_risk_in_review
-from tests.test_workflow import edit
+from tests.test_approval_tiers import POLICY, Tiers, approve_fully, high_risk_in_review
+from tests.test_workflow import HUB, edit
 
 V2 = "churn-111111111111-v2"
 
