@@ -399,7 +399,9 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
             card_version=2,
             card_status="PendingReview",
             risk_rating="Medium",
-            tier="Medium",
+            # Rated Medium, but the model's latest approval (v4's card, unrated: Unknown) is a floor:
+            # a version is never reviewed below the model's last approved rating.
+            tier="High",
             endpoints=["churn-canary"],
             findings=["deployed-not-approved", "approval-reverted", "review-overdue"],
         ),
@@ -447,7 +449,7 @@ def test_report_after_a_lifecycle_flags_each_rule(lifecycle: Governance) -> None
         "risk_rating": {"High": 1, "Medium": 1, "Unknown": 2, "no card": 1},
         "approval_status": {"Approved": 3, "PendingManualApproval": 2},
         "account": {SPOKE: 4, OTHER_SPOKE: 1},
-        "tier": {"High": 3, "Medium": 1},
+        "tier": {"High": 4},
         "approval_policy": {"partially approved": 0, "overdue": 0, "suspended": 0},
     }
     assert data["accounts"] == [HUB, SPOKE, OTHER_SPOKE]
