@@ -188,8 +188,8 @@ STATEMENTS: dict[str, list[tuple[tuple[str, ...], str | None, str]]] = {
         (("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"), None, DEAD_LETTERS_AND_HINTS),
         (("logs:CreateLogStream", "logs:PutLogEvents"), None, LAMBDA_LOGS),
         (("dynamodb:PutItem", "dynamodb:Query"), REVIEWER_APPROVES, ""),  # the decision, on the card's chain
-        (("sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"), REVIEWER_APPROVES, ""),
         (("dynamodb:GetItem",), REVIEWER_APPROVES, ""),  # the card's link, its model's last approved rating
+        (("sagemaker:DescribeModelCard", "sagemaker:UpdateModelCard"), REVIEWER_APPROVES, ""),
         (("kms:Decrypt", "kms:GenerateDataKey"), None, LEDGER_KEY),
         (("sns:Publish",), None, POLICY_ONLY),
     ],
