@@ -40,8 +40,10 @@ from emulator.sessions import admin_session  # noqa: E402
 install()
 
 from card_workflow.approval_policy import ApprovalPolicy  # noqa: E402
-from card_workflow.ledger import EFFECTIVE_INDEX, EFFECTIVE_KEY, EFFECTIVE_VALUE  # noqa: E402
+from card_workflow.ledger import EFFECTIVE_KEY, EFFECTIVE_VALUE  # noqa: E402
 from card_workflow.reviews import sweep_reviews  # noqa: E402
+
+from tests.accounts import create_ledger_table  # noqa: E402
 
 HUB = "111111111111"
 TABLE = "ledger"
@@ -57,30 +59,6 @@ class Settings:
     ledger_table = TABLE
     topic_arn = ""
     approval_policy = ApprovalPolicy.from_json(POLICY)
-
-
-def ledger(dynamodb: Any) -> None:
-    """The ledger table as the hub stack defines it (governance_constructs/approval_ledger.py)."""
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "CardArn", "KeyType": "HASH"},
-            {"AttributeName": "EntryKey", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "CardArn", "AttributeType": "S"},
-            {"AttributeName": "EntryKey", "AttributeType": "S"},
-            {"AttributeName": EFFECTIVE_KEY, "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": EFFECTIVE_INDEX,
-                "KeySchema": [{"AttributeName": EFFECTIVE_KEY, "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 def fill(dynamodb: Any, cards: int, entries: int, approved: float) -> int:
@@ -106,7 +84,7 @@ def measure(cards: int, entries: int, approved: float) -> dict[str, Any]:
     with mock_aws():
         session = admin_session(HUB)
         dynamodb = session.client("dynamodb")
-        ledger(dynamodb)
+        create_ledger_table(dynamodb, TABLE)
         total = fill(dynamodb, cards, entries, approved)
         calls: Counter[str] = Counter()
         items = Counter[str]()

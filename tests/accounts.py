@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 
@@ -13,8 +14,36 @@ __all__ = [
     "REGION",
     "allow_put_events",
     "create_approval_sync_role",
+    "create_ledger_table",
     "session_for",
 ]
+
+
+def create_ledger_table(dynamodb: Any, name: str) -> None:
+    """The ledger table as the hub stack's ApprovalLedger makes it (tests/test_hub_stack.py pins the
+    template's): the card's chain, and the sparse index of effective approvals."""
+    from governance_constructs.approval_ledger import EFFECTIVE_INDEX, EFFECTIVE_KEY
+
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "CardArn", "KeyType": "HASH"},
+            {"AttributeName": "EntryKey", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "CardArn", "AttributeType": "S"},
+            {"AttributeName": "EntryKey", "AttributeType": "S"},
+            {"AttributeName": EFFECTIVE_KEY, "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": EFFECTIVE_INDEX,
+                "KeySchema": [{"AttributeName": EFFECTIVE_KEY, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def create_approval_sync_role(

@@ -78,8 +78,16 @@ class Tiers(Governance):
         return [e for e in self.ledger(CARD) if e["Kind"] == kind]
 
 
-def report_row(gov: Tiers, now: datetime | None = None) -> report_findings.Row:
-    """The governance report's row for the card (its approval policy columns)."""
+def report_row(
+    gov: Tiers,
+    now: datetime | None = None,
+    *,
+    card_name: str = CARD,
+    version: int = 1,
+    model_rating: str | None = None,
+) -> report_findings.Row:
+    """The governance report's row for a card (its approval policy columns); `model_rating` as the
+    report reads it from the link table (sources.read_links)."""
     from card_workflow.tiers import policy_from_environment
 
     settings = ReportSettings(
@@ -92,9 +100,10 @@ def report_row(gov: Tiers, now: datetime | None = None) -> report_findings.Row:
         registry_role_name="reader",
         policy=policy_from_environment(json.dumps(POLICY)),
     )
-    row = report_findings.Row(HUB, "churn", 1, "arn", "PendingManualApproval")
-    card = report_card(gov.sagemaker, CARD)
-    report_findings.policy_columns(row, card, gov.ledger(CARD), settings, now or datetime.now(UTC))
+    row = report_findings.Row(HUB, "churn", version, "arn", "PendingManualApproval")
+    card = report_card(gov.sagemaker, card_name)
+    when = now or datetime.now(UTC)
+    report_findings.policy_columns(row, card, gov.ledger(card_name), settings, when, model_rating)
     return row
 
 

@@ -7,11 +7,10 @@ endpoint, the workflow and the report all review at the stricter of it and the c
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
-from tests.test_approval_tiers import POLICY, Tiers, approve_fully, high_risk_in_review
+from tests.test_approval_tiers import Tiers, approve_fully, high_risk_in_review, report_row
 from tests.test_workflow import HUB, edit
 
 V2 = "churn-111111111111-v2"
@@ -31,29 +30,13 @@ def by(gov: Tiers, name: str) -> tuple[int, dict[str, str]]:
 
 
 def report_tier(gov: Tiers) -> str:
-    from card_workflow.tiers import policy_from_environment
-    from governance_report import findings
-    from governance_report.sources import ReportSettings, read_links
-    from governance_report.sources import describe_card as report_card
+    """The tier the governance report shows for v2's card, with the ratings it reads from the link table."""
+    from governance_report.sources import read_links
 
-    settings = ReportSettings(
-        hub_account=HUB,
-        region="us-east-1",
-        ledger_table="ledger",
-        link_table="card-links",
-        evidence_bucket="evidence-bucket",
-        spoke_accounts=(),
-        registry_role_name="reader",
-        policy=policy_from_environment(json.dumps(POLICY)),
-    )
     ratings: dict[str, str] = {}
     read_links(gov.dynamodb, "card-links", ratings=ratings)
-    package = f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/churn/2"
-    row = findings.Row(HUB, "churn", 2, package, "PendingManualApproval")
-    card = report_card(gov.sagemaker, V2)
-    model_rating = ratings.get(package.rsplit("/", 1)[0])
-    findings.policy_columns(row, card, gov.ledger(V2), settings, datetime.now(UTC), model_rating)
-    return row.tier
+    model_rating = ratings.get(f"arn:aws:sagemaker:us-east-1:{HUB}:model-package/churn")
+    return report_row(gov, card_name=V2, version=2, model_rating=model_rating).tier
 
 
 def test_the_next_versions_card_with_a_lowered_rating_is_reviewed_at_the_models_last_tier(gov: Tiers) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.accounts import create_approval_sync_role, session_for
+from tests.accounts import create_approval_sync_role, create_ledger_table, session_for
 from tests.conftest import ROOT, load_event
 
 sys.path.insert(0, str(ROOT / "lambdas"))
@@ -137,29 +137,7 @@ class Governance:
         self.dynamodb = self.hub.client("dynamodb")
         self.sqs = self.hub.client("sqs")
         self.s3 = self.hub.client("s3")
-        from governance_constructs.approval_ledger import EFFECTIVE_INDEX, EFFECTIVE_KEY
-
-        # As the hub stack's ApprovalLedger makes it (tests/test_hub_stack.py pins the template's).
-        self.dynamodb.create_table(
-            TableName="ledger",
-            KeySchema=[
-                {"AttributeName": "CardArn", "KeyType": "HASH"},
-                {"AttributeName": "EntryKey", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "CardArn", "AttributeType": "S"},
-                {"AttributeName": "EntryKey", "AttributeType": "S"},
-                {"AttributeName": EFFECTIVE_KEY, "AttributeType": "S"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": EFFECTIVE_INDEX,
-                    "KeySchema": [{"AttributeName": EFFECTIVE_KEY, "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_ledger_table(self.dynamodb, "ledger")
         self.dynamodb.create_table(
             TableName="card-links",
             KeySchema=[{"AttributeName": "CardName", "KeyType": "HASH"}],
