@@ -8,8 +8,10 @@ ResourceNotFound.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -300,17 +302,31 @@ def _sm_delete_model_card(self: Any) -> Any:
 
 
 _original: dict[str, Callable[..., Any]] = {}
+# The server answers each request on its own thread, and moto checks a name and then inserts, or
+# reads the newest version and then appends: unguarded, two CreateModelCard calls for one name could
+# both succeed. AWS answers the second ConflictException and numbers one card's versions one by
+# one, so every call that makes or changes cards runs alone.
+CARDS = threading.RLock()
+
+
+def one_at_a_time(handler: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(handler)
+    def serialized(self: Any) -> Any:
+        with CARDS:
+            return handler(self)
+
+    return serialized
 
 
 def install() -> None:
     _original["create_model_card"] = SageMakerResponse.create_model_card
     _original["delete_model_card"] = SageMakerResponse.delete_model_card
     handlers: dict[str, Callable[..., Any]] = {
-        "create_model_card": _sm_create_model_card,
-        "update_model_card": _sm_update_model_card,
+        "create_model_card": one_at_a_time(_sm_create_model_card),
+        "update_model_card": one_at_a_time(_sm_update_model_card),
         "describe_model_card": _sm_describe_model_card,
         "list_model_card_versions": _sm_list_model_card_versions,
-        "delete_model_card": _sm_delete_model_card,
+        "delete_model_card": one_at_a_time(_sm_delete_model_card),
     }
     for name, handler in handlers.items():
         setattr(SageMakerResponse, name, handler)
