@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from emulator import (
     cloudtrail,
+    dynamodb,
     events,
     export_jobs,
     organizations,
@@ -53,6 +54,7 @@ EXTENSIONS = (
     events,
     cloudtrail,
     sqs,
+    dynamodb,
 )
 
 _installed = False
