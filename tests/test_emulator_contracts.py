@@ -565,3 +565,38 @@ def test_a_finished_export_job_sends_its_state_change_to_the_card_owners_default
     assert detail["Status"] == "Completed" and "ExportArtifacts" not in detail
     assert set(detail) <= shape_members("sagemaker", "DescribeModelCardExportJobResponse")
     assert drain(spoke_sqs, spoke_events) == []
+
+
+def test_dynamodb_items_come_back_as_written_whichever_way_the_emulator_answers(aws: None) -> None:
+    """DynamoDB API reference, AttributeValue: every type round-trips through PutItem, GetItem,
+    Query and Scan. Plain JSON answers are written directly (emulator/dynamodb.py); an item with a
+    binary attribute still goes through moto's serializer, which encodes it as base64."""
+    dynamodb = session_for(HUB).client("dynamodb")
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "k", "AttributeType": "S"},
+            {"AttributeName": "s", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    plain = {
+        "k": {"S": "card"},
+        "s": {"N": "1"},
+        "text": {"S": 'Ünïcode "quoted" \\ text'},
+        "flag": {"BOOL": False},
+        "none": {"NULL": True},
+        "list": {"L": [{"N": "2.5"}, {"S": "x"}]},
+        "map": {"M": {"inner": {"SS": ["a", "b"]}}},
+    }
+    binary = {"k": {"S": "card"}, "s": {"N": "2"}, "blob": {"B": b"\x00\xff bytes"}}
+    for item in (plain, binary):
+        dynamodb.put_item(TableName="t", Item=item)
+    assert dynamodb.get_item(TableName="t", Key={"k": plain["k"], "s": plain["s"]})["Item"] == plain
+    assert dynamodb.get_item(TableName="t", Key={"k": binary["k"], "s": binary["s"]})["Item"] == binary
+    queried = dynamodb.query(
+        TableName="t", KeyConditionExpression="k = :k", ExpressionAttributeValues={":k": {"S": "card"}}
+    )
+    assert (queried["Count"], queried["Items"]) == (2, [plain, binary])
+    assert dynamodb.scan(TableName="t", Limit=1)["LastEvaluatedKey"] == {"k": {"S": "card"}, "s": {"N": "1"}}
