@@ -1,4 +1,5 @@
-"""DynamoDB answers written as DynamoDB writes them, without moto's shape-driven serializer.
+"""DynamoDB, as fast as the tests need: answers written without moto's shape-driven serializer, and
+a table's Query reading the partition it names.
 
 moto 5.2 builds every answer by walking the operation's output shape in botocore's model and
 picking each member from the result with several candidate spellings (moto.core.serialize). For the
@@ -9,15 +10,22 @@ of 1,379. The answer is the same JSON document (DynamoDB's JSON protocol names m
 does), so for those operations, when the result holds nothing but JSON's own types (no timestamps
 to format, no bytes to encode, no None to leave out), it is written with json.dumps; anything else
 still goes through moto's serializer.
+
+moto's Table.query on a table (not an index) lists and sorts every item of the table, then keeps
+those of the hash key asked for: each read of one card's ledger chain cost the whole ledger. Here
+that Query reads the partition alone (the same items, in the same order); an index's Query, and
+every Scan, are moto's own.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
 
 # Operations whose results are items, keys and counts (DynamoDB API reference).
@@ -59,6 +67,38 @@ def _execute_result(self: ActionResult, context: Any) -> Any:
     return status, headers, json.dumps(self.result, separators=(",", ":"))
 
 
+# (table, hash key) while this thread's Query of that table runs: all_items gives that partition.
+_partition = threading.local()
+
+
+def _all_items(self: Table) -> Any:
+    narrowed = getattr(_partition, "key", None)
+    if narrowed is None or narrowed[0] is not self:
+        return _original["all_items"](self)
+    found = self.items.get(narrowed[1])
+    if found is None:
+        return []
+    items = list(found.values()) if self.range_key_attr else [found]
+    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    # Table.query(hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+    # scan_index_forward, projection_expressions, index_name, ...), as DynamoDBBackend.query calls it.
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    if index_name or hash_key is None:
+        return _original["query"](self, hash_key, *args, **kwargs)
+    _partition.key = (self, hash_key)
+    try:
+        return _original["query"](self, hash_key, *args, **kwargs)
+    finally:
+        _partition.key = None
+
+
 def install() -> None:
     _original["execute_result"] = ActionResult.execute_result
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign]
+    _original["all_items"] = Table.all_items
+    _original["query"] = Table.query
+    Table.all_items = _all_items  # type: ignore[method-assign]
+    Table.query = _query  # type: ignore[method-assign]
