@@ -1499,16 +1499,18 @@ def gate_package_approval(
             "StageStatus": back.status,
             "StageDescription": f"Stage reverted: {reason}"[:1024],
         }
+    # Approved (or no status at all) goes back to review; Rejected and PendingManualApproval stay.
+    after_status = now_status if now_status in ("Rejected", "PendingManualApproval") else "PendingManualApproval"
     if now_status == "Approved" or undo:
         # The status goes with the stage in one call: the approval-sync role may call
         # UpdateModelPackage only with a ModelApprovalStatus, and none of them stays Approved.
         client.update_model_package(
             ModelPackageArn=arn,
-            ModelApprovalStatus="PendingManualApproval" if now_status == "Approved" else now_status,
+            ModelApprovalStatus=after_status,
             ApprovalDescription=f"Approval reverted: {reason}; approve the model card first",
             **undo,
         )
-    after = "PendingManualApproval" if now_status == "Approved" else str(now_status)
+    after = after_status
     if undo and back is not None:
         after += f" and stage {back.stage}/{back.status}"
     # The revert is the card's history too: auditors and the report read it from the ledger. One
