@@ -11,6 +11,13 @@ does), so for those operations, when the result holds nothing but JSON's own typ
 to format, no bytes to encode, no None to leave out), it is written with json.dumps; anything else
 still goes through moto's serializer.
 
+Writes run one at a time and a transaction keeps only what it touches. moto checks a condition and
+then writes, on whichever server thread answers the request, so two conditional writes racing for
+one item could both pass; DynamoDB evaluates a condition and writes atomically ("Condition
+expressions", "TransactWriteItems"). And before every TransactWriteItems moto deep-copied each table
+it names, to put the whole table back if the transaction fails: a copy of the whole ledger for every
+entry appended. Here the items the transaction names are copied and put back instead.
+
 moto's Table.query on a table (not an index) lists and sorts every item of the table, then keeps
 those of the hash key asked for: each read of one card's ledger chain cost the whole ledger. Here
 that Query reads the partition alone (the same items, in the same order); an index's Query, and
@@ -19,12 +26,16 @@ every Scan, are moto's own.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
 
@@ -95,6 +106,80 @@ def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         _partition.key = None
 
 
+WRITES = threading.RLock()
+_transaction = threading.local()
+
+
+class _Copy:
+    """`copy` as moto.dynamodb.models sees it: during a transaction here, a table is not copied
+    (the transaction's own items are, below); everything else is copied as ever."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if getattr(_transaction, "active", False) and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _item_key(backend: DynamoDBBackend, entry: dict[str, Any]) -> tuple[Table, DynamoType, DynamoType | None]:
+    """The table and key an operation of a transaction names (a Put's from its item)."""
+    _, operation = next(iter(entry.items()))
+    table = backend.get_table(operation["TableName"])
+    key = operation.get("Key") or {
+        name: operation["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name
+    }
+    hash_key = DynamoType(key[table.hash_key_attr])
+    range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    return table, hash_key, range_key
+
+
+def _put_back(table: Table, hash_key: DynamoType, range_key: DynamoType | None, item: Any) -> None:
+    if table.range_key_attr:
+        partition = table.items.setdefault(hash_key, {})
+        if item is None:
+            partition.pop(range_key, None)
+            if not partition:
+                table.items.pop(hash_key, None)
+        else:
+            partition[range_key] = item
+    elif item is None:
+        table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key] = item
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    with WRITES:
+        try:
+            touched = [_item_key(self, entry) for entry in transact_items]
+        except Exception:  # a malformed operation: moto's own checks answer it, the old way
+            return _original["transact_write_items"](self, transact_items)  # type: ignore[no-any-return]
+        before = [
+            (table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key)))
+            for table, hash_key, range_key in touched
+        ]
+        _transaction.active = True
+        try:
+            return _original["transact_write_items"](self, transact_items)  # type: ignore[no-any-return]
+        except Exception:
+            for table, hash_key, range_key, item in reversed(before):
+                _put_back(table, hash_key, range_key, item)
+            raise
+        finally:
+            _transaction.active = False
+
+
+def _one_at_a_time(name: str) -> Callable[..., Any]:
+    original = getattr(DynamoDBBackend, name)
+    _original[name] = original
+
+    def serialized(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        with WRITES:
+            return original(self, *args, **kwargs)
+
+    return serialized
+
+
 def install() -> None:
     _original["execute_result"] = ActionResult.execute_result
     DynamoResult.execute_result = _execute_result  # type: ignore[method-assign]
@@ -102,3 +187,8 @@ def install() -> None:
     _original["query"] = Table.query
     Table.all_items = _all_items  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]
+    for name in ("put_item", "update_item", "delete_item"):
+        setattr(DynamoDBBackend, name, _one_at_a_time(name))
+    _original["transact_write_items"] = DynamoDBBackend.transact_write_items
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    setattr(dynamodb_models, "copy", _Copy)  # noqa: B010 (the module name moto calls deepcopy through)

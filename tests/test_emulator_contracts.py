@@ -600,3 +600,49 @@ def test_dynamodb_items_come_back_as_written_whichever_way_the_emulator_answers(
     )
     assert (queried["Count"], queried["Items"]) == (2, [plain, binary])
     assert dynamodb.scan(TableName="t", Limit=1)["LastEvaluatedKey"] == {"k": {"S": "card"}, "s": {"N": "1"}}
+
+
+def test_a_cancelled_transaction_changes_no_item(aws: None) -> None:
+    """DynamoDB API reference, TransactWriteItems: "an all-or-nothing operation"; a failed condition
+    cancels every action (TransactionCanceledException, one reason per action, in order)."""
+    dynamodb = session_for(HUB).client("dynamodb")
+    dynamodb.create_table(
+        TableName="chain",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "k", "AttributeType": "S"},
+            {"AttributeName": "s", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    head = {"k": {"S": "card"}, "s": {"S": "head"}, "n": {"N": "1"}}
+    other = {"k": {"S": "other"}, "s": {"S": "head"}, "n": {"N": "1"}}
+    for item in (head, other):
+        dynamodb.put_item(TableName="chain", Item=item)
+    with pytest.raises(ClientError) as caught:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "chain", "Item": {"k": {"S": "card"}, "s": {"S": "entry-2"}}}},
+                {
+                    "Update": {
+                        "TableName": "chain",
+                        "Key": {"k": {"S": "card"}, "s": {"S": "head"}},
+                        "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": "chain",
+                        "Key": {"k": {"S": "other"}, "s": {"S": "head"}},
+                        "ConditionExpression": "n = :five",
+                        "ExpressionAttributeValues": {":five": {"N": "5"}},
+                    }
+                },
+            ]
+        )
+    assert error_code(caught) == "TransactionCanceledException"
+    reasons = [r["Code"] for r in caught.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    items = dynamodb.scan(TableName="chain")["Items"]
+    assert sorted(items, key=lambda i: i["k"]["S"]) == [head, other]
