@@ -567,20 +567,25 @@ def test_a_finished_export_job_sends_its_state_change_to_the_card_owners_default
     assert drain(spoke_sqs, spoke_events) == []
 
 
+def keyed_table(dynamodb: Any, name: str, *, sort_type: str) -> None:
+    """A table keyed by `k` (a string) and `s` (of `sort_type`), billed on demand."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "k", "AttributeType": "S"},
+            {"AttributeName": "s", "AttributeType": sort_type},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def test_dynamodb_items_come_back_as_written_whichever_way_the_emulator_answers(aws: None) -> None:
     """DynamoDB API reference, AttributeValue: every type round-trips through PutItem, GetItem,
     Query and Scan. Plain JSON answers are written directly (emulator/dynamodb.py); an item with a
     binary attribute still goes through moto's serializer, which encodes it as base64."""
     dynamodb = session_for(HUB).client("dynamodb")
-    dynamodb.create_table(
-        TableName="t",
-        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "k", "AttributeType": "S"},
-            {"AttributeName": "s", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    keyed_table(dynamodb, "t", sort_type="N")
     plain = {
         "k": {"S": "card"},
         "s": {"N": "1"},
@@ -606,15 +611,7 @@ def test_a_cancelled_transaction_changes_no_item(aws: None) -> None:
     """DynamoDB API reference, TransactWriteItems: "an all-or-nothing operation"; a failed condition
     cancels every action (TransactionCanceledException, one reason per action, in order)."""
     dynamodb = session_for(HUB).client("dynamodb")
-    dynamodb.create_table(
-        TableName="chain",
-        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "s", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "k", "AttributeType": "S"},
-            {"AttributeName": "s", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    keyed_table(dynamodb, "chain", sort_type="S")
     head = {"k": {"S": "card"}, "s": {"S": "head"}, "n": {"N": "1"}}
     other = {"k": {"S": "other"}, "s": {"S": "head"}, "n": {"N": "1"}}
     for item in (head, other):
