@@ -417,6 +417,15 @@ def decisions_from_entries(entries: Iterable[Mapping[str, str]]) -> list[Decisio
     return found
 
 
+def stage_of(package: Mapping[str, Any]) -> tuple[str, str]:
+    """A model package's (its description's, summary's or event's) ModelLifeCycle Stage and
+    StageStatus; empty without one."""
+    life_cycle = package.get("ModelLifeCycle")
+    if not isinstance(life_cycle, Mapping):
+        return "", ""
+    return str(life_cycle.get("Stage") or ""), str(life_cycle.get("StageStatus") or "")
+
+
 def lifecycle_for(policy: ApprovalPolicy, outcome: str) -> Stage | None:
     """The model package lifecycle stage to set on `approved`, `reverted` or `suspended`; None: leave it."""
     return {"approved": policy.on_approval, "reverted": policy.on_revert, "suspended": policy.on_suspension}[outcome]

@@ -53,7 +53,7 @@ from shared.card_names import CARD_NAME, card_name_for_package
 from shared.metrics import Threshold, metric_changes, regressions
 from shared.runtime import metadata_only, object_exists
 
-from card_workflow.approval_policy import ApprovalPolicy, Stage, default_policy, lifecycle_for
+from card_workflow.approval_policy import ApprovalPolicy, Stage, default_policy, lifecycle_for, stage_of
 from card_workflow.approval_policy import Verdict as PolicyVerdict
 from card_workflow.attribution import (
     CardCall,
@@ -1321,8 +1321,7 @@ def set_package_status(
         ModelPackageName=package_arn, **metadata_only(client, "DescribeModelPackage")
     )
     current = described.get("ModelApprovalStatus")
-    life_cycle = described.get("ModelLifeCycle") or {}
-    stage_set = stage is None or (life_cycle.get("Stage"), life_cycle.get("StageStatus")) == (stage.stage, stage.status)
+    stage_set = stage is None or stage_of(described) == (stage.stage, stage.status)
     if current == status and stage_set:
         return f"package already {status}"
     extra: dict[str, Any] = {}
@@ -1401,14 +1400,6 @@ def approved_by_workflow(entries: list[dict[str, str]], package_arn: str, modifi
     return None
 
 
-def _stage_of(package: Mapping[str, Any]) -> tuple[str, str]:
-    """A package's (or its event's) ModelLifeCycle Stage and StageStatus; empty without one."""
-    life_cycle = package.get("ModelLifeCycle")
-    if not isinstance(life_cycle, Mapping):
-        return "", ""
-    return str(life_cycle.get("Stage") or ""), str(life_cycle.get("StageStatus") or "")
-
-
 def _same_change(text: str, when: datetime, recorded: str) -> bool:
     """Is the event's LastModifiedTime the recorded one? AWS's sample package event writes it in
     whole seconds ("2021-02-24T17:00:14Z") while DescribeModelPackage answers milliseconds: a
@@ -1445,7 +1436,7 @@ def gate_package_approval(
     deployable = settings.approval_policy.on_approval
     stage_claim = (
         deployable is not None
-        and _stage_of(detail) == (deployable.stage, deployable.status)
+        and stage_of(detail) == (deployable.stage, deployable.status)
         and (updated is None or "ModelLifeCycle" in updated)
     )
     if detail.get("ModelApprovalStatus") != "Approved" and not stage_claim:
@@ -1485,7 +1476,7 @@ def gate_package_approval(
         reason = f"model card {card_name} v{card_version} is Approved, but not by an approver"
     else:
         reason = f"model card {card_name} is {card_status or 'missing'}"
-    claimed = "Approved" if detail.get("ModelApprovalStatus") == "Approved" else "stage " + "/".join(_stage_of(detail))
+    claimed = "Approved" if detail.get("ModelApprovalStatus") == "Approved" else "stage " + "/".join(stage_of(detail))
     client = package_client(sagemaker, sts, settings, arn)
     # Only an approval the package still has is undone: a late or replayed event of an approval
     # since rejected or reverted changes no package (its ledger item and notice are keyed once).
@@ -1493,7 +1484,7 @@ def gate_package_approval(
     now_status = described.get("ModelApprovalStatus")
     undo: dict[str, Any] = {}
     back = settings.approval_policy.on_revert
-    if deployable is not None and back is not None and _stage_of(described) == (deployable.stage, deployable.status):
+    if deployable is not None and back is not None and stage_of(described) == (deployable.stage, deployable.status):
         undo["ModelLifeCycle"] = {
             "Stage": back.stage,
             "StageStatus": back.status,

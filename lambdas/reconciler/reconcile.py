@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from card_workflow.approval_policy import stage_of
 from shared.card_links import (
     PLAN_PREFIX,
     CardLink,
@@ -329,14 +330,6 @@ def registry_packages(sagemaker: Any, account: str) -> list[Package]:
                 )
             )
     return found
-
-
-def stage_of(package: Mapping[str, Any]) -> tuple[str, str]:
-    """A package's (or its summary's) ModelLifeCycle Stage and StageStatus; empty without one."""
-    life_cycle = package.get("ModelLifeCycle")
-    if not isinstance(life_cycle, Mapping):
-        return "", ""
-    return str(life_cycle.get("Stage") or ""), str(life_cycle.get("StageStatus") or "")
 
 
 def link_records(dynamodb: Any, table: str) -> tuple[dict[str, PackagePlan], dict[str, CardLink]]:
