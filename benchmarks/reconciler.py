@@ -41,8 +41,8 @@ from emulator.sessions import account_trust, admin_session  # noqa: E402
 install()
 
 from auto_link.card_linker import LinkerSettings, link_new_version  # noqa: E402
-from reconciler.handler import registries  # noqa: E402
-from reconciler.reconcile import ReconcilerSettings, reconcile  # noqa: E402
+from reconciler.handler import registries, run  # noqa: E402
+from reconciler.reconcile import ReconcilerSettings  # noqa: E402
 
 HUB = "111111111111"
 READER = "model-card-governance-registry-reader"
@@ -193,16 +193,8 @@ def measure(versions: int, lost_every: int) -> dict[str, Any]:
 
         dispatch = Counted()
         started = time.perf_counter()
-        report = reconcile(
-            sagemaker=clients["sagemaker"],
-            dynamodb=clients["dynamodb"],
-            s3=clients["s3"],
-            sns=clients["sns"],
-            sqs=clients["sqs"],
-            registry_of=counted_registry,
-            dispatch=dispatch,
-            settings=settings,
-            now=datetime.now(UTC) + timedelta(seconds=1),
+        report = run(
+            clients, settings, dispatch, registry_of=counted_registry, now=datetime.now(UTC) + timedelta(seconds=1)
         )
         seconds = time.perf_counter() - started
     return {

@@ -594,7 +594,6 @@ class Sandbox:
         auto-linker and the workflow goes to their stand-in queues, as an asynchronous invocation
         would (the emulator runs no Lambda service); a recheck goes to the workflow's recheck queue."""
         from reconciler import handler as reconciler_handler
-        from reconciler.reconcile import reconcile
 
         with self.function_environment(reconciler):
             clients = {name: boto3.client(name) for name in reconciler_handler.SERVICES}
@@ -611,16 +610,7 @@ class Sandbox:
                 },
                 reconciler.environment["RECHECK_QUEUE_URL"],
             )
-            report = reconcile(
-                sagemaker=clients["sagemaker"],
-                dynamodb=clients["dynamodb"],
-                s3=clients["s3"],
-                sns=clients["sns"],
-                sqs=clients["sqs"],
-                registry_of=reconciler_handler.registries(clients, settings),
-                dispatch=dispatch,
-                settings=settings,
-            )
+            report = reconciler_handler.run(clients, settings, dispatch)
         return [*report.done, *report.reported]
 
     def step_spoke_reads(self) -> list[str]:

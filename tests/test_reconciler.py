@@ -26,7 +26,7 @@ from auto_link import handler as auto_link_handler
 from card_workflow import handler as workflow_handler
 from card_workflow.ledger import ledger_entries
 from reconciler import handler as reconciler_handler
-from reconciler.reconcile import ReconcilerSettings, RunReport, reconcile
+from reconciler.reconcile import ReconcilerSettings, RunReport
 from shared.card_links import card_link, package_plan
 
 from emulator.faults import inject_faults
@@ -206,16 +206,8 @@ class Hub:
 
     def reconcile(self, now: datetime | None = None) -> RunReport:
         clients = {name: self.gov.hub.client(name) for name in reconciler_handler.SERVICES}
-        return reconcile(
-            sagemaker=clients["sagemaker"],
-            dynamodb=clients["dynamodb"],
-            s3=clients["s3"],
-            sns=clients["sns"],
-            sqs=clients["sqs"],
-            registry_of=reconciler_handler.registries(clients, self.settings),
-            dispatch=self.dispatch,
-            settings=self.settings,
-            now=now or datetime.now(UTC) + timedelta(seconds=1),
+        return reconciler_handler.run(
+            clients, self.settings, self.dispatch, now=now or datetime.now(UTC) + timedelta(seconds=1)
         )
 
     def own_card(self, package_arn: str) -> str | None:

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from reconciler.handler import SERVICES, LambdaDispatch, registries, settings_from_environment
-from reconciler.reconcile import reconcile
+from reconciler.handler import SERVICES, LambdaDispatch, run, settings_from_environment
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -35,15 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         environment = {**environment, "AWS_REGION": session.region_name or ""}
         settings = settings_from_environment(environment)
         clients = {name: session.client(name) for name in SERVICES}
-        report = reconcile(
-            sagemaker=clients["sagemaker"],
-            dynamodb=clients["dynamodb"],
-            s3=clients["s3"],
-            sns=clients["sns"],
-            sqs=clients["sqs"],
-            registry_of=registries(clients, settings),
-            dispatch=LambdaDispatch(clients["lambda"], clients["sqs"], environment),
-            settings=settings,
+        report = run(
+            clients,
+            settings,
+            LambdaDispatch(clients["lambda"], clients["sqs"], environment),
             progress=lambda line: print(f"reconcile: {line}", file=sys.stderr),
         )
     except KeyError as missing:

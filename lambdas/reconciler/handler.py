@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from shared.runtime import aws_clients
 
-from reconciler.reconcile import ReconcilerSettings, Registry, reconcile
+from reconciler.reconcile import Dispatch, ReconcilerSettings, Registry, RunReport, reconcile
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -123,18 +124,38 @@ def registries(clients: dict[str, Any], settings: ReconcilerSettings) -> Any:
     return registry_of
 
 
-def handler(event: Any, context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:
-    clients = clients or aws_clients(SERVICES)
-    settings = settings_from_environment()
-    report = reconcile(
+def run(
+    clients: dict[str, Any],
+    settings: ReconcilerSettings,
+    dispatch: Dispatch,
+    *,
+    registry_of: Callable[[str], Registry] | None = None,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+) -> RunReport:
+    """One reconcile() with the clients of SERVICES, by service name; the spokes' registries read
+    through their registry-reader roles unless `registry_of` says otherwise."""
+    return reconcile(
         sagemaker=clients["sagemaker"],
         dynamodb=clients["dynamodb"],
         s3=clients["s3"],
         sns=clients["sns"],
         sqs=clients["sqs"],
-        registry_of=registries(clients, settings),
-        dispatch=LambdaDispatch(clients["lambda"], clients["sqs"]),
+        registry_of=registry_of or registries(clients, settings),
+        dispatch=dispatch,
         settings=settings,
+        now=now,
+        progress=progress,
+    )
+
+
+def handler(event: Any, context: Any = None, *, clients: dict[str, Any] | None = None) -> dict[str, Any]:
+    clients = clients or aws_clients(SERVICES)
+    settings = settings_from_environment()
+    report = run(
+        clients,
+        settings,
+        LambdaDispatch(clients["lambda"], clients["sqs"]),
         progress=lambda line: LOG.info(json.dumps({"progress": line})),
     )
     LOG.info(json.dumps(report.as_json()))
